@@ -1,0 +1,35 @@
+# Two commands on a fresh machine (Python 3.11, Java 17, Maven):
+#   make demo   - install, then run the pipeline end to end on the embedded default
+#   make test   - install, then run the whole test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v java >/dev/null || { echo "make: Java 17+ is needed (apt-get install openjdk-17-jre-headless)"; exit 2; }
+	@command -v mvn >/dev/null || { echo "make: Maven is needed once to fetch the pinned jars (apt-get install maven)"; exit 2; }
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]'
+	$(VENV)/bin/parkpal setup
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/parkpal demo $(DEMO_ARGS)
+
+test: install
+	$(VENV)/bin/ruff check src tests benchmarks conftest.py
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) benchmarks/simulator_throughput.py
+	$(PY) benchmarks/spark_startup.py
+
+clean:
+	rm -rf $(VENV) lakehouse .pytest_cache

@@ -1,0 +1,59 @@
+"""Shared fixtures: one Delta-enabled Spark session for the whole run, an MLflow sqlite registry,
+and a small simulated city reused by the tests that only read it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from parkpal_lakehouse.config import LakehouseConfig, local_config
+from parkpal_lakehouse.runtime.session import LocalSparkSettings, build_local_session
+
+
+@pytest.fixture(scope="session")
+def spark_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("spark")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_root: Path) -> Iterator[SparkSession]:
+    """`local[2]`, 2 shuffle partitions, UI off, warehouse in a temp folder; built like production."""
+    settings = LocalSparkSettings(master="local[2]", app_name="parkpal-tests", shuffle_partitions=2,
+                                  driver_memory="3g")
+    session = build_local_session(local_config(spark_root), settings)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def lakehouse(tmp_path: Path) -> LakehouseConfig:
+    """A fresh local lakehouse under the test's temp folder."""
+    return local_config(tmp_path / "lakehouse")
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Tracking and registry on a temp sqlite file (MLflow 3 refuses a plain file store)."""
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    yield uri
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory):
+    """A real Kafka broker (KRaft) on a free loopback port for the whole run."""
+    from parkpal_lakehouse.runtime.kafka_broker import LocalKafkaBroker
+
+    broker = LocalKafkaBroker(tmp_path_factory.mktemp("kafka"))
+    broker.start()
+    yield broker
+    broker.stop()

@@ -1,0 +1,1 @@
+"""ParkPal Lakehouse."""

@@ -1,0 +1,182 @@
+"""Configuration as frozen dataclasses.
+
+Environment differences (local / dev / prod) are data here, never `if env == "prod"` branches in
+transforms. Secrets are `SecretRef`s: resolved through a Databricks secret scope on Databricks and
+through an environment variable locally; their values never appear in config files or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from parkpal_lakehouse.errors import ConfigError
+
+HUBS: tuple[str, ...] = ("activity-events", "geofence-events", "gate-events")
+LAYERS: tuple[str, ...] = ("bronze", "silver", "gold")
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    DEV = "dev"
+    PROD = "prod"
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A pointer to a secret: Databricks secret scope + key, or an environment variable locally.
+
+    Locally the variable name is `PARKPAL_SECRET_<SCOPE>_<KEY>` (upper-cased, `-` -> `_`) unless
+    `env_var` names one explicitly.
+    """
+
+    scope: str
+    key: str
+    env_var: str | None = None
+
+    @property
+    def local_env_var(self) -> str:
+        if self.env_var:
+            return self.env_var
+        return f"PARKPAL_SECRET_{self.scope}_{self.key}".upper().replace("-", "_")
+
+    def resolve(self, dbutils: object | None = None) -> str:
+        """The secret's value. With `dbutils` (on Databricks) from the secret scope, else from the env."""
+        if dbutils is not None:
+            return dbutils.secrets.get(scope=self.scope, key=self.key)  # type: ignore[attr-defined]
+        value = os.environ.get(self.local_env_var)
+        if not value:
+            raise ConfigError(
+                f"secret {self.scope}/{self.key} is not set: export {self.local_env_var} "
+                "(or run on Databricks with the secret scope)"
+            )
+        return value
+
+    def __repr__(self) -> str:  # never leak anything but the reference
+        return f"SecretRef(scope={self.scope!r}, key={self.key!r})"
+
+
+@dataclass(frozen=True)
+class CirclingRules:
+    """The product's definition of a search for parking; every threshold is configuration."""
+
+    still_min_confidence: int = 80
+    still_min_seconds: int = 30
+    # A single reading below this confidence inside a STILL run is a flap, not the end of the run.
+    flap_max_confidence: int = 70
+    # A zone EXIT followed by an ENTER of the same zone within this many seconds is GPS jitter.
+    jitter_reentry_seconds: int = 60
+    # IN_VEHICLE sustained this long after parking means the driver has left.
+    departure_min_seconds: int = 20
+    # No event from a user for this long closes an open search as timed_out.
+    silence_timeout_seconds: int = 30 * 60
+    # Geofence positions may fall this far outside a zone's radius before they are invalid.
+    geofence_tolerance_m: float = 150.0
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where raw events come from: landing files, a Kafka broker, or Event Hubs' Kafka endpoint."""
+
+    kind: str = "landing"  # landing | kafka | eventhubs
+    bootstrap_servers: str = ""
+    eventhubs_namespace: str = ""
+    connection_string: SecretRef | None = None
+    consumer_group: str = "$Default"
+    starting_offsets: str = "earliest"
+    max_offsets_per_trigger: int | None = None
+    max_files_per_trigger: int | None = None
+    fail_on_data_loss: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("landing", "kafka", "eventhubs"):
+            raise ConfigError(f"source kind must be landing, kafka or eventhubs, not {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class LakehouseConfig:
+    """One environment's lakehouse: where tables live and what they are called."""
+
+    env: Environment = Environment.LOCAL
+    storage_root: str = "./lakehouse"
+    catalog: str = "spark_catalog"
+    schema_prefix: str = ""
+    source: SourceConfig = field(default_factory=SourceConfig)
+    rules: CirclingRules = field(default_factory=CirclingRules)
+    timezone: str = "Asia/Manila"
+
+    @property
+    def is_local(self) -> bool:
+        return self.env is Environment.LOCAL
+
+    def schema(self, layer: str) -> str:
+        if layer not in LAYERS:
+            raise ConfigError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
+        return f"{self.schema_prefix}{layer}"
+
+    def table_name(self, logical: str) -> str:
+        """Physical name of a logical table like "silver.activity_events" in this environment.
+
+        Local: `silver.activity_events` in the local catalog; Databricks: `<catalog>.<schema>.<table>`.
+        The only place table names are built.
+        """
+        layer, _, table = logical.partition(".")
+        if not table or "." in table:
+            raise ConfigError(f"logical table names look like 'layer.table', not {logical!r}")
+        schema = self.schema(layer)
+        if self.is_local:
+            return f"{schema}.{table}"
+        return f"{self.catalog}.{schema}.{table}"
+
+    def table_path(self, logical: str) -> str:
+        """Storage location of a logical table: `<root>/tables/<layer>/<table>`."""
+        layer, _, table = logical.partition(".")
+        self.schema(layer)
+        return join_uri(self.storage_root, "tables", layer, table)
+
+    def checkpoint_path(self, query_name: str) -> str:
+        return join_uri(self.storage_root, "checkpoints", query_name)
+
+    def landing_path(self, hub: str | None = None) -> str:
+        return join_uri(self.storage_root, "landing", *([hub] if hub else []))
+
+    def truth_path(self) -> str:
+        return join_uri(self.storage_root, "truth")
+
+    def with_root(self, storage_root: str | Path) -> LakehouseConfig:
+        return replace(self, storage_root=str(storage_root))
+
+
+def join_uri(root: str, *parts: str) -> str:
+    """Join path parts onto a local folder or an `abfss://` URI without mangling the scheme."""
+    base = root.rstrip("/")
+    return "/".join([base, *[p.strip("/") for p in parts]])
+
+
+def local_config(storage_root: str | Path = "./lakehouse") -> LakehouseConfig:
+    """The embedded default: everything under one local folder, local databases bronze/silver/gold."""
+    return LakehouseConfig(env=Environment.LOCAL, storage_root=str(Path(storage_root).resolve()))
+
+
+def databricks_config(
+    env: Environment,
+    catalog: str,
+    storage_root: str,
+    schema_prefix: str = "",
+    eventhubs_namespace: str = "",
+    secret_scope: str = "parkpal",
+) -> LakehouseConfig:
+    """A Databricks environment: Unity Catalog names, ADLS Gen2 root, Event Hubs via its Kafka endpoint."""
+    if env is Environment.LOCAL:
+        raise ConfigError("databricks_config is for dev or prod; use local_config for local runs")
+    source = SourceConfig(
+        kind="eventhubs",
+        eventhubs_namespace=eventhubs_namespace,
+        connection_string=SecretRef(secret_scope, "eventhubs-listen-connection-string"),
+        consumer_group="databricks",
+    )
+    return LakehouseConfig(
+        env=env, storage_root=storage_root, catalog=catalog, schema_prefix=schema_prefix, source=source
+    )

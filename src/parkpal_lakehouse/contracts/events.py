@@ -1,0 +1,193 @@
+"""The event contract, declared once as data (see docs/event-contract.md).
+
+Each hub's fields are `FieldSpec`s: wire name (camelCase, as the app and gates send it), type,
+whether and when it is required, allowed values and range. From these specs come the Spark read
+schemas, the silver column names (snake_case), the silver validation rules, and the pure-Python
+validator used by the simulator and the contract tests, so the rules cannot drift apart.
+
+Rule names are stable strings (`required:userId`, `range:confidence`, `enum:activityType`, ...);
+they are what quarantine rows carry as the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pyspark.sql.types import (
+    DataType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+
+class Hub(StrEnum):
+    ACTIVITY = "activity-events"
+    GEOFENCE = "geofence-events"
+    GATE = "gate-events"
+
+
+ACTIVITY_TYPES = ("IN_VEHICLE", "ON_BICYCLE", "ON_FOOT", "RUNNING", "STILL", "TILTING", "WALKING", "UNKNOWN")
+TRANSITIONS = ("ENTER", "EXIT", "DWELL")
+GATE_EVENT_TYPES = ("VEHICLE_ENTRY", "PAYMENT", "VEHICLE_EXIT")
+VEHICLE_TYPES = ("CAR", "MOTORCYCLE", "TRUCK")
+PAYMENT_METHODS = ("CREDIT_CARD", "DEBIT_CARD", "MOBILE_PAYMENT", "CASH")
+PAYMENT_STATUSES = ("PENDING", "COMPLETED", "FAILED", "REFUNDED")
+
+# Events stamped further than this in the future are invalid (phone clocks drift a little, not hours).
+MAX_FUTURE_SKEW = timedelta(minutes=15)
+
+_KINDS: dict[str, DataType] = {
+    "long": LongType(),
+    "int": IntegerType(),
+    "double": DoubleType(),
+    "string": StringType(),
+    "timestamp": StringType(),  # parsed in silver: ISO-8601 with Z or an offset
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an event on the wire."""
+
+    name: str
+    kind: str
+    required: bool = True
+    # For gate events: the event types that require this field (None: all that `required` says).
+    required_for: tuple[str, ...] | None = None
+    allowed: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def column(self) -> str:
+        """snake_case silver column name: `plateConfidence` -> `plate_confidence`."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
+
+    def required_when(self, event_type: str | None) -> bool:
+        if self.required_for is not None:
+            return event_type in self.required_for
+        return self.required
+
+
+_ENTRY_EXIT = ("VEHICLE_ENTRY", "VEHICLE_EXIT")
+_LAT = dict(minimum=-90.0, maximum=90.0)
+_LON = dict(minimum=-180.0, maximum=180.0)
+
+CONTRACT: dict[Hub, tuple[FieldSpec, ...]] = {
+    Hub.ACTIVITY: (
+        FieldSpec("userId", "long", minimum=1),
+        FieldSpec("sessionId", "long"),
+        FieldSpec("activityType", "string", allowed=ACTIVITY_TYPES),
+        FieldSpec("confidence", "int", minimum=0, maximum=100),
+        FieldSpec("latitude", "double", **_LAT),
+        FieldSpec("longitude", "double", **_LON),
+        FieldSpec("timestamp", "timestamp"),
+        FieldSpec("eventId", "string", required=False),
+    ),
+    Hub.GEOFENCE: (
+        FieldSpec("userId", "long", minimum=1),
+        FieldSpec("sessionId", "long"),
+        FieldSpec("zoneId", "long"),
+        FieldSpec("transition", "string", allowed=TRANSITIONS),
+        FieldSpec("latitude", "double", **_LAT),
+        FieldSpec("longitude", "double", **_LON),
+        FieldSpec("timestamp", "timestamp"),
+        FieldSpec("eventId", "string", required=False),
+    ),
+    Hub.GATE: (
+        FieldSpec("eventType", "string", allowed=GATE_EVENT_TYPES),
+        FieldSpec("eventId", "string"),
+        FieldSpec("timestamp", "timestamp"),
+        FieldSpec("zoneId", "long"),
+        FieldSpec("gateId", "string", required_for=_ENTRY_EXIT),
+        FieldSpec("laneId", "string", required_for=_ENTRY_EXIT),
+        FieldSpec("licensePlate", "string", required_for=GATE_EVENT_TYPES),
+        FieldSpec("plateConfidence", "double", required_for=_ENTRY_EXIT, minimum=0.0, maximum=1.0),
+        FieldSpec("vehicleType", "string", required_for=_ENTRY_EXIT, allowed=VEHICLE_TYPES),
+        FieldSpec("imageUrl", "string", required=False),
+        FieldSpec("entryEventId", "string", required_for=("VEHICLE_EXIT",)),
+        FieldSpec("transactionId", "string", required_for=("PAYMENT",)),
+        FieldSpec("amount", "double", required_for=("PAYMENT",), minimum=0.0),
+        FieldSpec("currency", "string", required_for=("PAYMENT",)),
+        FieldSpec("paymentMethod", "string", required_for=("PAYMENT",), allowed=PAYMENT_METHODS),
+        FieldSpec("paymentStatus", "string", required_for=("PAYMENT",), allowed=PAYMENT_STATUSES),
+        FieldSpec("parkingDurationMinutes", "int", required_for=("PAYMENT",), minimum=0),
+    ),
+}
+
+
+def wire_schema(hub: Hub) -> StructType:
+    """Spark schema to parse a hub's JSON body with (timestamps as strings, parsed in silver)."""
+    return StructType([StructField(f.name, _KINDS[f.kind], True) for f in CONTRACT[hub]])
+
+
+def event_type_of(hub: Hub, event: Mapping[str, Any]) -> str | None:
+    """The field that selects conditional requirements (gate events' `eventType`)."""
+    return event.get("eventType") if hub is Hub.GATE else None
+
+
+def parse_timestamp(value: str) -> datetime:
+    """ISO-8601 with `Z` or an explicit offset, as UTC. A naive timestamp is not in the contract."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError("timestamp has no Z or offset")
+    return parsed.astimezone(UTC)
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    if kind in ("long", "int"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "double":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def contract_violations(
+    hub: Hub,
+    event: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    zone_ids: frozenset[int] | None = None,
+) -> list[str]:
+    """Names of the contract rules `event` breaks; empty when it is valid.
+
+    `now` enables the future-timestamp rule; `zone_ids` the unknown-zone rule.
+    """
+    failed: list[str] = []
+    event_type = event_type_of(hub, event)
+    for spec in CONTRACT[hub]:
+        value = event.get(spec.name)
+        if value is None:
+            if spec.required_when(event_type):
+                failed.append(f"required:{spec.name}")
+            continue
+        if not _type_ok(spec.kind, value):
+            failed.append(f"type:{spec.name}")
+            continue
+        if spec.allowed is not None and value not in spec.allowed:
+            failed.append(f"enum:{spec.name}")
+        if (spec.minimum is not None and value < spec.minimum) or (
+            spec.maximum is not None and value > spec.maximum
+        ):
+            failed.append(f"range:{spec.name}")
+        if spec.kind == "timestamp":
+            try:
+                ts = parse_timestamp(value)
+            except ValueError:
+                failed.append("timestamp:unparseable")
+            else:
+                if now is not None and ts > now + MAX_FUTURE_SKEW:
+                    failed.append("timestamp:future")
+    zone = event.get("zoneId")
+    if zone_ids is not None and isinstance(zone, int) and zone not in zone_ids:
+        failed.append("reference:zoneId")
+    return failed

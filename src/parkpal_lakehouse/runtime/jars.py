@@ -1,0 +1,166 @@
+"""The JVM jar cache: pinned poms resolved once from Maven Central with `mvn`, then used offline.
+
+Each jar set is declared once, with exact versions, in a small pom beside this module. The cache key
+is the pom's content hash, so changing a version refetches and an unchanged pom never touches the
+network: a warm cache is a folder of jars plus a manifest, read without calling Maven at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from parkpal_lakehouse.errors import JarFetchError, JvmNotFoundError
+
+_MANIFEST = "manifest.txt"
+# The version starts at the first "-<digit>" after which no "_" follows: spark-sql-kafka-0-10_2.13-4.2.0.jar
+_VERSION_SUFFIX = re.compile(r"-\d[^_/]*\.jar$")
+
+
+@dataclass(frozen=True)
+class JarSet:
+    """A named set of jars declared by one pom; `provided_by_pyspark` drops what pyspark ships."""
+
+    name: str
+    pom_file: str
+    provided_by_pyspark: bool
+
+    @property
+    def pom(self) -> Path:
+        return Path(str(resources.files("parkpal_lakehouse.runtime").joinpath(self.pom_file)))
+
+    @property
+    def cache_key(self) -> str:
+        return hashlib.sha256(self.pom.read_bytes()).hexdigest()[:12]
+
+
+# Delta Lake and Spark's Kafka source, loaded into the Spark driver.
+SPARK_JARS = JarSet("spark", "spark-jars.pom.xml", provided_by_pyspark=True)
+# Apache Kafka's broker, run by tests and benchmarks in its own JVM.
+KAFKA_BROKER_JARS = JarSet("kafka-broker", "kafka-broker.pom.xml", provided_by_pyspark=False)
+
+
+def cache_root() -> Path:
+    """`$PARKPAL_JAR_CACHE`, else `$XDG_CACHE_HOME/parkpal/jars`, else `~/.cache/parkpal/jars`."""
+    explicit = os.environ.get("PARKPAL_JAR_CACHE")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "parkpal" / "jars"
+
+
+def cache_dir(jar_set: JarSet) -> Path:
+    return cache_root() / f"{jar_set.name}-{jar_set.cache_key}"
+
+
+def cached_jars(jar_set: JarSet) -> list[Path] | None:
+    """The jars of a warm cache, or None when the cache is cold or incomplete. Never fetches."""
+    manifest = cache_dir(jar_set) / _MANIFEST
+    if not manifest.is_file():
+        return None
+    jars = [cache_dir(jar_set) / line for line in manifest.read_text().split() if line]
+    return jars if jars and all(j.is_file() for j in jars) else None
+
+
+def ensure_jars(jar_set: JarSet, *, offline: bool = False) -> list[Path]:
+    """The jar set's local paths: from the warm cache, else fetched once with `mvn` and cached.
+
+    `offline=True` (or `PARKPAL_OFFLINE=1`) refuses to fetch and says how to warm the cache.
+    """
+    jars = cached_jars(jar_set)
+    if jars is not None:
+        return jars
+    if offline or os.environ.get("PARKPAL_OFFLINE") == "1":
+        raise JarFetchError(
+            f"the {jar_set.name} jar cache at {cache_dir(jar_set)} is cold and fetching is off: "
+            "run `parkpal setup` once with access to Maven Central"
+        )
+    return _fetch(jar_set)
+
+
+def _fetch(jar_set: JarSet) -> list[Path]:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise JarFetchError(
+            "Maven (mvn) is not on PATH, and it is needed once to fetch the pinned jars: "
+            "install it (e.g. `apt-get install maven`) and run `parkpal setup`"
+        )
+    target = cache_dir(jar_set)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{jar_set.name}-", dir=target.parent))
+    cmd = [
+        mvn, "-B", "-q", "-f", str(jar_set.pom), "dependency:copy-dependencies",
+        f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = _first_error_line(result.stdout + result.stderr)
+        raise JarFetchError(
+            f"fetching the {jar_set.name} jars from Maven Central failed ({reason}): "
+            "check network access to Maven Central and run `parkpal setup` again"
+        )
+    kept = _drop_provided(sorted(staging.glob("*.jar"))) if jar_set.provided_by_pyspark else sorted(
+        staging.glob("*.jar")
+    )
+    for jar in set(staging.glob("*.jar")) - set(kept):
+        jar.unlink()
+    (staging / _MANIFEST).write_text("\n".join(j.name for j in kept) + "\n")
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    return [target / j.name for j in kept]
+
+
+def _first_error_line(output: str) -> str:
+    for line in output.splitlines():
+        if "ERROR" in line:
+            return re.sub(r"\x1b\[[0-9;]*m", "", line).replace("[ERROR]", "").strip()[:200]
+    return "mvn exited non-zero"
+
+
+def artifact_name(jar: str) -> str:
+    """`hadoop-client-api-3.4.2.jar` -> `hadoop-client-api`."""
+    return _VERSION_SUFFIX.sub("", jar)
+
+
+# Transitive jars that pyspark supersedes even though the artifact name differs.
+_SUPERSEDED = {"shims", "jackson-datatype-jdk8", "commons-logging"}  # jcl-over-slf4j, RoaringBitmap 1.x, jackson 2.21
+
+
+def _drop_provided(jars: list[Path]) -> list[Path]:
+    """Keep only jars whose artifact pyspark does not ship: pyspark's own versions win (scope provided)."""
+    shipped = {artifact_name(j.name) for j in pyspark_jars_dir().glob("*.jar")}
+    return [j for j in jars if artifact_name(j.name) not in shipped | _SUPERSEDED]
+
+
+def pyspark_jars_dir() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "jars"
+
+
+def java_executable() -> str:
+    """The `java` Spark will use; a one-line error when there is none or it is older than 17."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise JvmNotFoundError(
+            "no Java runtime found: Spark 4 needs Java 17 or 21 "
+            "(install OpenJDK 17, e.g. `apt-get install openjdk-17-jre-headless`, or set JAVA_HOME)"
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)', out)
+    if not match or int(match.group(1)) < 17:
+        raise JvmNotFoundError(
+            f"{java} is not Java 17 or newer ({out.splitlines()[0] if out else 'no version'}): "
+            "Spark 4 needs Java 17 or 21"
+        )
+    return java

@@ -1,0 +1,64 @@
+"""What to simulate: the city's size, the days, driver behaviour, and the noise on the wire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from parkpal_lakehouse.errors import ConfigError
+
+# Share of the day's trips that start in each local hour (Asia/Manila): peaks 8-9 and 16-17, quiet 23-5.
+HOURLY_PROFILE: tuple[float, ...] = (
+    0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 1.0, 2.2, 3.6, 3.4, 2.2, 2.0,
+    2.3, 2.1, 1.9, 2.2, 3.3, 3.5, 2.4, 1.8, 1.4, 1.0, 0.6, 0.3,
+)
+# Stays: 10% short (5-15 min), 60% medium (1-3 h), 30% long (8-10 h), in minutes.
+STAY_CLASSES: tuple[tuple[float, float, float], ...] = ((0.10, 5, 15), (0.60, 60, 180), (0.30, 480, 600))
+
+
+@dataclass(frozen=True)
+class NoiseSettings:
+    """Rates of what goes wrong between phone/gate and Event Hubs. All zero: a perfect wire."""
+
+    duplicate_rate: float = 0.01
+    late_rate: float = 0.005
+    late_minutes: tuple[float, float] = (10.0, 45.0)
+    # Network delay per event (seconds, lognormal median); gives out-of-order arrival within seconds.
+    delay_median_s: float = 1.5
+    gps_jitter_m: float = 8.0
+    # Per trip: a spurious geofence EXIT+ENTER pair, and a single low-confidence reading in a STILL run.
+    geofence_flap_rate: float = 0.05
+    activity_flap_rate: float = 0.10
+    malformed_rate: float = 0.001
+    invalid_rate: float = 0.002
+
+    @staticmethod
+    def off() -> NoiseSettings:
+        return NoiseSettings(0.0, 0.0, (10.0, 45.0), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    seed: int = 42
+    start_date: date = date(2026, 11, 2)
+    days: int = 1
+    zones: int = 50
+    users: int = 5_000
+    trips_per_user_per_day: float = 1.1
+    # Vehicles that use gated car parks without the app (their gate events still arrive).
+    background_vehicles: bool = True
+    # Share of geofence entries made on foot (no search), and of searches whose phone goes silent.
+    walk_through_rate: float = 0.03
+    silent_phone_rate: float = 0.005
+    activity_interval_s: float = 10.0
+    parked_heartbeat_s: float = 900.0
+    landing_file_minutes: int = 15
+    noise: NoiseSettings = field(default_factory=NoiseSettings)
+
+    def __post_init__(self) -> None:
+        if self.days < 1:
+            raise ConfigError(f"--days must be at least 1, not {self.days}")
+        if self.zones < 1 or self.users < 1:
+            raise ConfigError("--zones and --users must be at least 1")
+        if not 1 <= self.landing_file_minutes <= 60 or 60 % self.landing_file_minutes:
+            raise ConfigError("landing_file_minutes must divide 60")

@@ -1,0 +1,103 @@
+"""The jar cache: pinned, fetched once, then used with no network and no Maven at all."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from parkpal_lakehouse.errors import JarFetchError, JvmNotFoundError
+from parkpal_lakehouse.runtime import jars
+from parkpal_lakehouse.runtime.jars import (
+    KAFKA_BROKER_JARS,
+    SPARK_JARS,
+    artifact_name,
+    cached_jars,
+    ensure_jars,
+    java_executable,
+)
+
+
+def test_warm_cache_holds_delta_and_kafka_source_but_nothing_pyspark_ships():
+    names = {artifact_name(j.name) for j in ensure_jars(SPARK_JARS)}
+    assert {"delta-spark_4.2_2.13", "delta-storage", "spark-sql-kafka-0-10_2.13", "kafka-clients"} <= names
+    shipped = {artifact_name(j.name) for j in jars.pyspark_jars_dir().glob("*.jar")}
+    assert not names & shipped
+    assert "kafka_2.13" in {artifact_name(j.name) for j in ensure_jars(KAFKA_BROKER_JARS)}
+
+
+@pytest.mark.parametrize(("jar", "name"), [
+    ("spark-sql-kafka-0-10_2.13-4.2.0.jar", "spark-sql-kafka-0-10_2.13"),
+    ("delta-spark_4.2_2.13-4.4.0.jar", "delta-spark_4.2_2.13"),
+    ("zstd-jni-1.5.7-3.jar", "zstd-jni"),
+    ("netty-transport-4.1.105.Final.jar", "netty-transport"),
+    ("hadoop-client-api-3.4.2.jar", "hadoop-client-api"),
+])
+def test_artifact_names_strip_only_the_version(jar, name):
+    assert artifact_name(jar) == name
+
+
+def test_cache_key_follows_the_pom_so_a_version_change_refetches():
+    assert SPARK_JARS.cache_key != KAFKA_BROKER_JARS.cache_key
+    assert jars.cache_dir(SPARK_JARS).name == f"spark-{SPARK_JARS.cache_key}"
+
+
+@pytest.mark.slow
+def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
+    """A separate process with no mvn on PATH, proxies to nowhere and fetching forbidden."""
+    ensure_jars(SPARK_JARS)
+    script = textwrap.dedent(f"""
+        from parkpal_lakehouse.config import local_config
+        from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark
+        config = local_config({str(tmp_path)!r})
+        spark = get_spark(config, LocalSparkSettings(master="local[1]", driver_memory="1g"))
+        spark.range(5).write.format("delta").save(config.table_path("bronze.offline_probe"))
+        print("rows", spark.read.format("delta").load(config.table_path("bronze.offline_probe")).count())
+        print("ivy", spark.sparkContext.getConf().get("spark.jars.packages", "none"))
+    """)
+    tripwire = tmp_path / "bin" / "mvn"  # shadows the real mvn: any call is recorded and fails
+    tripwire.parent.mkdir()
+    tripwire.write_text(f"#!/bin/sh\ntouch {tmp_path / 'mvn-was-called'}\nexit 1\n")
+    tripwire.chmod(0o755)
+    env = {**os.environ, "PARKPAL_OFFLINE": "1", "PATH": f"{tripwire.parent}:{os.environ['PATH']}",
+           "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rows 5" in result.stdout and "ivy none" in result.stdout
+    assert not (tmp_path / "mvn-was-called").exists()
+
+
+def test_cold_cache_offline_says_how_to_warm_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARKPAL_JAR_CACHE", str(tmp_path))
+    assert cached_jars(SPARK_JARS) is None
+    with pytest.raises(JarFetchError, match="run `parkpal setup`") as err:
+        ensure_jars(SPARK_JARS, offline=True)
+    assert "\n" not in str(err.value)
+
+
+def test_cold_cache_without_maven_says_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARKPAL_JAR_CACHE", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(JarFetchError, match="Maven \\(mvn\\) is not on PATH"):
+        ensure_jars(SPARK_JARS)
+
+
+def test_a_failed_fetch_is_one_line_and_leaves_no_half_cache(tmp_path, monkeypatch):
+    fake_mvn = tmp_path / "bin" / "mvn"
+    fake_mvn.parent.mkdir()
+    fake_mvn.write_text("#!/bin/sh\necho '[ERROR] Could not transfer artifact io.delta:x from central'\nexit 1\n")
+    fake_mvn.chmod(0o755)
+    monkeypatch.setenv("PARKPAL_JAR_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(fake_mvn.parent))
+    with pytest.raises(JarFetchError, match="Could not transfer artifact") as err:
+        ensure_jars(SPARK_JARS)
+    assert "\n" not in str(err.value)
+    assert cached_jars(SPARK_JARS) is None and not list((tmp_path / "cache").iterdir())
+
+
+def test_missing_java_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    with pytest.raises(JvmNotFoundError, match="Java 17") as err:
+        java_executable()
+    assert "\n" not in str(err.value)
