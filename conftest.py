@@ -28,6 +28,14 @@ def spark(spark_root: Path) -> Iterator[SparkSession]:
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def small_city(tmp_path_factory: pytest.TempPathFactory):
+    """One day of an 8-zone, 400-user city with noise; read-only for tests (ingestion writes beside it)."""
+    from tests.support.city import build_small_city
+
+    return build_small_city(tmp_path_factory.mktemp("city"))
+
+
 @pytest.fixture
 def lakehouse(tmp_path: Path) -> LakehouseConfig:
     """A fresh local lakehouse under the test's temp folder."""
@@ -57,3 +65,18 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory):
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def ingested_city(spark: SparkSession, small_city):
+    """The small city carried through bronze and silver once (availableNow), shared by read-only tests."""
+    from parkpal_lakehouse.contracts.events import Hub
+    from parkpal_lakehouse.contracts.reference import vehicles_df, zones_df
+    from parkpal_lakehouse.ingestion import run_ingestion
+    from parkpal_lakehouse.io.tables import overwrite_table
+
+    config = local_config(small_city.root)
+    overwrite_table(zones_df(spark, small_city.root / "reference" / "zones.csv"), config, "silver.zones")
+    overwrite_table(vehicles_df(spark, small_city.root / "reference" / "vehicles.csv"), config, "silver.vehicles")
+    report = run_ingestion(spark, config, list(Hub), progress=lambda _m: None)
+    return config, report

@@ -90,6 +90,98 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lakehouse(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from parkpal_lakehouse.config import SourceConfig, StreamSettings, local_config
+
+    config = local_config(args.root)
+    source = SourceConfig(kind=getattr(args, "source", "landing"),
+                          bootstrap_servers=getattr(args, "bootstrap_servers", "") or "",
+                          max_files_per_trigger=getattr(args, "max_files_per_trigger", None),
+                          max_offsets_per_trigger=getattr(args, "max_offsets_per_trigger", None))
+    stream = StreamSettings(trigger=getattr(args, "trigger", "availableNow"),
+                            quality_checks=not getattr(args, "no_quality", False))
+    return replace(config, source=source, stream=stream)
+
+
+def _hubs(text: str):
+    from parkpal_lakehouse.contracts.events import Hub
+
+    names = [h.strip() for h in text.split(",") if h.strip()]
+    known = {h.value: h for h in Hub}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        given = ", ".join(unknown) or "(none)"
+        raise argparse.ArgumentTypeError(f"unknown hub {given}; choose from {', '.join(known)}")
+    return [known[n] for n in names]
+
+
+def _trigger(text: str) -> str:
+    if text == "availableNow":
+        return text
+    interval = text.removeprefix("processingTime=")
+    parts = interval.split()
+    if len(parts) != 2 or not parts[0].isdigit() or parts[1].rstrip("s") not in ("second", "minute"):
+        raise argparse.ArgumentTypeError(f"expected availableNow or processingTime='10 seconds', not {text!r}")
+    return f"processingTime={interval}"
+
+
+def cmd_reference_load(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.contracts.reference import vehicles_df, zones_df
+    from parkpal_lakehouse.io.tables import overwrite_table
+    from parkpal_lakehouse.runtime.session import get_spark
+
+    config = _lakehouse(args)
+    root = Path(args.root).resolve()
+    zones = args.zones or root / "reference" / "zones.csv"
+    vehicles = args.vehicles or root / "reference" / "vehicles.csv"
+    spark = get_spark(config)
+    names = [overwrite_table(zones_df(spark, zones), config, "silver.zones"),
+             overwrite_table(vehicles_df(spark, vehicles), config, "silver.vehicles")]
+    print(f"loaded {zones} and {vehicles} into {', '.join(names)}")
+    return 0
+
+
+def cmd_stream_start(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from parkpal_lakehouse.ingestion import run_ingestion
+    from parkpal_lakehouse.io.sources import check_reachable
+    from parkpal_lakehouse.runtime.session import get_spark
+
+    config = _lakehouse(args)
+    check_reachable(config.source)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        _progress(f"{signal.Signals(signum).name}: stopping the queries after their current batch")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    spark = get_spark(config)
+    report = run_ingestion(spark, config, args.hubs, stop=stop, progress=_progress)
+    state = "stopped on signal" if report.stopped_by_signal else "done"
+    print(f"ingestion {state}: {report.batches} micro-batches; rows in: "
+          + ", ".join(f"{k} {v:,}" for k, v in sorted(report.rows_in.items())))
+    return 0
+
+
+def cmd_stream_balance(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.balance import ingestion_balance
+    from parkpal_lakehouse.runtime.session import get_spark
+
+    config = _lakehouse(args)
+    balance = ingestion_balance(get_spark(config), config).collect()
+    print(f"{'hub':<17}{'bronze':>10}{'silver':>10}{'quarantine':>12}{'duplicates':>12}{'unexplained':>13}")
+    for r in balance:
+        print(f"{r.hub:<17}{r.bronze:>10,}{r.silver:>10,}{r.quarantine:>12,}{r.duplicates_removed:>12,}"
+              f"{r.unexplained:>13,}")
+    return 1 if any(r.unexplained for r in balance) else 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.demo import run_demo
 
@@ -116,6 +208,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=None, help="messages per second (default: as fast as possible)")
     p.set_defaults(func=cmd_simulate)
 
+    p = sub.add_parser("reference", help="reference data (zones, vehicles)")
+    ref = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    p = ref.add_parser("load", help="load zones and vehicles CSVs into silver.zones and silver.vehicles")
+    _add_root(p)
+    p.add_argument("--zones", type=Path, default=None, help="zones CSV (default: <root>/reference/zones.csv)")
+    p.add_argument("--vehicles", type=Path, default=None, help="vehicles CSV (default: <root>/reference/vehicles.csv)")
+    p.set_defaults(func=cmd_reference_load)
+
+    p = sub.add_parser("stream", help="streaming ingestion: Event Hubs / Kafka / landing -> bronze -> silver")
+    stream = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    p = stream.add_parser("start", help="run the bronze and silver queries")
+    _add_root(p)
+    p.add_argument("--hubs", type=_hubs, default=_hubs("activity-events,geofence-events,gate-events"),
+                   help="comma-separated hubs (default: all three)")
+    p.add_argument("--source", choices=("landing", "kafka", "eventhubs"), default="landing")
+    p.add_argument("--bootstrap-servers", default="", help="Kafka bootstrap servers for --source kafka")
+    p.add_argument("--trigger", type=_trigger, default="availableNow",
+                   help="availableNow (backfill, then exit) or processingTime='10 seconds' (continuous)")
+    p.add_argument("--max-files-per-trigger", type=_positive_int, default=None)
+    p.add_argument("--max-offsets-per-trigger", type=_positive_int, default=None)
+    p.add_argument("--no-quality", action="store_true", help="skip the great-expectations checks")
+    p.set_defaults(func=cmd_stream_start)
+    p = stream.add_parser("balance", help="bronze = silver + quarantine + duplicates, per hub")
+    _add_root(p)
+    p.set_defaults(func=cmd_stream_balance)
+
     p = sub.add_parser("demo", help="run the pipeline end to end on the embedded default (landing files)")
     _add_root(p)
     p.add_argument("--days", type=_positive_int, default=2)
@@ -127,13 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    command = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
     try:
         return func(args)
     except ParkPalError as exc:
-        print(f"parkpal {args.command}: error: {exc}", file=sys.stderr)
+        print(f"parkpal {command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"parkpal {args.command}: interrupted", file=sys.stderr)
+        print(f"parkpal {command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from parkpal_lakehouse.errors import ConfigError
 
 HUBS: tuple[str, ...] = ("activity-events", "geofence-events", "gate-events")
-LAYERS: tuple[str, ...] = ("bronze", "silver", "gold")
+# `ops` holds what the pipeline says about itself: quality results, streaming progress.
+LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "ops")
 
 
 class Environment(StrEnum):
@@ -96,6 +97,32 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class StreamSettings:
+    """How the ingestion queries run."""
+
+    trigger: str = "availableNow"  # availableNow | processingTime=<interval>, e.g. processingTime=10 seconds
+    # Event Hubs delivers at least once; redeliveries arrive within minutes of the original, so
+    # duplicates are dropped within this much *arrival* time. Event time is never used to drop here:
+    # late events must reach silver (sessionization handles lateness).
+    dedupe_watermark: str = "30 minutes"
+    # Events stamped further than this after they were enqueued break `timestamp:future`.
+    max_future_skew_minutes: int = 15
+    quality_checks: bool = True
+
+    def __post_init__(self) -> None:
+        if self.trigger != "availableNow" and not self.trigger.startswith("processingTime="):
+            raise ConfigError(f"trigger must be availableNow or processingTime=<interval>, not {self.trigger!r}")
+
+    @property
+    def continuous(self) -> bool:
+        return self.trigger != "availableNow"
+
+    @property
+    def interval(self) -> str:
+        return self.trigger.partition("=")[2]
+
+
+@dataclass(frozen=True)
 class LakehouseConfig:
     """One environment's lakehouse: where tables live and what they are called."""
 
@@ -105,6 +132,7 @@ class LakehouseConfig:
     schema_prefix: str = ""
     source: SourceConfig = field(default_factory=SourceConfig)
     rules: CirclingRules = field(default_factory=CirclingRules)
+    stream: StreamSettings = field(default_factory=StreamSettings)
     timezone: str = "Asia/Manila"
 
     @property

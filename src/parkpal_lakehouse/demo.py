@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from parkpal_lakehouse.balance import ingestion_balance
 from parkpal_lakehouse.config import local_config
+from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.contracts.reference import vehicles_df, zones_df
+from parkpal_lakehouse.ingestion import run_ingestion
 from parkpal_lakehouse.io.tables import overwrite_table
 from parkpal_lakehouse.runtime.session import get_spark
 from parkpal_lakehouse.simulator.run import simulate
@@ -43,22 +46,34 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     vehicles = overwrite_table(vehicles_df(spark, root / "reference" / "vehicles.csv"), config, "silver.vehicles")
     progress(f"reference data in {zones} and {vehicles}")
 
+    progress("ingestion: landing -> bronze -> silver (availableNow; resumes from its checkpoints)")
+    started = time.perf_counter()
+    report = run_ingestion(spark, config, list(Hub), progress=progress)
+    progress(f"ingestion done in {time.perf_counter() - started:.0f}s ({report.batches} micro-batches)")
+    balance = ingestion_balance(spark, config).collect()
+
     searches, occupancy, manifest = load_truth(root / "truth")
-    _print_summary(spark, config, searches, occupancy, manifest)
-    return 0
+    _print_summary(spark, config, searches, occupancy, manifest, balance)
+    return 1 if any(r.unexplained for r in balance) else 0
 
 
-def _print_summary(spark, config, searches: pd.DataFrame, occupancy: pd.DataFrame, manifest: dict) -> None:
-    wire = manifest["wire"]
+def _print_summary(spark, config, searches: pd.DataFrame, occupancy: pd.DataFrame, manifest: dict,
+                   balance: list) -> None:
     print("\nParkPal demo summary")
     print(f"  storage root      {config.storage_root}")
-    for hub in ("activity-events", "geofence-events", "gate-events"):
-        w = wire[hub]
-        print(f"  {hub:<17} {w['received']:>9,} received ({w['events']:,} events, {w['duplicates']:,} duplicates, "
-              f"{w['malformed'] + w['invalid']:,} bad)")
+    print("  ingestion         hub: bronze = silver + quarantine + duplicates removed (simulator sent: events)")
+    for r in balance:
+        sent = manifest["wire"][r.hub]["events"]
+        check = "ok" if r.unexplained == 0 and r.silver == sent else "MISMATCH"
+        print(f"    {r.hub:<17} {r.bronze:>9,} = {r.silver:,} + {r.quarantine:,} + {r.duplicates_removed:,}"
+              f"  (sent {sent:,}: {check})")
     circling = searches[searches.outcome == "parked"].groupby("zone_type").circling_seconds.mean()
     print("  true avg circling " + ", ".join(f"{k} {v:.0f}s" for k, v in circling.items()))
     occ = occupancy.groupby("zone_type").occupancy_rate.mean()
     print("  true avg occupancy " + ", ".join(f"{k} {v:.0%}" for k, v in occ.items()))
-    tables = spark.sql("SHOW TABLES IN silver").collect()
-    print("  tables            " + ", ".join(f"{r.namespace}.{r.tableName}" for r in tables))
+    failed = spark.sql("SELECT table_name, expectation, policy FROM ops.quality_results WHERE NOT success").collect()
+    print(f"  quality           {len(failed)} failed expectation result(s)"
+          + "".join(f"\n    {r.table_name} {r.expectation} ({r.policy})" for r in failed[:5]))
+    for layer in ("bronze", "silver", "ops"):
+        tables = spark.sql(f"SHOW TABLES IN {layer}").collect()
+        print(f"  {layer + ' tables':<17} " + ", ".join(r.tableName for r in tables))

@@ -148,7 +148,8 @@ def _type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "double":
         return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, str)
+    # Like Spark's JSON reader, a string field accepts a scalar number as its text.
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def contract_violations(
@@ -181,7 +182,7 @@ def contract_violations(
             failed.append(f"range:{spec.name}")
         if spec.kind == "timestamp":
             try:
-                ts = parse_timestamp(value)
+                ts = parse_timestamp(str(value))
             except ValueError:
                 failed.append("timestamp:unparseable")
             else:

@@ -7,17 +7,37 @@ build names or paths themselves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from parkpal_lakehouse.config import LakehouseConfig
 
+# name -> location registered in this process's local catalog (per SparkContext).
+_registered: dict[tuple[int, str], str] = {}
+
 
 def register(spark: SparkSession, config: LakehouseConfig, logical: str) -> str:
-    """Make a locally written Delta folder queryable by name; a no-op on Databricks."""
+    """Make a locally written Delta folder queryable by name; a no-op on Databricks.
+
+    A name already pointing at another root's folder (another lakehouse in the same process) is
+    re-pointed: the local catalog always names the tables of the root last used.
+    """
     name = config.table_name(logical)
-    if config.is_local:
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {name.rsplit('.', 1)[0]}")
-        spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{config.table_path(logical)}'")
+    if not config.is_local:
+        return name
+    location = config.table_path(logical)
+    key = (id(spark.sparkContext), name)
+    if _registered.get(key) == location:
+        return name
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {name.rsplit('.', 1)[0]}")
+    if spark.catalog.tableExists(name):
+        current = spark.sql(f"DESCRIBE DETAIL {name}").first()["location"]
+        if current.removeprefix("file:").rstrip("/") != location.rstrip("/"):
+            spark.sql(f"DROP TABLE {name}")  # external table: the files stay
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
+    _registered[key] = location
     return name
 
 
@@ -43,3 +63,23 @@ def table_exists(spark: SparkSession, config: LakehouseConfig, logical: str) -> 
 
         return (Path(config.table_path(logical)) / "_delta_log").is_dir()
     return spark.catalog.tableExists(config.table_name(logical))
+
+
+def create_table_if_missing(spark: SparkSession, config: LakehouseConfig, logical: str, schema: StructType | str,
+                            partition_by: Sequence[str] = ()) -> None:
+    """Create an empty Delta table, so concurrent writers append instead of racing to create it."""
+    if table_exists(spark, config, logical):
+        return
+    writer = spark.createDataFrame([], schema).write.format("delta")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    try:
+        if config.is_local:
+            writer.save(config.table_path(logical))
+        else:
+            writer.saveAsTable(config.table_name(logical))
+    except Exception:
+        if not table_exists(spark, config, logical):  # someone else created it first: fine
+            raise
+    if config.is_local:
+        register(spark, config, logical)

@@ -86,6 +86,8 @@ def register_local_catalog(spark: SparkSession, config: LakehouseConfig) -> list
 
     Returns the registered table names. Idempotent, and cheap: one directory listing per layer.
     """
+    from parkpal_lakehouse.io.tables import register
+
     registered: list[str] = []
     for layer in LAYERS:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {config.schema(layer)}")
@@ -93,7 +95,5 @@ def register_local_catalog(spark: SparkSession, config: LakehouseConfig) -> list
         if not layer_dir.is_dir():
             continue
         for table_dir in sorted(p for p in layer_dir.iterdir() if (p / "_delta_log").is_dir()):
-            name = config.table_name(f"{layer}.{table_dir.name}")
-            spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{table_dir}'")
-            registered.append(name)
+            registered.append(register(spark, config, f"{layer}.{table_dir.name}"))
     return registered

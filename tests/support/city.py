@@ -1,3 +1,5 @@
+"""A small simulated city and its landing files, classified line by line with the Python contract."""
+
 from __future__ import annotations
 
 import json
@@ -5,8 +7,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from parkpal_lakehouse.contracts.events import Hub, contract_violations, parse_timestamp
 from parkpal_lakehouse.contracts.reference import load_vehicles, load_zones
@@ -67,9 +67,7 @@ class SimulatedCity:
     plates: dict[int, set[str]]
 
 
-@pytest.fixture(scope="session")
-def small_city(tmp_path_factory: pytest.TempPathFactory) -> SimulatedCity:
-    root = tmp_path_factory.mktemp("city")
+def build_small_city(root: Path) -> SimulatedCity:
     report = simulate(SMALL_CITY, root)
     searches, occupancy, manifest = load_truth(root / "truth")
     plates: dict[int, set[str]] = defaultdict(set)

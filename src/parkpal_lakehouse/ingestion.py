@@ -1,0 +1,186 @@
+"""Ingestion: Event Hubs (or Kafka, or landing files) -> bronze -> silver, exactly once per table.
+
+Per hub two queries, each with its own checkpoint under `<root>/checkpoints/`:
+- `bronze_<hub>`: source stream -> `bronze.<hub>_raw` (raw body + metadata).
+- `silver_<hub>`: bronze Delta stream -> parse + validate -> dedupe within the arrival-time watermark ->
+  `foreachBatch`: quality expectations, then `silver.<hub>` and `silver.quarantine` (and the quality
+  results), every write idempotent on (query name, batch id).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from parkpal_lakehouse.bronze import bronze_records, bronze_table
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.errors import ConfigError, ParkPalError
+from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
+from parkpal_lakehouse.io.sources import raw_stream
+from parkpal_lakehouse.io.tables import create_table_if_missing, read_table, table_exists
+from parkpal_lakehouse.io.writers import append_once
+from parkpal_lakehouse.quality.expectations import SILVER_SUITES
+from parkpal_lakehouse.quality.runner import QUALITY_RESULTS_DDL, QualityGateFailed, check_quality, results_frame
+from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events
+
+log = logging.getLogger(__name__)
+QUARANTINE = "silver.quarantine"
+
+
+def silver_table(hub: Hub) -> str:
+    return f"silver.{hub.value.replace('-', '_')}"
+
+
+def query_name(layer: str, hub: Hub) -> str:
+    return f"{layer}_{hub.value.replace('-', '_')}"
+
+
+def zones_reference(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
+    if not table_exists(spark, config, "silver.zones"):
+        raise ConfigError("no zones reference table: load it first (`parkpal reference load`, or run the demo)")
+    return read_table(spark, config, "silver.zones")
+
+
+def _writer(query, config: LakehouseConfig, name: str):
+    query = query.queryName(name).option("checkpointLocation", config.checkpoint_path(name))
+    if config.stream.continuous:
+        return query.trigger(processingTime=config.stream.interval)
+    return query.trigger(availableNow=True)
+
+
+def start_bronze(spark: SparkSession, config: LakehouseConfig, hub: Hub, dbutils: object | None = None
+                 ) -> StreamingQuery:
+    name, table = query_name("bronze", hub), bronze_table(hub)
+    records = bronze_records(raw_stream(spark, config, hub, dbutils), hub)
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        append_once(batch, config, table, name, batch_id, partition_by=("ingest_date",))
+
+    return _writer(records.writeStream.foreachBatch(write), config, name).start()
+
+
+def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[Hub]) -> None:
+    """Create every table the queries write, with the schemas the transforms produce, before they start."""
+    zones = zones_reference(spark, config)
+    for hub in hubs:
+        empty_raw = spark.createDataFrame([], _RAW_SCHEMA)
+        bronze = bronze_records(empty_raw, hub)
+        create_table_if_missing(spark, config, bronze_table(hub), bronze.schema, ("ingest_date",))
+        parsed = parsed_events(bronze.drop("ingest_date"), hub, zones)
+        create_table_if_missing(spark, config, silver_table(hub), silver_events(parsed).schema, ("event_date",))
+        create_table_if_missing(spark, config, QUARANTINE, quarantined_records(parsed).schema, ("quarantine_date",))
+    create_table_if_missing(spark, config, "ops.quality_results", QUALITY_RESULTS_DDL)
+    create_table_if_missing(spark, config, "ops.pipeline_progress", PROGRESS_DDL)
+
+
+_RAW_SCHEMA = ("body STRING, source STRING, source_file STRING, kafka_topic STRING, kafka_partition INT, "
+               "kafka_offset BIGINT, enqueued_at TIMESTAMP, received_at TIMESTAMP")
+
+
+def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callable[[DataFrame, int], None]:
+    table, suite = silver_table(hub), SILVER_SUITES[silver_table(hub)]
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        batch = batch.persist()
+        try:
+            events, quarantined = silver_events(batch), quarantined_records(batch)
+            results = []
+            if config.stream.quality_checks and not events.isEmpty():
+                outcome = check_quality(events, table, suite, batch_id=batch_id)
+                if outcome.failed:  # before any write: the batch replays once the cause is fixed
+                    raise QualityGateFailed(f"{name} batch {batch_id}: expectation(s) {', '.join(outcome.failed)} "
+                                            f"failed with policy fail; nothing of this batch was written")
+                for warning in outcome.warnings:
+                    log.warning("%s batch %s: expectation %s failed (warn)", name, batch_id, warning)
+                events, results = outcome.kept, outcome.results
+                quarantined = quarantined.unionByName(_quality_quarantine(outcome.dropped, batch))
+            append_once(events, config, table, name, batch_id, partition_by=("event_date",))
+            append_once(quarantined, config, QUARANTINE, name, batch_id, partition_by=("quarantine_date",))
+            if results:
+                append_once(results_frame(batch.sparkSession, results), config, "ops.quality_results", name,
+                            batch_id)
+        finally:
+            batch.unpersist()
+
+    return write
+
+
+def _quality_quarantine(dropped: DataFrame, batch: DataFrame) -> DataFrame:
+    """Rows a `drop` expectation removed, as quarantine records carrying their raw body."""
+    raw = batch.select("record_id", "hub", "body", "source", "source_file", "kafka_topic", "kafka_partition",
+                       "kafka_offset")
+    reasons = dropped.select("record_id", "enqueued_at", "received_at", "ingested_at",
+                             F.col("quality_rules").alias("failed_rules"))
+    return quarantined_records(reasons.join(raw, "record_id"))
+
+
+def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> StreamingQuery:
+    name = query_name("silver", hub)
+    bronze = spark.readStream.format("delta").load(config.table_path(bronze_table(hub))) if config.is_local \
+        else spark.readStream.table(config.table_name(bronze_table(hub)))
+    parsed = parsed_events(bronze, hub, zones_reference(spark, config), config.stream.max_future_skew_minutes,
+                           config.rules.geofence_tolerance_m)
+    deduped = parsed.withWatermark("enqueued_at", config.stream.dedupe_watermark) \
+        .dropDuplicatesWithinWatermark(["dedupe_key"])
+    return _writer(deduped.writeStream.foreachBatch(silver_batch_writer(config, hub, name)), config, name).start()
+
+
+@dataclass
+class IngestionReport:
+    batches: int
+    rows_in: dict[str, int]
+    stopped_by_signal: bool = False
+
+
+def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[Hub],
+                  stop: threading.Event | None = None, progress: Callable[[str], None] = print,
+                  poll_seconds: float = 5.0) -> IngestionReport:
+    """Run bronze and silver for `hubs`: to the end of the input (availableNow), or until `stop`."""
+    stop = stop or threading.Event()
+    prepare_tables(spark, config, hubs)  # fails fast without reference data; no create races later
+    recorder = ProgressRecorder(spark, config, progress)
+    phases = [[lambda h=h: start_bronze(spark, config, h) for h in hubs],
+              [lambda h=h: start_silver(spark, config, h) for h in hubs]]
+    if config.stream.continuous:
+        phases = [phases[0] + phases[1]]
+    for phase in phases:
+        queries = [start() for start in phase]
+        try:
+            while any(q.isActive for q in queries) and not stop.is_set():
+                for q in queries:
+                    q.awaitTermination(poll_seconds / max(1, len(queries)))
+                    _raise_if_failed(q)
+                recorder.flush(recorder.collect(queries))
+        finally:
+            for q in queries:
+                if q.isActive:
+                    q.stop()
+            recorder.flush(recorder.collect(queries))
+        for q in queries:
+            _raise_if_failed(q)
+        if stop.is_set():
+            break
+    rows: dict[str, int] = {}
+    for row in recorder.rows:
+        rows[row["query_name"]] = rows.get(row["query_name"], 0) + row["num_input_rows"]
+    return IngestionReport(len(recorder.rows), rows, stopped_by_signal=stop.is_set())
+
+
+def _raise_if_failed(query: StreamingQuery) -> None:
+    error = query.exception()
+    if error is None:
+        return
+    text = str(getattr(error, "desc", None) or error)
+    for line in text.splitlines():
+        if "QualityGateFailed" in line or "expectation(s)" in line:
+            raise QualityGateFailed(line.split("QualityGateFailed:")[-1].strip())
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "unknown error")
+    raise ParkPalError(f"query {query.name} stopped: {first[:300]}")
+

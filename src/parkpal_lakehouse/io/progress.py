@@ -1,0 +1,78 @@
+"""Streaming progress: logged as one line per micro-batch and kept in `ops.pipeline_progress`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.io.tables import register
+
+PROGRESS_DDL = (
+    "query_name STRING, run_id STRING, batch_id BIGINT, batch_timestamp TIMESTAMP, num_input_rows BIGINT, "
+    "input_rows_per_second DOUBLE, processed_rows_per_second DOUBLE, batch_duration_ms BIGINT, "
+    "state_dropped_duplicates BIGINT, dropped_by_watermark BIGINT, source_metrics STRING, recorded_at TIMESTAMP"
+)
+
+
+def progress_row(progress: dict[str, Any]) -> dict[str, Any]:
+    """Flatten one StreamingQueryProgress (as a dict) into a `pipeline_progress` row."""
+    operators = progress.get("stateOperators") or []
+    sources = progress.get("sources") or []
+    return {
+        "query_name": progress.get("name"),
+        "run_id": progress.get("runId"),
+        "batch_id": progress.get("batchId"),
+        "batch_timestamp": datetime.fromisoformat(progress["timestamp"].replace("Z", "+00:00")),
+        "num_input_rows": progress.get("numInputRows", 0),
+        "input_rows_per_second": float(progress.get("inputRowsPerSecond") or 0.0),
+        "processed_rows_per_second": float(progress.get("processedRowsPerSecond") or 0.0),
+        "batch_duration_ms": (progress.get("durationMs") or {}).get("triggerExecution"),
+        "state_dropped_duplicates": sum(int((o.get("customMetrics") or {}).get("numDroppedDuplicateRows", 0))
+                                  for o in operators),
+        "dropped_by_watermark": sum(int(o.get("numRowsDroppedByWatermark", 0)) for o in operators),
+        "source_metrics": json.dumps([{"end": s.get("endOffset"), "metrics": s.get("metrics")} for s in sources],
+                                     default=str)[:4000],
+        "recorded_at": datetime.now(UTC),
+    }
+
+
+class ProgressRecorder:
+    """Collects new progress entries of running queries and appends them to `ops.pipeline_progress`."""
+
+    def __init__(self, spark: SparkSession, config: LakehouseConfig, log=print):
+        self.spark, self.config, self.log = spark, config, log
+        self._seen: set[tuple[str, int]] = set()
+        self.rows: list[dict[str, Any]] = []
+
+    def collect(self, queries: list[StreamingQuery]) -> list[dict[str, Any]]:
+        new = []
+        for query in queries:
+            for progress in query.recentProgress:
+                data = json.loads(progress.json) if hasattr(progress, "json") else progress
+                key = (data.get("runId"), data.get("batchId"))
+                if key in self._seen or data.get("numInputRows", 0) == 0:
+                    continue
+                self._seen.add(key)
+                row = progress_row(data)
+                new.append(row)
+                self.log(f"{row['query_name']} batch {row['batch_id']}: {row['num_input_rows']:,} rows, "
+                         f"{row['processed_rows_per_second']:,.0f} rows/s, {row['batch_duration_ms']} ms"
+                         + (f", {row['dropped_by_watermark']} DROPPED BY WATERMARK" if row["dropped_by_watermark"]
+                            else ""))
+        self.rows += new
+        return new
+
+    def flush(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        df = self.spark.createDataFrame(rows, PROGRESS_DDL)
+        if self.config.is_local:
+            df.write.format("delta").mode("append").save(self.config.table_path("ops.pipeline_progress"))
+            register(self.spark, self.config, "ops.pipeline_progress")
+        else:
+            df.write.format("delta").mode("append").saveAsTable(self.config.table_name("ops.pipeline_progress"))

@@ -1,0 +1,40 @@
+"""Idempotent micro-batch writes.
+
+Every `foreachBatch` write carries Delta's `txnAppId` (the query's name) and `txnVersion` (the batch
+id): when a batch is replayed after a crash, Delta sees the pair already committed and skips the
+write, so a batch lands exactly once per table even if the query dies between writing and
+checkpointing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame
+
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.io.tables import register
+
+
+def append_once(
+    df: DataFrame,
+    config: LakehouseConfig,
+    logical: str,
+    app_id: str,
+    batch_id: int,
+    partition_by: Sequence[str] = (),
+) -> None:
+    writer = (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", str(batch_id))
+        .option("mergeSchema", "true")
+    )
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if config.is_local:
+        writer.save(config.table_path(logical))
+        register(df.sparkSession, config, logical)
+    else:
+        writer.saveAsTable(config.table_name(logical))
