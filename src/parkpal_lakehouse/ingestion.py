@@ -123,8 +123,11 @@ def _quality_quarantine(dropped: DataFrame, batch: DataFrame) -> DataFrame:
 
 def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> StreamingQuery:
     name = query_name("silver", hub)
-    bronze = spark.readStream.format("delta").load(config.table_path(bronze_table(hub))) if config.is_local \
-        else spark.readStream.table(config.table_name(bronze_table(hub)))
+    reader = spark.readStream.format("delta")
+    if config.source.max_files_per_trigger:  # the same backpressure as the source, bronze files per batch
+        reader = reader.option("maxFilesPerTrigger", str(config.source.max_files_per_trigger))
+    bronze = reader.load(config.table_path(bronze_table(hub))) if config.is_local \
+        else reader.table(config.table_name(bronze_table(hub)))
     parsed = parsed_events(bronze, hub, zones_reference(spark, config), config.stream.max_future_skew_minutes,
                            config.rules.geofence_tolerance_m)
     deduped = parsed.withWatermark("enqueued_at", config.stream.dedupe_watermark) \

@@ -16,6 +16,8 @@ configuration (`SourceConfig.kind`), resolved here and nowhere else:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -44,6 +46,9 @@ def raw_stream(spark: SparkSession, config: LakehouseConfig, hub: Hub, dbutils: 
 
 
 def _landing_stream(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> DataFrame:
+    folder = config.landing_path(hub.value)
+    if "://" not in folder:  # a hub with nothing landed yet is normal; the file source needs the folder
+        Path(folder).mkdir(parents=True, exist_ok=True)
     reader = (
         spark.readStream.format("text")
         .option("recursiveFileLookup", "true")
@@ -51,7 +56,7 @@ def _landing_stream(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> D
     )
     if config.source.max_files_per_trigger:
         reader = reader.option("maxFilesPerTrigger", str(config.source.max_files_per_trigger))
-    return reader.load(config.landing_path(hub.value)).select(
+    return reader.load(folder).select(
         F.col("value").alias("body"),
         F.lit("landing").alias("source"),
         F.col("_metadata.file_path").alias("source_file"),
