@@ -11,12 +11,12 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "parkpal_lakehouse.cli", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("command", ["setup", "simulate", "demo"])
+@pytest.mark.parametrize("command", ["setup", "simulate", "demo", "stream start", "stream balance", "reference load"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
-        main([command, "--help"])
+        main([*command.split(), "--help"])
     assert exit_.value.code == 0
-    assert command in capsys.readouterr().out
+    assert command.split()[-1] in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,10 @@ def test_every_subcommand_has_help(command, capsys):
         (["simulate", "--start-date", "02/11/2026"], "expected a date like 2026-11-02"),
         (["simulate", "--sink", "pigeon"], "invalid choice: 'pigeon'"),
         (["fly"], "invalid choice: 'fly'"),
+        (["stream", "start", "--hubs", "parking-events"], "unknown hub parking-events"),
+        (["stream", "start", "--trigger", "soon"], "expected availableNow or processingTime"),
+        (["stream", "start", "--source", "kafka", "--bootstrap-servers", "127.0.0.1:1"], "cannot reach Kafka"),
+        (["stream"], "required: ACTION"),
         ([], "required: COMMAND"),
     ],
 )
@@ -56,3 +60,31 @@ def test_simulate_writes_landing_truth_and_reports_progress(tmp_path):
 def test_parser_defaults_match_the_issue_scale():
     args = build_parser().parse_args(["simulate"])
     assert (args.zones, args.users, args.days) == (50, 5000, 1)
+
+
+def test_stream_without_reference_data_says_what_to_run(tmp_path):
+    result = run("stream", "start", "--root", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "parkpal stream start: error: no zones reference table: load it first "
+        "(`parkpal reference load`, or run the demo)")
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_continuous_stream_gracefully(tmp_path):
+    import signal
+    import time
+
+    assert run("simulate", "--root", str(tmp_path), "--zones", "3", "--users", "60").returncode == 0
+    assert run("reference", "load", "--root", str(tmp_path)).returncode == 0
+    process = subprocess.Popen([sys.executable, "-m", "parkpal_lakehouse.cli", "stream", "start", "--root",
+                                str(tmp_path), "--trigger", "processingTime=2 seconds", "--no-quality"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    bronze_log = tmp_path / "tables" / "bronze" / "activity_events_raw" / "_delta_log"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(list(bronze_log.glob("*.json"))) < 2 and process.poll() is None:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=180)
+    assert process.returncode == 0, err[-2000:]
+    assert "SIGTERM: stopping the queries" in err and "ingestion stopped on signal" in out

@@ -9,11 +9,14 @@ Per hub two queries, each with its own checkpoint under `<root>/checkpoints/`:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -158,7 +161,8 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
         try:
             while any(q.isActive for q in queries) and not stop.is_set():
                 for q in queries:
-                    q.awaitTermination(poll_seconds / max(1, len(queries)))
+                    with contextlib.suppress(StreamingQueryException):  # translated just below
+                        q.awaitTermination(poll_seconds / max(1, len(queries)))
                     _raise_if_failed(q)
                 recorder.flush(recorder.collect(queries))
         finally:
@@ -181,9 +185,9 @@ def _raise_if_failed(query: StreamingQuery) -> None:
     if error is None:
         return
     text = str(getattr(error, "desc", None) or error)
-    for line in text.splitlines():
-        if "QualityGateFailed" in line or "expectation(s)" in line:
-            raise QualityGateFailed(line.split("QualityGateFailed:")[-1].strip())
+    gate = re.search(r"QualityGateFailed: (.+)", text)  # the Python exception's own line in the traceback
+    if gate:
+        raise QualityGateFailed(gate.group(1).strip())
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "unknown error")
     raise ParkPalError(f"query {query.name} stopped: {first[:300]}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -52,8 +53,10 @@ def _context() -> Any:
 
 
 def _validation(table: str, expectations: tuple[Expectation, ...]) -> Any:
+    """The GX validation definition for this table and exactly this suite (a changed suite is a new one)."""
     context = _context()
-    name = table.replace(".", "__")
+    signature = ",".join(f"{e.name}:{e.policy.value}" for e in expectations)
+    name = f"{table.replace('.', '__')}__{hashlib.sha1(signature.encode()).hexdigest()[:10]}"
     try:
         return context.validation_definitions.get(name)
     except Exception:

@@ -1,0 +1,94 @@
+"""great-expectations suites with warn / drop / fail policies, on real Spark DataFrames."""
+
+from datetime import datetime
+
+import great_expectations.expectations as gxe
+import pytest
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.quality.expectations import SILVER_SUITES, Expectation, Policy
+from parkpal_lakehouse.quality.runner import check_quality
+
+ACTIVITY_DDL = ("record_id STRING, user_id BIGINT, activity_type STRING, confidence INT, latitude DOUBLE, "
+                "longitude DOUBLE, event_time TIMESTAMP, enqueued_at TIMESTAMP, received_at TIMESTAMP, "
+                "ingested_at TIMESTAMP")
+T = datetime(2026, 11, 2, 1, 0)
+
+
+def _activity(spark, rows):
+    return spark.createDataFrame([(f"r{i}", *r, T, T, T, T) for i, r in enumerate(rows)], ACTIVITY_DDL)
+
+
+def test_clean_batch_passes_every_expectation(spark):
+    df = _activity(spark, [(100001, "STILL", 90, 14.55, 121.02), (100002, "IN_VEHICLE", 80, 14.6, 121.0)])
+    outcome = check_quality(df, "silver.activity_events", SILVER_SUITES["silver.activity_events"], batch_id=3)
+    assert outcome.failed == [] and outcome.warnings == []
+    assert outcome.kept.count() == 2 and outcome.dropped.count() == 0
+    assert {r["expectation"] for r in outcome.results} == {e.name for e in SILVER_SUITES["silver.activity_events"]}
+    assert all(r["batch_id"] == 3 and r["table_name"] == "silver.activity_events" for r in outcome.results)
+
+
+def test_null_island_positions_are_dropped_with_their_reason(spark):
+    df = _activity(spark, [(100001, "STILL", 90, 14.55, 121.02), (100002, "STILL", 90, 0.0, 0.0)])
+    outcome = check_quality(df, "silver.activity_events", SILVER_SUITES["silver.activity_events"])
+    assert [r.record_id for r in outcome.kept.collect()] == ["r0"]
+    dropped = outcome.dropped.collect()
+    assert [r.record_id for r in dropped] == ["r1"]
+    assert sorted(dropped[0].quality_rules) == ["quality:activity_latitude_in_philippines",
+                                                "quality:activity_longitude_in_philippines"]
+    lat = next(r for r in outcome.results if r["expectation"] == "activity_latitude_in_philippines")
+    assert lat["success"] is False and lat["unexpected_count"] == 1 and lat["policy"] == "drop"
+    assert outcome.failed == []
+
+
+def test_warn_records_the_observed_value_and_keeps_rows(spark):
+    df = _activity(spark, [(100001, "STILL", 20, 14.55, 121.02), (100002, "STILL", 30, 14.55, 121.02)])
+    outcome = check_quality(df, "silver.activity_events", SILVER_SUITES["silver.activity_events"])
+    assert outcome.warnings == ["activity_mean_confidence_plausible"]
+    mean = next(r for r in outcome.results if r["expectation"] == "activity_mean_confidence_plausible")
+    assert mean["observed_value"] == "25.0" and outcome.kept.count() == 2
+
+
+def test_fail_policy_is_reported(spark):
+    df = _activity(spark, [(None, "STILL", 90, 14.55, 121.02)])
+    outcome = check_quality(df, "silver.activity_events", SILVER_SUITES["silver.activity_events"])
+    assert outcome.failed == ["activity_user_present"]
+
+
+def test_a_drop_expectation_needs_a_row_predicate():
+    with pytest.raises(ValueError, match="needs a row predicate"):
+        Expectation("x", lambda: gxe.ExpectColumnValuesToNotBeNull(column="x"), Policy.DROP)
+
+
+def test_fail_expectation_stops_the_stream_and_commits_nothing_of_that_batch(spark, tmp_path, monkeypatch):
+    """A suite whose fail expectation the data breaks: the query stops with the expectation's name, and
+    silver holds nothing of the failing batch; the next run replays it once the suite is fixed."""
+    from parkpal_lakehouse import ingestion
+    from parkpal_lakehouse.config import local_config
+    from parkpal_lakehouse.contracts.events import Hub
+    from parkpal_lakehouse.contracts.reference import zones_df
+    from parkpal_lakehouse.io.tables import overwrite_table, read_table
+    from parkpal_lakehouse.quality.runner import QualityGateFailed
+
+    config = local_config(tmp_path)
+    overwrite_table(zones_df(spark), config, "silver.zones")
+    folder = tmp_path / "landing" / "activity-events" / "2026" / "11" / "02" / "00"
+    folder.mkdir(parents=True)
+    body = ('{"userId":100001,"sessionId":7,"activityType":"STILL","confidence":%d,"latitude":14.55,'
+            '"longitude":121.02,"timestamp":"2026-11-02T00:01:00Z","eventId":"a-%d"}')
+    (folder / "00-00000.jsonl").write_text("\n".join(body % (c, c) for c in (90, 10)) + "\n")
+    strict = (Expectation("activity_confidence_at_least_50",
+                          lambda: gxe.ExpectColumnValuesToBeBetween(column="confidence", min_value=50),
+                          Policy.FAIL),)
+    original = ingestion.SILVER_SUITES["silver.activity_events"]
+    monkeypatch.setitem(ingestion.SILVER_SUITES, "silver.activity_events", strict)
+    with pytest.raises(QualityGateFailed, match="activity_confidence_at_least_50"):
+        ingestion.run_ingestion(spark, config, [Hub.ACTIVITY], progress=lambda _m: None)
+    assert read_table(spark, config, "silver.activity_events").count() == 0
+    assert read_table(spark, config, "bronze.activity_events_raw").count() == 2  # bronze keeps everything
+
+    monkeypatch.setitem(ingestion.SILVER_SUITES, "silver.activity_events", original)
+    ingestion.run_ingestion(spark, config, [Hub.ACTIVITY], progress=lambda _m: None)
+    silver = read_table(spark, config, "silver.activity_events")
+    assert sorted(r.event_id for r in silver.select("event_id").collect()) == ["a-10", "a-90"]
+    assert silver.filter(F.col("confidence") == 10).count() == 1
