@@ -13,6 +13,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -166,9 +167,7 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
                     _raise_if_failed(q)
                 recorder.flush(recorder.collect(queries))
         finally:
-            for q in queries:
-                if q.isActive:
-                    q.stop()
+            _stop_gracefully(queries)
             recorder.flush(recorder.collect(queries))
         for q in queries:
             _raise_if_failed(q)
@@ -178,6 +177,16 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
     for row in recorder.rows:
         rows[row["query_name"]] = rows.get(row["query_name"], 0) + row["num_input_rows"]
     return IngestionReport(len(recorder.rows), rows, stopped_by_signal=stop.is_set())
+
+
+def _stop_gracefully(queries: list[StreamingQuery], patience_s: float = 120.0) -> None:
+    """Stop each query between micro-batches: let a running batch commit rather than interrupt it."""
+    deadline = time.monotonic() + patience_s
+    for q in queries:
+        while q.isActive and q.status.get("isTriggerActive") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if q.isActive:
+            q.stop()
 
 
 def _raise_if_failed(query: StreamingQuery) -> None:

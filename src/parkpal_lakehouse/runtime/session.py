@@ -67,6 +67,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.databricks.delta.properties.defaults.appendOnly", "false")
         .config("spark.sql.streaming.stateStore.providerClass",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import MapType, StringType
 
 from parkpal_lakehouse.contracts.events import CONTRACT, Hub, wire_schema
 from parkpal_lakehouse.silver.rules import (
@@ -26,8 +26,8 @@ _NATURAL_KEY = {
 }
 
 
-def _text_schema(hub: Hub) -> StructType:
-    return StructType([StructField(f.name, StringType(), True) for f in CONTRACT[hub]])
+# Every field as its JSON text; null for a body that is not a JSON object (one parse finds both).
+_AS_TEXT = MapType(StringType(), StringType())
 
 
 def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew_minutes: int = 15,
@@ -42,9 +42,8 @@ def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew
     df = bronze.select(
         *BRONZE_META,
         F.from_json("body", wire_schema(hub)).alias("_typed"),
-        F.from_json("body", _text_schema(hub)).alias("_text"),
-        (F.expr("try_parse_json(body)").isNull() | ~F.ltrim("body").startswith("{")).alias("_malformed"),
-    ).withColumn("event_time", parse_event_time(text["timestamp"]))
+        F.from_json("body", _AS_TEXT).alias("_text"),
+    ).withColumn("_malformed", F.col("_text").isNull()).withColumn("event_time", parse_event_time(text["timestamp"]))
 
     rules = field_rules(hub, typed, text) + timestamp_rules(
         text["timestamp"], F.col("event_time"), F.col("enqueued_at"), max_future_skew_minutes
