@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.io.tables import register
+from parkpal_lakehouse.io.tables import save
 
 PROGRESS_DDL = (
     "query_name STRING, run_id STRING, batch_id BIGINT, batch_timestamp TIMESTAMP, num_input_rows BIGINT, "
@@ -71,8 +71,4 @@ class ProgressRecorder:
         if not rows:
             return
         df = self.spark.createDataFrame(rows, PROGRESS_DDL)
-        if self.config.is_local:
-            df.write.format("delta").mode("append").save(self.config.table_path("ops.pipeline_progress"))
-            register(self.spark, self.config, "ops.pipeline_progress")
-        else:
-            df.write.format("delta").mode("append").saveAsTable(self.config.table_name("ops.pipeline_progress"))
+        save(df.write.format("delta").mode("append"), self.spark, self.config, "ops.pipeline_progress")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql.types import StructType
 
 from parkpal_lakehouse.config import LakehouseConfig
@@ -41,14 +41,20 @@ def register(spark: SparkSession, config: LakehouseConfig, logical: str) -> str:
     return name
 
 
+def save(writer: DataFrameWriter, spark: SparkSession, config: LakehouseConfig, logical: str) -> str:
+    """Run a configured Delta writer against a logical table: its folder locally (then registered), the
+    Unity Catalog table on Databricks. The one place that tells the two apart for writes."""
+    if config.is_local:
+        writer.save(config.table_path(logical))
+        return register(spark, config, logical)
+    writer.saveAsTable(config.table_name(logical))
+    return config.table_name(logical)
+
+
 def overwrite_table(df: DataFrame, config: LakehouseConfig, logical: str) -> str:
     """Replace a table's contents (and schema) in one Delta commit; returns its physical name."""
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-    if config.is_local:
-        writer.save(config.table_path(logical))
-        return register(df.sparkSession, config, logical)
-    writer.saveAsTable(config.table_name(logical))
-    return config.table_name(logical)
+    return save(writer, df.sparkSession, config, logical)
 
 
 def read_table(spark: SparkSession, config: LakehouseConfig, logical: str) -> DataFrame:
@@ -74,12 +80,8 @@ def create_table_if_missing(spark: SparkSession, config: LakehouseConfig, logica
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     try:
-        if config.is_local:
-            writer.save(config.table_path(logical))
-        else:
-            writer.saveAsTable(config.table_name(logical))
+        save(writer, spark, config, logical)
     except Exception:
         if not table_exists(spark, config, logical):  # someone else created it first: fine
             raise
-    if config.is_local:
         register(spark, config, logical)

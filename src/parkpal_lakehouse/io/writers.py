@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.io.tables import register
+from parkpal_lakehouse.io.tables import save
 
 
 def append_once(
@@ -33,8 +33,4 @@ def append_once(
     )
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    if config.is_local:
-        writer.save(config.table_path(logical))
-        register(df.sparkSession, config, logical)
-    else:
-        writer.saveAsTable(config.table_name(logical))
+    save(writer, df.sparkSession, config, logical)
