@@ -54,7 +54,7 @@ def _context() -> Any:
 
 # Micro-batches up to this many rows are validated in pandas on the driver (the checked columns only,
 # over Arrow): GX on Spark runs one Spark job per metric, ~3.5 s per batch on 2 cores whatever its size.
-PANDAS_MAX_ROWS = 250_000
+PANDAS_MAX_ROWS = 1_000_000
 
 
 def _validation(table: str, expectations: tuple[Expectation, ...], engine: str) -> Any:
