@@ -96,7 +96,7 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
         try:
             events, quarantined = silver_events(batch), quarantined_records(batch)
             results = []
-            if config.stream.quality_checks and not events.isEmpty():
+            if config.stream.quality_checks:
                 outcome = check_quality(events, table, suite, batch_id=batch_id)
                 if outcome.failed:  # before any write: the batch replays once the cause is fixed
                     raise QualityGateFailed(f"{name} batch {batch_id}: expectation(s) {', '.join(outcome.failed)} "

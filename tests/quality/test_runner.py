@@ -49,6 +49,11 @@ def test_warn_records_the_observed_value_and_keeps_rows(spark):
     assert mean["observed_value"] == "25.0" and outcome.kept.count() == 2
 
 
+def test_an_empty_batch_is_not_validated(spark):
+    outcome = check_quality(_activity(spark, []), "silver.activity_events", SILVER_SUITES["silver.activity_events"])
+    assert outcome.results == [] and outcome.failed == [] and outcome.dropped.count() == 0
+
+
 def test_fail_policy_is_reported(spark):
     df = _activity(spark, [(None, "STILL", 90, 14.55, 121.02)])
     outcome = check_quality(df, "silver.activity_events", SILVER_SUITES["silver.activity_events"])
