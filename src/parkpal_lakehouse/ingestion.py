@@ -27,8 +27,8 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
 from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
-from parkpal_lakehouse.io.sources import raw_stream
-from parkpal_lakehouse.io.tables import create_table_if_missing, read_table, table_exists
+from parkpal_lakehouse.io.sources import RAW_SCHEMA, raw_stream
+from parkpal_lakehouse.io.tables import create_table_if_missing, read_stream, read_table, table_exists
 from parkpal_lakehouse.io.writers import append_once
 from parkpal_lakehouse.quality.expectations import SILVER_SUITES
 from parkpal_lakehouse.quality.runner import QUALITY_RESULTS_DDL, QualityGateFailed, check_quality, results_frame
@@ -74,7 +74,7 @@ def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[
     """Create every table the queries write, with the schemas the transforms produce, before they start."""
     zones = zones_reference(spark, config)
     for hub in hubs:
-        empty_raw = spark.createDataFrame([], _RAW_SCHEMA)
+        empty_raw = spark.createDataFrame([], RAW_SCHEMA)
         bronze = bronze_records(empty_raw, hub)
         create_table_if_missing(spark, config, bronze_table(hub), bronze.schema, ("ingest_date",))
         parsed = parsed_events(bronze.drop("ingest_date"), hub, zones)
@@ -82,10 +82,6 @@ def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[
         create_table_if_missing(spark, config, QUARANTINE, quarantined_records(parsed).schema, ("quarantine_date",))
     create_table_if_missing(spark, config, "ops.quality_results", QUALITY_RESULTS_DDL)
     create_table_if_missing(spark, config, "ops.pipeline_progress", PROGRESS_DDL)
-
-
-_RAW_SCHEMA = ("body STRING, source STRING, source_file STRING, kafka_topic STRING, kafka_partition INT, "
-               "kafka_offset BIGINT, enqueued_at TIMESTAMP, received_at TIMESTAMP")
 
 
 def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callable[[DataFrame, int], None]:
@@ -127,11 +123,9 @@ def _quality_quarantine(dropped: DataFrame, batch: DataFrame) -> DataFrame:
 
 def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> StreamingQuery:
     name = query_name("silver", hub)
-    reader = spark.readStream.format("delta")
-    if config.source.max_files_per_trigger:  # the same backpressure as the source, bronze files per batch
-        reader = reader.option("maxFilesPerTrigger", str(config.source.max_files_per_trigger))
-    bronze = reader.load(config.table_path(bronze_table(hub))) if config.is_local \
-        else reader.table(config.table_name(bronze_table(hub)))
+    # The same backpressure as the source: at most this many bronze files per batch.
+    limit = config.source.max_files_per_trigger
+    bronze = read_stream(spark, config, bronze_table(hub), {"maxFilesPerTrigger": str(limit)} if limit else {})
     parsed = parsed_events(bronze, hub, zones_reference(spark, config), config.stream.max_future_skew_minutes,
                            config.rules.geofence_tolerance_m)
     deduped = parsed.withWatermark("enqueued_at", config.stream.dedupe_watermark) \

@@ -26,8 +26,9 @@ from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.runtime.session import running_on_databricks
 
-RAW_COLUMNS = ("body", "source", "source_file", "kafka_topic", "kafka_partition", "kafka_offset", "enqueued_at",
-               "received_at")
+# The shape every source produces (bronze adds its own columns to it).
+RAW_SCHEMA = ("body STRING, source STRING, source_file STRING, kafka_topic STRING, kafka_partition INT, "
+              "kafka_offset BIGINT, enqueued_at TIMESTAMP, received_at TIMESTAMP")
 _CAPTURE_PATH = r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/(\d{2})-[^/]*$"
 
 

@@ -63,6 +63,15 @@ def read_table(spark: SparkSession, config: LakehouseConfig, logical: str) -> Da
     return spark.read.table(config.table_name(logical))
 
 
+def read_stream(spark: SparkSession, config: LakehouseConfig, logical: str,
+                options: dict[str, str] | None = None) -> DataFrame:
+    """A Delta table as a streaming source (new commits become micro-batches)."""
+    reader = spark.readStream.format("delta").options(**(options or {}))
+    if config.is_local:
+        return reader.load(config.table_path(logical))
+    return reader.table(config.table_name(logical))
+
+
 def table_exists(spark: SparkSession, config: LakehouseConfig, logical: str) -> bool:
     if config.is_local:
         from pathlib import Path

@@ -10,7 +10,6 @@ Written as Parquet under `<root>/truth/`, with `manifest.json` holding the wire 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,11 +133,3 @@ def load_truth(root: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
         json.loads((root / "manifest.json").read_text()),
     )
 
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    k = (len(ordered) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
