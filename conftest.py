@@ -71,12 +71,10 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory):
 def ingested_city(spark: SparkSession, small_city):
     """The small city carried through bronze and silver once (availableNow), shared by read-only tests."""
     from parkpal_lakehouse.contracts.events import Hub
-    from parkpal_lakehouse.contracts.reference import vehicles_df, zones_df
+    from parkpal_lakehouse.contracts.reference import load_reference_tables
     from parkpal_lakehouse.ingestion import run_ingestion
-    from parkpal_lakehouse.io.tables import overwrite_table
 
     config = local_config(small_city.root)
-    overwrite_table(zones_df(spark, small_city.root / "reference" / "zones.csv"), config, "silver.zones")
-    overwrite_table(vehicles_df(spark, small_city.root / "reference" / "vehicles.csv"), config, "silver.vehicles")
+    load_reference_tables(spark, config, small_city.root / "reference")
     report = run_ingestion(spark, config, list(Hub), progress=lambda _m: None)
     return config, report

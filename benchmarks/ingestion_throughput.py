@@ -25,7 +25,7 @@ from _measure import timed  # noqa: E402
 
 from parkpal_lakehouse.config import SourceConfig, StreamSettings, local_config  # noqa: E402
 from parkpal_lakehouse.contracts.events import Hub, wire_schema  # noqa: E402
-from parkpal_lakehouse.contracts.reference import zones_df  # noqa: E402
+from parkpal_lakehouse.contracts.reference import load_reference_tables  # noqa: E402
 from parkpal_lakehouse.ingestion import (  # noqa: E402
     prepare_tables,
     run_ingestion,
@@ -33,7 +33,7 @@ from parkpal_lakehouse.ingestion import (  # noqa: E402
     start_bronze,
     start_silver,
 )
-from parkpal_lakehouse.io.tables import overwrite_table, read_table  # noqa: E402
+from parkpal_lakehouse.io.tables import read_table  # noqa: E402
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
@@ -56,7 +56,7 @@ def run_all(spark, config, starter) -> float:
 
 def throughput(spark, root: Path, quality: bool, messages: int) -> tuple[float, float]:
     config = replace(local_config(root), stream=StreamSettings(quality_checks=quality))
-    overwrite_table(zones_df(spark, root / "reference" / "zones.csv"), config, "silver.zones")
+    load_reference_tables(spark, config, root / "reference")
     prepare_tables(spark, config, list(Hub))
     bronze_s = run_all(spark, config, start_bronze)
     silver_s = run_all(spark, config, lambda s, c, h: start_silver(s, c, h))
@@ -87,7 +87,7 @@ def latency(spark, tmp: Path, rate: float, days: int) -> dict[str, float]:
     from parkpal_lakehouse.simulator.sinks import LandingSink, paced
 
     city = generate(settings, root)
-    overwrite_table(zones_df(spark, root / "reference" / "zones.csv"), config, "silver.zones")
+    load_reference_tables(spark, config, root / "reference")
     stop = threading.Event()
     worker = threading.Thread(target=run_ingestion, args=(spark, config, list(Hub)),
                               kwargs={"stop": stop, "progress": lambda _m: None, "poll_seconds": 2}, daemon=True)

@@ -100,11 +100,10 @@ def test_partitioning_supports_the_reads_that_follow(spark, ingested_city):
 
 def test_a_new_optional_field_does_not_break_the_stream_and_bronze_keeps_it(spark, tmp_path: Path):
     from parkpal_lakehouse.config import local_config
-    from parkpal_lakehouse.contracts.reference import zones_df
-    from parkpal_lakehouse.io.tables import overwrite_table
+    from parkpal_lakehouse.contracts.reference import load_reference_tables
 
     config = local_config(tmp_path)
-    overwrite_table(zones_df(spark), config, "silver.zones")
+    load_reference_tables(spark, config)
     folder = tmp_path / "landing" / "activity-events" / "2026" / "11" / "02" / "00"
     folder.mkdir(parents=True)
     old = '{"userId":100001,"sessionId":7,"activityType":"STILL","confidence":90,"latitude":14.55,' \

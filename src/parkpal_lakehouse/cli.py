@@ -128,18 +128,13 @@ def _trigger(text: str) -> str:
 
 
 def cmd_reference_load(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.contracts.reference import vehicles_df, zones_df
-    from parkpal_lakehouse.io.tables import overwrite_table
+    from parkpal_lakehouse.contracts.reference import load_reference_tables
     from parkpal_lakehouse.runtime.session import get_spark
 
     config = _lakehouse(args)
-    root = Path(args.root).resolve()
-    zones = args.zones or root / "reference" / "zones.csv"
-    vehicles = args.vehicles or root / "reference" / "vehicles.csv"
-    spark = get_spark(config)
-    names = [overwrite_table(zones_df(spark, zones), config, "silver.zones"),
-             overwrite_table(vehicles_df(spark, vehicles), config, "silver.vehicles")]
-    print(f"loaded {zones} and {vehicles} into {', '.join(names)}")
+    folder = args.folder or Path(args.root).resolve() / "reference"
+    names = load_reference_tables(get_spark(config), config, folder)
+    print(f"loaded zones.csv and vehicles.csv from {folder} into {', '.join(names)}")
     return 0
 
 
@@ -210,10 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reference", help="reference data (zones, vehicles)")
     ref = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
-    p = ref.add_parser("load", help="load zones and vehicles CSVs into silver.zones and silver.vehicles")
+    p = ref.add_parser("load", help="load zones.csv and vehicles.csv into silver.zones and silver.vehicles")
     _add_root(p)
-    p.add_argument("--zones", type=Path, default=None, help="zones CSV (default: <root>/reference/zones.csv)")
-    p.add_argument("--vehicles", type=Path, default=None, help="vehicles CSV (default: <root>/reference/vehicles.csv)")
+    p.add_argument("--folder", type=Path, default=None,
+                   help="folder holding zones.csv and vehicles.csv (default: <root>/reference)")
     p.set_defaults(func=cmd_reference_load)
 
     p = sub.add_parser("stream", help="streaming ingestion: Event Hubs / Kafka / landing -> bronze -> silver")

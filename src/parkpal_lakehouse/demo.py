@@ -16,9 +16,8 @@ import pandas as pd
 from parkpal_lakehouse.balance import ingestion_balance
 from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.contracts.reference import vehicles_df, zones_df
+from parkpal_lakehouse.contracts.reference import load_reference_tables
 from parkpal_lakehouse.ingestion import run_ingestion
-from parkpal_lakehouse.io.tables import overwrite_table
 from parkpal_lakehouse.runtime.session import get_spark
 from parkpal_lakehouse.simulator.run import simulate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
@@ -42,9 +41,7 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     started = time.perf_counter()
     spark = get_spark(config)
     progress(f"Spark {spark.version} with Delta ready in {time.perf_counter() - started:.1f}s")
-    zones = overwrite_table(zones_df(spark, root / "reference" / "zones.csv"), config, "silver.zones")
-    vehicles = overwrite_table(vehicles_df(spark, root / "reference" / "vehicles.csv"), config, "silver.vehicles")
-    progress(f"reference data in {zones} and {vehicles}")
+    progress("reference data in " + " and ".join(load_reference_tables(spark, config, root / "reference")))
 
     progress("ingestion: landing -> bronze -> silver (availableNow; resumes from its checkpoints)")
     started = time.perf_counter()

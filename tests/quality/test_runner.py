@@ -71,12 +71,12 @@ def test_fail_expectation_stops_the_stream_and_commits_nothing_of_that_batch(spa
     from parkpal_lakehouse import ingestion
     from parkpal_lakehouse.config import local_config
     from parkpal_lakehouse.contracts.events import Hub
-    from parkpal_lakehouse.contracts.reference import zones_df
-    from parkpal_lakehouse.io.tables import overwrite_table, read_table
+    from parkpal_lakehouse.contracts.reference import load_reference_tables
+    from parkpal_lakehouse.io.tables import read_table
     from parkpal_lakehouse.quality.runner import QualityGateFailed
 
     config = local_config(tmp_path)
-    overwrite_table(zones_df(spark), config, "silver.zones")
+    load_reference_tables(spark, config)
     folder = tmp_path / "landing" / "activity-events" / "2026" / "11" / "02" / "00"
     folder.mkdir(parents=True)
     body = ('{"userId":100001,"sessionId":7,"activityType":"STILL","confidence":%d,"latitude":14.55,'

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
+from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import EventContractError
 
 ZONE_TYPES = ("STREET", "LOT", "GARAGE")
@@ -113,3 +114,13 @@ def zones_df(spark: SparkSession, path: str | Path | None = None) -> DataFrame:
 def vehicles_df(spark: SparkSession, path: str | Path | None = None) -> DataFrame:
     """One row per vehicle registered to an app user."""
     return spark.createDataFrame([tuple(asdict(v).values()) for v in load_vehicles(path)], VEHICLES_DDL)
+
+
+def load_reference_tables(spark: SparkSession, config: LakehouseConfig, folder: str | Path | None = None) -> list[str]:
+    """Write `zones.csv` and `vehicles.csv` from `folder` (default: the packaged sample city) into
+    `silver.zones` and `silver.vehicles`, replacing them; returns the physical table names."""
+    from parkpal_lakehouse.io.tables import overwrite_table
+
+    base = Path(folder) if folder else sample_reference_dir()
+    return [overwrite_table(zones_df(spark, base / "zones.csv"), config, "silver.zones"),
+            overwrite_table(vehicles_df(spark, base / "vehicles.csv"), config, "silver.vehicles")]
