@@ -4,10 +4,14 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+# checkov (infra scan) lives in its own venv: its dependency pins must not move the project's.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: install demo test lint bench clean
+.PHONY: install checkov demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	@command -v java >/dev/null || { echo "make: Java 17+ is needed (apt-get install openjdk-17-jre-headless)"; exit 2; }
@@ -20,10 +24,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+$(CHECKOV_STAMP): $(STAMP)
+	$(VENV)/bin/uv venv -q --python python3 $(CHECKOV_VENV)
+	$(VENV)/bin/uv pip install -q --python $(CHECKOV_VENV)/bin/python checkov==$(CHECKOV_VERSION)
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
+
 demo: install
 	$(VENV)/bin/parkpal demo $(DEMO_ARGS)
 
-test: install
+test: install checkov
 	$(VENV)/bin/ruff check src tests benchmarks conftest.py
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -32,4 +43,4 @@ bench: install
 	$(PY) benchmarks/spark_startup.py
 
 clean:
-	rm -rf $(VENV) lakehouse .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) lakehouse .pytest_cache

@@ -69,12 +69,13 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def ingested_city(spark: SparkSession, small_city):
-    """The small city carried through bronze and silver once (availableNow), shared by read-only tests."""
+    """The small city carried through bronze, silver and sessionization once (availableNow), shared by
+    read-only tests."""
     from parkpal_lakehouse.contracts.events import Hub
     from parkpal_lakehouse.contracts.reference import load_reference_tables
     from parkpal_lakehouse.ingestion import run_ingestion
 
     config = local_config(small_city.root)
     load_reference_tables(spark, config, small_city.root / "reference")
-    report = run_ingestion(spark, config, list(Hub), progress=lambda _m: None)
+    report = run_ingestion(spark, config, list(Hub), progress=lambda _m: None, sessions=True)
     return config, report

@@ -11,7 +11,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "parkpal_lakehouse.cli", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("command", ["setup", "simulate", "demo", "stream start", "stream balance", "reference load"])
+@pytest.mark.parametrize("command", ["setup", "simulate", "demo", "stream start", "stream balance", "reference load",
+                                     "sessions repair", "sessions backfill", "sessions accuracy"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command.split(), "--help"])
@@ -31,6 +32,9 @@ def test_every_subcommand_has_help(command, capsys):
         (["stream", "start", "--trigger", "soon"], "expected availableNow or processingTime"),
         (["stream", "start", "--source", "kafka", "--bootstrap-servers", "127.0.0.1:1"], "cannot reach Kafka"),
         (["stream"], "required: ACTION"),
+        (["sessions", "backfill", "--from", "yesterday", "--to", "2026-11-03"], "expected a time like 2026-11-02"),
+        (["sessions", "backfill", "--from", "2026-11-02"], "required: --to"),
+        (["sessions", "accuracy", "--root", "/nonexistent/city"], "no ground truth in /nonexistent/city/truth"),
         ([], "required: COMMAND"),
     ],
 )

@@ -29,8 +29,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 HUBS = [Hub.ACTIVITY, Hub.GATE]
 
 
-def _commits(table_dir: Path) -> int:
-    return len(list((table_dir / "_delta_log").glob("*.json"))) if table_dir.exists() else 0
+def _committed_rows(table_dir: Path) -> int:
+    """Rows the Delta log says were added so far (from each add action's stats): a commit count is not enough,
+    since a micro-batch may commit no rows."""
+    rows = 0
+    for commit in sorted((table_dir / "_delta_log").glob("*.json")) if table_dir.exists() else []:
+        for line in commit.read_text().splitlines():
+            add = json.loads(line).get("add")
+            if add and add.get("stats"):
+                rows += json.loads(add["stats"]).get("numRecords", 0)
+    return rows
 
 
 def _silver_identities(spark, config, hub: Hub) -> Counter:
@@ -80,7 +88,7 @@ def test_sigkill_mid_ingestion_then_restart_loses_and_duplicates_nothing(spark, 
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     silver_dir = Path(config.table_path(silver_table(Hub.ACTIVITY)))
     deadline = time.monotonic() + 300
-    while _commits(silver_dir) < 2 and time.monotonic() < deadline and streaming.poll() is None:
+    while _committed_rows(silver_dir) == 0 and time.monotonic() < deadline and streaming.poll() is None:
         time.sleep(0.5)
     assert streaming.poll() is None, streaming.stdout.read().decode()[-3000:]
     os.killpg(streaming.pid, signal.SIGKILL)  # the Python driver and its JVM, mid-stream
@@ -129,7 +137,7 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(spark, tmp_path)
         expected_bronze = Counter(m.hub.value for m in messages)
         bronze_dir = Path(config.table_path(bronze_table(Hub.ACTIVITY)))
         deadline = time.monotonic() + 240
-        while _commits(bronze_dir) < 2 and time.monotonic() < deadline and not errors:
+        while _committed_rows(bronze_dir) == 0 and time.monotonic() < deadline and not errors:
             time.sleep(0.5)
         broker.stop()
         time.sleep(3)

@@ -11,6 +11,7 @@ from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.ingestion import QUARANTINE, run_ingestion, silver_table
 from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.sessions.store import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +66,10 @@ def test_balance_explains_every_bronze_record(spark, small_city, ingested_city):
 
 def test_running_again_on_the_same_checkpoints_writes_nothing(spark, ingested_city):
     config, _ = ingested_city
-    tables = [bronze_table(h) for h in Hub] + [silver_table(h) for h in Hub] + [QUARANTINE]
+    tables = [bronze_table(h) for h in Hub] + [silver_table(h) for h in Hub] + [QUARANTINE, PARKING_SESSIONS,
+                                                                                 OPEN_SESSIONS, LATE_EVENTS]
     before = {t: DeltaTable.forPath(spark, config.table_path(t)).history(1).first().version for t in tables}
-    run_ingestion(spark, config, list(Hub), progress=lambda _m: None)
+    run_ingestion(spark, config, list(Hub), progress=lambda _m: None, sessions=True)
     after = {t: DeltaTable.forPath(spark, config.table_path(t)).history(1).first().version for t in tables}
     assert after == before
 
@@ -76,7 +78,8 @@ def test_progress_is_recorded_and_nothing_fell_behind_the_watermark(spark, inges
     config, report = ingested_city
     progress = read_table(spark, config, "ops.pipeline_progress").collect()
     names = {r.query_name for r in progress}
-    assert names == {f"{layer}_{h.value.replace('-', '_')}" for layer in ("bronze", "silver") for h in Hub}
+    assert names == {f"{layer}_{h.value.replace('-', '_')}" for layer in ("bronze", "silver") for h in Hub} | {
+        "silver_parking_sessions"}
     assert sum(r.dropped_by_watermark for r in progress) == 0
     assert report.rows_in["silver_activity_events"] == report.rows_in["bronze_activity_events"] > 0
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from parkpal_lakehouse.errors import ParkPalError
@@ -33,6 +33,15 @@ def _iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-11-02, not {text!r}") from None
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time like 2026-11-02T06:00 (UTC unless an offset is given), "
+                                         f"not {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _positive_int(text: str) -> int:
@@ -157,7 +166,8 @@ def cmd_stream_start(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     spark = get_spark(config)
-    report = run_ingestion(spark, config, args.hubs, stop=stop, progress=_progress)
+    sessions = not args.no_sessions and len(set(args.hubs)) == 3
+    report = run_ingestion(spark, config, args.hubs, stop=stop, progress=_progress, sessions=sessions)
     state = "stopped on signal" if report.stopped_by_signal else "done"
     print(f"ingestion {state}: {report.batches} micro-batches; rows in: "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(report.rows_in.items())))
@@ -175,6 +185,48 @@ def cmd_stream_balance(args: argparse.Namespace) -> int:
         print(f"{r.hub:<17}{r.bronze:>10,}{r.silver:>10,}{r.quarantine:>12,}{r.duplicates_removed:>12,}"
               f"{r.unexplained:>13,}")
     return 1 if any(r.unexplained for r in balance) else 0
+
+
+def cmd_sessions_repair(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.runtime.session import get_spark
+    from parkpal_lakehouse.sessions.backfill import repair_late_sessions
+
+    config = _lakehouse(args)
+    report = repair_late_sessions(get_spark(config), config)
+    print(f"repaired {report.late_events_repaired:,} late events: {report.users:,} users re-sessionized, "
+          f"{report.sessions_written:,} sessions written (horizon {report.horizon})")
+    return 0
+
+
+def cmd_sessions_backfill(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.runtime.session import get_spark
+    from parkpal_lakehouse.sessions.backfill import backfill_sessions
+
+    config = _lakehouse(args)
+    report = backfill_sessions(get_spark(config), config, args.start, args.end)
+    print(f"backfilled sessions entering in [{args.start.isoformat()}, {args.end.isoformat()}): "
+          f"{report.users:,} users, {report.sessions_written:,} sessions written (horizon {report.horizon})")
+    return 0
+
+
+def cmd_sessions_accuracy(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from parkpal_lakehouse.runtime.session import get_spark
+    from parkpal_lakehouse.sessions.accuracy import session_accuracy
+    from parkpal_lakehouse.sessions.store import sessions_found
+    from parkpal_lakehouse.simulator.truth import load_truth
+
+    config = _lakehouse(args)
+    truth_dir = Path(args.root).resolve() / "truth"
+    if not (truth_dir / "searches.parquet").is_file():
+        raise ParkPalError(f"no ground truth in {truth_dir}: accuracy needs a simulated city (`parkpal simulate`)")
+    searches, _, manifest = load_truth(truth_dir)
+    found = sessions_found(get_spark(config), config).toPandas()
+    end = pd.Timestamp(manifest["window_end"], unit="s", tz="UTC")
+    for line in session_accuracy(found, searches, end, settle_seconds=3600).lines():
+        print(line)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -211,9 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder holding zones.csv and vehicles.csv (default: <root>/reference)")
     p.set_defaults(func=cmd_reference_load)
 
-    p = sub.add_parser("stream", help="streaming ingestion: Event Hubs / Kafka / landing -> bronze -> silver")
+    p = sub.add_parser("stream", help="streaming: Event Hubs / Kafka / landing -> bronze -> silver -> parking sessions")
     stream = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
-    p = stream.add_parser("start", help="run the bronze and silver queries")
+    p = stream.add_parser("start", help="run the bronze, silver and sessionization queries")
     _add_root(p)
     p.add_argument("--hubs", type=_hubs, default=_hubs("activity-events,geofence-events,gate-events"),
                    help="comma-separated hubs (default: all three)")
@@ -224,10 +276,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-files-per-trigger", type=_positive_int, default=None)
     p.add_argument("--max-offsets-per-trigger", type=_positive_int, default=None)
     p.add_argument("--no-quality", action="store_true", help="skip the great-expectations checks")
+    p.add_argument("--no-sessions", action="store_true",
+                   help="skip sessionization (it runs when all three hubs are ingested)")
     p.set_defaults(func=cmd_stream_start)
     p = stream.add_parser("balance", help="bronze = silver + quarantine + duplicates, per hub")
     _add_root(p)
     p.set_defaults(func=cmd_stream_balance)
+
+    p = sub.add_parser("sessions", help="sessionization: repair after late events, backfill, accuracy")
+    sessions = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    p = sessions.add_parser("repair", help="re-sessionize the users with late events (upsert by session id)")
+    _add_root(p)
+    p.set_defaults(func=cmd_sessions_repair)
+    p = sessions.add_parser("backfill", help="rebuild the sessions entering in a time range from silver")
+    _add_root(p)
+    p.add_argument("--from", dest="start", type=_iso_datetime, required=True, help="e.g. 2026-11-02T00:00")
+    p.add_argument("--to", dest="end", type=_iso_datetime, required=True, help="exclusive end")
+    p.set_defaults(func=cmd_sessions_backfill)
+    p = sessions.add_parser("accuracy", help="compare the sessions with the simulator's ground truth")
+    _add_root(p)
+    p.set_defaults(func=cmd_sessions_accuracy)
 
     p = sub.add_parser("demo", help="run the pipeline end to end on the embedded default (landing files)")
     _add_root(p)

@@ -17,6 +17,12 @@ from parkpal_lakehouse.errors import ConfigError
 HUBS: tuple[str, ...] = ("activity-events", "geofence-events", "gate-events")
 # `ops` holds what the pipeline says about itself: quality results, streaming progress.
 LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "ops")
+# ADLS Gen2 containers (file systems) on Azure: raw landing files, one per medallion layer, checkpoints.
+LAKE_CONTAINERS: tuple[str, ...] = ("landing", "bronze", "silver", "gold", "checkpoints")
+# Event Hubs: Databricks' consumer group and the Key Vault secret names of the connection strings.
+EVENTHUBS_CONSUMER_GROUP = "databricks"
+EVENTHUBS_LISTEN_SECRET = "eventhubs-listen-connection-string"
+EVENTHUBS_SEND_SECRET = "eventhubs-send-connection-string"
 
 
 class Environment(StrEnum):
@@ -73,8 +79,47 @@ class CirclingRules:
     departure_min_seconds: int = 20
     # No event from a user for this long closes an open search as timed_out.
     silence_timeout_seconds: int = 30 * 60
-    # Geofence positions may fall this far outside a zone's radius before they are invalid.
+    # Geofence positions may fall this far outside a zone's radius before they are invalid, and STILL
+    # readings this far outside it still count as "inside the zone" (GPS error while parked).
     geofence_tolerance_m: float = 150.0
+    # "IN_VEHICLE just before the ENTER": the last confident reading within this many seconds.
+    entry_lookback_seconds: int = 120
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.flap_max_confidence < self.still_min_confidence <= 100:
+            raise ConfigError("circling rules need 0 <= flap_max_confidence < still_min_confidence <= 100")
+        if min(self.still_min_seconds, self.jitter_reentry_seconds, self.departure_min_seconds) < 0:
+            raise ConfigError("circling rule durations cannot be negative")
+        if self.silence_timeout_seconds <= max(self.jitter_reentry_seconds, self.entry_lookback_seconds):
+            raise ConfigError("silence_timeout_seconds must exceed jitter_reentry_seconds and entry_lookback_seconds")
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """How the sessionization stream treats time.
+
+    Events are buffered and applied in event-time order once the watermark (newest event time seen
+    minus `watermark_seconds`) passes them. An event older than what a user's state has already
+    applied is *late*: it goes to `silver.late_events` and the repair re-sessionizes that user.
+    Spark itself is given `watermark_seconds + late_horizon_hours` of delay, so it never drops a row
+    that is merely late; only rows older than that horizon are dropped by Spark (counted in
+    `ops.pipeline_progress.rows_dropped_by_watermark`) and are still in silver for a backfill.
+    """
+
+    watermark_seconds: int = 60
+    late_horizon_hours: int = 24
+
+    def __post_init__(self) -> None:
+        if self.watermark_seconds < 0 or self.late_horizon_hours < 1:
+            raise ConfigError("session watermark_seconds must be >= 0 and late_horizon_hours >= 1")
+
+    @property
+    def spark_delay(self) -> str:
+        return f"{self.watermark_seconds + 3600 * self.late_horizon_hours} seconds"
+
+    @property
+    def late_horizon_ms(self) -> int:
+        return 3600_000 * self.late_horizon_hours
 
 
 @dataclass(frozen=True)
@@ -133,6 +178,7 @@ class LakehouseConfig:
     source: SourceConfig = field(default_factory=SourceConfig)
     rules: CirclingRules = field(default_factory=CirclingRules)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
     timezone: str = "Asia/Manila"
 
     @property
@@ -202,8 +248,8 @@ def databricks_config(
     source = SourceConfig(
         kind="eventhubs",
         eventhubs_namespace=eventhubs_namespace,
-        connection_string=SecretRef(secret_scope, "eventhubs-listen-connection-string"),
-        consumer_group="databricks",
+        connection_string=SecretRef(secret_scope, EVENTHUBS_LISTEN_SECRET),
+        consumer_group=EVENTHUBS_CONSUMER_GROUP,
     )
     return LakehouseConfig(
         env=env, storage_root=storage_root, catalog=catalog, schema_prefix=schema_prefix, source=source

@@ -19,6 +19,9 @@ from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.contracts.reference import load_reference_tables
 from parkpal_lakehouse.ingestion import run_ingestion
 from parkpal_lakehouse.runtime.session import get_spark
+from parkpal_lakehouse.sessions.accuracy import session_accuracy
+from parkpal_lakehouse.sessions.backfill import repair_late_sessions
+from parkpal_lakehouse.sessions.store import sessions_found
 from parkpal_lakehouse.simulator.run import simulate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
 from parkpal_lakehouse.simulator.truth import load_truth
@@ -43,14 +46,19 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     progress(f"Spark {spark.version} with Delta ready in {time.perf_counter() - started:.1f}s")
     progress("reference data in " + " and ".join(load_reference_tables(spark, config, root / "reference")))
 
-    progress("ingestion: landing -> bronze -> silver (availableNow; resumes from its checkpoints)")
+    progress("streaming: landing -> bronze -> silver -> parking sessions (availableNow; resumes from checkpoints)")
     started = time.perf_counter()
-    report = run_ingestion(spark, config, list(Hub), progress=progress)
-    progress(f"ingestion done in {time.perf_counter() - started:.0f}s ({report.batches} micro-batches)")
+    report = run_ingestion(spark, config, list(Hub), progress=progress, sessions=True)
+    progress(f"streaming done in {time.perf_counter() - started:.0f}s ({report.batches} micro-batches)")
+    repair = repair_late_sessions(spark, config)
+    progress(f"late events: {repair.late_events_repaired:,} repaired ({repair.users:,} users re-sessionized)")
     balance = ingestion_balance(spark, config).collect()
 
     searches, occupancy, manifest = load_truth(root / "truth")
+    accuracy = session_accuracy(sessions_found(spark, config).toPandas(), searches,
+                                pd.Timestamp(manifest["window_end"], unit="s", tz="UTC"), settle_seconds=3600)
     _print_summary(spark, config, searches, occupancy, manifest, balance)
+    print("  sessions vs ground truth\n" + "\n".join(f"    {line}" for line in accuracy.lines()))
     return 1 if any(r.unexplained for r in balance) else 0
 
 

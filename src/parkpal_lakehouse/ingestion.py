@@ -28,35 +28,20 @@ from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
 from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
 from parkpal_lakehouse.io.sources import RAW_SCHEMA, raw_stream
-from parkpal_lakehouse.io.tables import create_table_if_missing, read_stream, read_table, table_exists
-from parkpal_lakehouse.io.writers import append_once
+from parkpal_lakehouse.io.tables import create_table_if_missing, read_stream
+from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.quality.expectations import SILVER_SUITES
 from parkpal_lakehouse.quality.runner import QUALITY_RESULTS_DDL, QualityGateFailed, check_quality, results_frame
+from parkpal_lakehouse.sessions.store import prepare_session_tables
+from parkpal_lakehouse.sessions.streaming import start_sessions
 from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events
+from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table, zones_reference
 
 log = logging.getLogger(__name__)
-QUARANTINE = "silver.quarantine"
-
-
-def silver_table(hub: Hub) -> str:
-    return f"silver.{hub.value.replace('-', '_')}"
 
 
 def query_name(layer: str, hub: Hub) -> str:
     return f"{layer}_{hub.value.replace('-', '_')}"
-
-
-def zones_reference(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
-    if not table_exists(spark, config, "silver.zones"):
-        raise ConfigError("no zones reference table: load it first (`parkpal reference load`, or run the demo)")
-    return read_table(spark, config, "silver.zones")
-
-
-def _writer(query, config: LakehouseConfig, name: str):
-    query = query.queryName(name).option("checkpointLocation", config.checkpoint_path(name))
-    if config.stream.continuous:
-        return query.trigger(processingTime=config.stream.interval)
-    return query.trigger(availableNow=True)
 
 
 def start_bronze(spark: SparkSession, config: LakehouseConfig, hub: Hub, dbutils: object | None = None
@@ -67,7 +52,7 @@ def start_bronze(spark: SparkSession, config: LakehouseConfig, hub: Hub, dbutils
     def write(batch: DataFrame, batch_id: int) -> None:
         append_once(batch, config, table, name, batch_id, partition_by=("ingest_date",))
 
-    return _writer(records.writeStream.foreachBatch(write), config, name).start()
+    return with_trigger(records.writeStream.foreachBatch(write), config, name).start()
 
 
 def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[Hub]) -> None:
@@ -130,7 +115,8 @@ def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> Stre
                            config.rules.geofence_tolerance_m)
     deduped = parsed.withWatermark("enqueued_at", config.stream.dedupe_watermark) \
         .dropDuplicatesWithinWatermark(["dedupe_key"])
-    return _writer(deduped.writeStream.foreachBatch(silver_batch_writer(config, hub, name)), config, name).start()
+    writer = deduped.writeStream.foreachBatch(silver_batch_writer(config, hub, name))
+    return with_trigger(writer, config, name).start()
 
 
 @dataclass
@@ -142,15 +128,22 @@ class IngestionReport:
 
 def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[Hub],
                   stop: threading.Event | None = None, progress: Callable[[str], None] = print,
-                  poll_seconds: float = 5.0) -> IngestionReport:
-    """Run bronze and silver for `hubs`: to the end of the input (availableNow), or until `stop`."""
+                  poll_seconds: float = 5.0, sessions: bool = False) -> IngestionReport:
+    """Run bronze and silver for `hubs` (and, with `sessions`, sessionization over all three silver
+    tables): to the end of the input (availableNow, one stage after the other), or until `stop`."""
+    if sessions and set(hubs) != set(Hub):
+        raise ConfigError("sessionization reads all three hubs' silver tables: run it with every hub")
     stop = stop or threading.Event()
     prepare_tables(spark, config, hubs)  # fails fast without reference data; no create races later
+    if sessions:
+        prepare_session_tables(spark, config)
     recorder = ProgressRecorder(spark, config, progress)
     phases = [[lambda h=h: start_bronze(spark, config, h) for h in hubs],
               [lambda h=h: start_silver(spark, config, h) for h in hubs]]
+    if sessions:
+        phases.append([lambda: start_sessions(spark, config)])
     if config.stream.continuous:
-        phases = [phases[0] + phases[1]]
+        phases = [[start for phase in phases for start in phase]]
     for phase in phases:
         queries = [start() for start in phase]
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql.types import StructType
 
@@ -70,6 +71,13 @@ def read_stream(spark: SparkSession, config: LakehouseConfig, logical: str,
     if config.is_local:
         return reader.load(config.table_path(logical))
     return reader.table(config.table_name(logical))
+
+
+def delta_table(spark: SparkSession, config: LakehouseConfig, logical: str) -> DeltaTable:
+    """The `DeltaTable` handle (for MERGE, DELETE, history) of a logical table."""
+    if config.is_local:
+        return DeltaTable.forPath(spark, config.table_path(logical))
+    return DeltaTable.forName(spark, config.table_name(logical))
 
 
 def table_exists(spark: SparkSession, config: LakehouseConfig, logical: str) -> bool:

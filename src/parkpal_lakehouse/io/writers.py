@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
+from pyspark.sql.streaming import DataStreamWriter
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.io.tables import save
@@ -34,3 +35,11 @@ def append_once(
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     save(writer, df.sparkSession, config, logical)
+
+
+def with_trigger(writer: DataStreamWriter, config: LakehouseConfig, name: str) -> DataStreamWriter:
+    """Name a streaming write, give it its checkpoint and the configured trigger."""
+    writer = writer.queryName(name).option("checkpointLocation", config.checkpoint_path(name))
+    if config.stream.continuous:
+        return writer.trigger(processingTime=config.stream.interval)
+    return writer.trigger(availableNow=True)

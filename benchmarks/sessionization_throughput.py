@@ -1,0 +1,156 @@
+"""Sessionization benchmark on this machine, beside the ingestion-only rate from the same run.
+
+1. Throughput: a simulated city (default 2 days, 50 zones, 5,000 users, noise on) through landing ->
+   bronze -> silver (availableNow, GX checks off: the ingestion-only reference), then the streaming
+   sessionization query over the filled silver tables (sessionization alone), and the batch twin.
+   End to end = all messages / (bronze + silver + sessions time).
+2. State: users held in state and bytes per user, from the state store's own metrics.
+3. Latency: session events fed into a Delta table at a steady rate (one commit per second, in arrival
+   order, the city's clock sped up to reach the rate) while the sessions query runs with a 1-second
+   trigger; latency = the session's commit time - the moment the event that closed it was fed.
+
+    .venv/bin/python benchmarks/sessionization_throughput.py [--days 2] [--rate 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import peak_rss_mib, timed  # noqa: E402
+from ingestion_throughput import jvm_peak_mib, run_all  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+
+from parkpal_lakehouse.config import StreamSettings, local_config  # noqa: E402
+from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
+from parkpal_lakehouse.contracts.reference import load_reference_tables  # noqa: E402
+from parkpal_lakehouse.ingestion import prepare_tables, start_bronze, start_silver  # noqa: E402
+from parkpal_lakehouse.io.tables import read_table  # noqa: E402
+from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
+from parkpal_lakehouse.sessions.backfill import data_horizon_ms, silver_events_batch  # noqa: E402
+from parkpal_lakehouse.sessions.batch import circling_sessions  # noqa: E402
+from parkpal_lakehouse.sessions.inputs import zone_geometry  # noqa: E402
+from parkpal_lakehouse.sessions.store import PARKING_SESSIONS, prepare_session_tables  # noqa: E402
+from parkpal_lakehouse.sessions.streaming import circling_rows, session_batch_writer, start_sessions  # noqa: E402
+from parkpal_lakehouse.silver.tables import zones_reference  # noqa: E402
+from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
+from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
+
+
+def state_metrics(query) -> tuple[int, float]:
+    """(users in state, bytes of state per user) from the last progress of a stateful query."""
+    for progress in reversed(query.recentProgress):
+        ops = progress.stateOperators
+        if ops and ops[0].numRowsTotal:
+            op = ops[0]
+            return op.numRowsTotal, op.memoryUsedBytes / op.numRowsTotal
+    return 0, float("nan")
+
+
+def throughput(spark, root: Path, messages: int) -> dict[str, float]:
+    config = replace(local_config(root), stream=StreamSettings(quality_checks=False))
+    load_reference_tables(spark, config, root / "reference")
+    prepare_tables(spark, config, list(Hub))
+    prepare_session_tables(spark, config)
+    bronze_s = run_all(spark, config, start_bronze)
+    silver_s = run_all(spark, config, start_silver)
+    events = silver_events_batch(spark, config).count()
+    query, sessions_s = timed(lambda: _run_to_end(start_sessions(spark, config)))
+    users, bytes_per_user = state_metrics(query)
+    zones = zone_geometry(zones_reference(spark, config))
+    horizon = data_horizon_ms(silver_events_batch(spark, config), config.sessions.watermark_seconds)
+    _, batch_s = timed(lambda: circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon)
+                       .write.format("noop").mode("overwrite").save())
+    return {"ingest": messages / (bronze_s + silver_s), "sessions": events / sessions_s, "batch": events / batch_s,
+            "end_to_end": messages / (bronze_s + silver_s + sessions_s), "events": events,
+            "sessions_written": read_table(spark, config, PARKING_SESSIONS).count(),
+            "state_users": users, "state_bytes_per_user": bytes_per_user, "config_root": root}
+
+
+def _run_to_end(query):
+    query.awaitTermination()
+    return query
+
+
+def latency(spark, source_root: Path, tmp: Path, rate: float) -> dict[str, float]:
+    source = local_config(source_root)
+    config = replace(local_config(tmp / "latency"), stream=StreamSettings(trigger="processingTime=1 second"))
+    for folder in ("tables/silver/zones", "tables/silver/vehicles"):
+        shutil.copytree(source_root / folder, tmp / "latency" / folder)
+    prepare_session_tables(spark, config)
+    events = silver_events_batch(spark, source)
+    # Arrival order: event time plus a few seconds of network delay; `rate` events per one-second commit.
+    ordered = events.withColumn("arrival_ms", F.col("t_ms") + F.abs(F.hash("event_key")) % 5000) \
+        .orderBy("arrival_ms").toPandas()
+    ordered["event_time"] = ordered["event_time"].dt.tz_localize("UTC")  # Parquet instants, not local times
+    chunks = [ordered.iloc[i:i + int(rate)].drop(columns="arrival_ms") for i in range(0, len(ordered), int(rate))]
+    # One Parquet file per second of feed, written up front; feeding is an atomic rename, so the feed
+    # itself costs no CPU beside the query under test.
+    staging, feed = tmp / "staging", tmp / "feed"
+    staging.mkdir()
+    feed.mkdir()
+    for i, chunk in enumerate(chunks):
+        chunk.to_parquet(staging / f"part-{i:05d}.parquet", index=False, coerce_timestamps="us",
+                         allow_truncated_timestamps=True)
+    stream = spark.readStream.schema(events.schema).parquet(str(feed))
+    rows = circling_rows(stream, zone_geometry(zones_reference(spark, source)), config.rules, config.sessions)
+    query = (rows.writeStream.foreachBatch(session_batch_writer(config, "bench_sessions"))
+             .option("checkpointLocation", str(tmp / "latency-checkpoint")).trigger(processingTime="1 second").start())
+    fed: list[tuple[int, float]] = []
+    started = time.time()
+    for i, chunk in enumerate(chunks):
+        time.sleep(max(0.0, started + i - time.time()))
+        (staging / f"part-{i:05d}.parquet").rename(feed / f"part-{i:05d}.parquet")
+        fed.append((int(chunk.t_ms.max()), time.time()))
+    fed_s = time.time() - started + 1.0
+    time.sleep(60)  # let the last batches and watermark moves commit
+    query.stop()
+    fed_at = spark.createDataFrame(fed, "fed_through_ms BIGINT, fed_at DOUBLE")
+    sessions = read_table(spark, config, PARKING_SESSIONS).select(
+        F.unix_millis("closed_at").alias("closed_ms"), F.unix_micros("written_at").alias("written_us"))
+    # The first commit that carried an event at or after the session's closing time made it decidable.
+    lat = sessions.join(fed_at, F.col("fed_through_ms") >= F.col("closed_ms")).groupBy("closed_ms", "written_us") \
+        .agg(F.min("fed_at").alias("fed_at")).select((F.col("written_us") / 1e6 - F.col("fed_at")).alias("s"))
+    p50, p95 = lat.approxQuantile("s", [0.5, 0.95], 0.001)
+    return {"events": len(ordered), "fed_rate": len(ordered) / fed_s, "p50": p50, "p95": p95,
+            "sessions": lat.count()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--days", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=20_000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="parkpal-bench-sessions-"))
+    try:
+        city = tmp / "city"
+        report = simulate(SimulationSettings(seed=1, days=args.days), city)
+        spark = get_spark(local_config(tmp / "spark"), LocalSparkSettings())
+        rates = throughput(spark, city, report.messages)
+        lat = latency(spark, city, tmp, args.rate)
+        jvm_peak, py_peak = jvm_peak_mib(spark), peak_rss_mib()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"sessionization benchmark: {report.messages:,} messages, {rates['events']:,} session events "
+          f"({args.days} day(s), 50 zones, 5,000 users, noise on), 2 cores")
+    print(f"  reference: ingestion only (landing -> silver, no GX)  {rates['ingest']:>9,.0f} events/s")
+    print(f"  sessionization alone (streaming, silver -> sessions)  {rates['sessions']:>9,.0f} events/s "
+          f"({rates['sessions_written']:,} sessions)")
+    print(f"  sessionization, batch twin                            {rates['batch']:>9,.0f} events/s")
+    print(f"  end to end (landing -> sessions)                      {rates['end_to_end']:>9,.0f} events/s")
+    print(f"  state: {rates['state_users']:,} users held, {rates['state_bytes_per_user']:,.0f} bytes per user "
+          "(state store memory)")
+    print(f"  latency run: {lat['events']:,} events fed at {lat['fed_rate']:,.0f}/s (target {args.rate:,.0f}/s); "
+          f"{lat['sessions']:,} sessions closed")
+    print(f"  closing event fed -> session committed                p50 {lat['p50']:.1f} s, p95 {lat['p95']:.1f} s")
+    print(f"  peak memory: Spark driver JVM {jvm_peak:,.0f} MiB, Python driver {py_peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

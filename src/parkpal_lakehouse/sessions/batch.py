@@ -1,0 +1,80 @@
+"""The batch twin: the same circling rules over a time range, for backfill and repair.
+
+Both paths speak the processor's row shape (`SESSION_ROW_DDL`, times in epoch ms): a `closed` row per
+finished search, an `open` row per search still running at the end, and (streaming only) a `late` row
+per event that arrived after its user's state had moved past it. `store.py` turns them into tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame
+
+from parkpal_lakehouse.config import CirclingRules
+from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry, session_row
+
+SESSION_ROW_DDL = (
+    "row_kind STRING, session_id STRING, user_id BIGINT, zone_id BIGINT, phase STRING, zone_entry_ms BIGINT, "
+    "circling_start_ms BIGINT, parked_ms BIGINT, confirmed_ms BIGINT, departed_ms BIGINT, closed_ms BIGINT, "
+    "circling_seconds DOUBLE, parked_seconds DOUBLE, outcome STRING, circling_is_estimate BOOLEAN, "
+    "confirmation STRING, departure_source STRING, activity_events INT, geofence_events INT, gate_events INT, "
+    "ignored_exits INT, ignored_flaps INT, state_ms BIGINT, "
+    "late_t_ms BIGINT, late_kind STRING, late_key STRING, late_what STRING"
+)
+_DTYPES = {"BIGINT": "Int64", "INT": "Int32", "DOUBLE": "float64", "BOOLEAN": "boolean", "STRING": "object"}
+ROW_COLUMNS: dict[str, str] = {
+    name: _DTYPES[kind] for name, kind in (part.strip().split(" ") for part in SESSION_ROW_DDL.split(","))
+}
+
+
+def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Output rows as a pandas frame with nullable dtypes matching `SESSION_ROW_DDL`."""
+    frame = pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS))
+    return frame.astype(ROW_COLUMNS)
+
+
+def to_events(frames: Iterable[pd.DataFrame]) -> list[SessionEvent]:
+    """Input rows (the columns of `inputs.session_events`) as `SessionEvent`s."""
+    events: list[SessionEvent] = []
+    for pdf in frames:
+        if pdf.empty:
+            continue
+        confidence = pdf["confidence"].fillna(0).astype("int64")
+        zone = pdf["zone_id"].fillna(0).astype("int64")
+        lat = pdf["latitude"].astype("float64")
+        lon = pdf["longitude"].astype("float64")
+        events.extend(
+            SessionEvent(int(t), k, str(key), str(w), int(c), int(z), float(la), float(lo))
+            for t, k, key, w, c, z, la, lo in zip(pdf["t_ms"], pdf["kind"], pdf["event_key"], pdf["what"],
+                                                  confidence, zone, lat, lon, strict=True)
+        )
+    return events
+
+
+def tracker_rows(tracker: UserTracker, closed: list[dict[str, Any]], late: list[SessionEvent] = (),
+                 include_open: bool = True) -> list[dict[str, Any]]:
+    """Output rows for what one call on `tracker` produced; `state_ms` orders a user's rows in time.
+    `include_open`: whether to emit the open search (the stream does so only when it changed)."""
+    state = {"state_ms": tracker.processed_ms}
+    rows = [{"row_kind": "closed", **row, **state} for row in closed]
+    if include_open and tracker.open is not None:
+        rows.append({"row_kind": "open", **session_row(tracker.user_id, tracker.open, None, None), **state})
+    rows += [{"row_kind": "late", "user_id": tracker.user_id, "late_t_ms": e.t, "late_kind": e.kind,
+              "late_key": e.key, "late_what": e.what, **state} for e in late]
+    return rows
+
+
+def circling_sessions(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
+                      until_ms: int) -> DataFrame:
+    """One `closed` row per search that ended before `until_ms` and one `open` row per search still
+    running then, from `events` (`inputs.session_events`, batch) in event-time order per user."""
+
+    def per_user(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
+        tracker = UserTracker(int(key[0]), rules, zones)
+        tracker.accept(to_events([pdf]))
+        return rows_frame(tracker_rows(tracker, tracker.process_until(until_ms)))
+
+    return events.groupBy("user_id").applyInPandas(per_user, SESSION_ROW_DDL)

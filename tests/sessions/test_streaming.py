@@ -1,0 +1,173 @@
+"""The streaming processor against its batch twin and against the simulator's ground truth."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import chispa
+import pandas as pd
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.config import local_config
+from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.sessions.accuracy import session_accuracy
+from parkpal_lakehouse.sessions.backfill import (
+    backfill_sessions,
+    data_horizon_ms,
+    repair_late_sessions,
+    silver_events_batch,
+)
+from parkpal_lakehouse.sessions.batch import circling_sessions
+from parkpal_lakehouse.sessions.inputs import zone_geometry
+from parkpal_lakehouse.sessions.store import (
+    LATE_EVENTS,
+    OPEN_SESSIONS,
+    PARKING_SESSIONS,
+    closed_sessions,
+    open_sessions,
+    prepare_session_tables,
+    sessions_found,
+)
+from parkpal_lakehouse.sessions.streaming import circling_rows, session_batch_writer
+from parkpal_lakehouse.silver.tables import zones_reference
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+COMPARED = ["session_id", "user_id", "zone_id", "zone_entry_at", "circling_start", "parked_at", "confirmed_at",
+            "departed_at", "closed_at", "circling_seconds", "parked_seconds", "outcome", "circling_is_estimate",
+            "confirmation", "departure_source", "activity_events", "geofence_events", "gate_events",
+            "ignored_exits", "ignored_flaps"]
+
+
+def _copy_silver(source_root, root) -> None:
+    for folder in ("tables/silver", "reference", "truth"):
+        shutil.copytree(source_root / folder, root / folder, ignore=shutil.ignore_patterns(
+            "parking_sessions*", "late_events"))
+
+
+def _stream_in_chunks(spark: SparkSession, config, events: DataFrame, chunk: F.Column, root) -> None:
+    """Write `events` to a feed table one commit (one file) per `chunk` value in order, then run the
+    processor over it with one micro-batch per commit, writing through the production batch writer."""
+    feed = str(root / "feed")
+    for (value,) in events.select(chunk.alias("c")).distinct().orderBy("c").collect():
+        events.filter(chunk == value).coalesce(1).write.format("delta").mode("append").save(feed)
+    stream = spark.readStream.format("delta").option("maxFilesPerTrigger", "1").load(feed)
+    zones = zone_geometry(zones_reference(spark, config))
+    rows = circling_rows(stream, zones, config.rules, config.sessions)
+    query = (rows.writeStream.foreachBatch(session_batch_writer(config, "test_sessions"))
+             .option("checkpointLocation", str(root / "checkpoint")).trigger(availableNow=True).start())
+    query.awaitTermination()
+    assert query.exception() is None
+
+
+def _assert_same_sessions(actual: DataFrame, expected: DataFrame) -> None:
+    """Same sessions, column by column; on a difference, say which sessions first (readable), then chispa."""
+    a = {r.session_id: r for r in actual.select(COMPARED).collect()}
+    e = {r.session_id: r for r in expected.select(COMPARED).collect()}
+    missing, extra = sorted(e.keys() - a.keys()), sorted(a.keys() - e.keys())
+    changed = [(a[k], e[k]) for k in a.keys() & e.keys() if a[k] != e[k]]
+    assert not (missing or extra or changed), (
+        f"{len(missing)} missing, {len(extra)} extra, {len(changed)} different of {len(e)}; e.g. "
+        f"missing {[e[k] for k in missing[:2]]} extra {[a[k] for k in extra[:2]]} changed {changed[:2]}")
+    chispa.assert_df_equality(actual.select(COMPARED), expected.select(COMPARED), ignore_row_order=True,
+                              ignore_nullable=True)
+
+
+def _batch_twin(spark: SparkSession, config, horizon: int) -> tuple[DataFrame, DataFrame]:
+    zones = zone_geometry(zones_reference(spark, config))
+    rows = circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon).persist()
+    return closed_sessions(rows, "batch"), open_sessions(rows)
+
+
+@pytest.fixture
+def silver_copy(spark, ingested_city, tmp_path):
+    source_config, _ = ingested_city
+    root = tmp_path / "lake"
+    _copy_silver(Path(source_config.storage_root), root)
+    config = local_config(root)
+    prepare_session_tables(spark, config)
+    return config
+
+
+def test_streaming_equals_batch_whatever_the_micro_batches_and_arrival_order(spark, silver_copy, tmp_path):
+    config = silver_copy
+    events = silver_events_batch(spark, config)
+    # Each event arrives up to 50 s after it happened (within the 60 s watermark), in 5 micro-batches.
+    arrival = F.col("t_ms") + F.abs(F.hash("event_key")) % 50_000
+    bounds = events.select(F.percentile_approx(arrival, [0.2, 0.4, 0.6, 0.8]).alias("q")).first().q
+    chunk = F.lit(0)
+    for bound in bounds:
+        chunk = chunk + (arrival > bound).cast("int")
+    _stream_in_chunks(spark, config, events, chunk, tmp_path)
+
+    horizon = data_horizon_ms(events, config.sessions.watermark_seconds)
+    closed, opened = _batch_twin(spark, config, horizon)
+    streamed = read_table(spark, config, PARKING_SESSIONS)
+    assert streamed.count() > 100
+    assert read_table(spark, config, LATE_EVENTS).count() == 0
+    _assert_same_sessions(streamed, closed)
+    open_cols = ["session_id", "user_id", "phase", "parked_at", "circling_seconds"]
+    chispa.assert_df_equality(read_table(spark, config, OPEN_SESSIONS).select(open_cols), opened.select(open_cols),
+                              ignore_row_order=True, ignore_nullable=True)
+
+
+def test_late_events_are_kept_and_the_repair_makes_streaming_equal_batch(spark, silver_copy, small_city, tmp_path):
+    config = silver_copy
+    events = silver_events_batch(spark, config)
+    enqueued = [read_table(spark, config, f"silver.{t}").select(
+        F.coalesce("event_id", "record_id").alias("event_key"), "enqueued_at")
+        for t in ("activity_events", "geofence_events", "gate_events")]
+    by_arrival = events.join(enqueued[0].unionByName(enqueued[1]).unionByName(enqueued[2]), "event_key")
+    # In arrival order, two hours of Event Hubs time per micro-batch, except some geofence events and
+    # STILL readings held back to a last micro-batch, hours after their users' state moved past them.
+    held_back = F.abs(F.hash("event_key")) % 40 == 0
+    held_back &= (F.col("kind") == "geofence") | (F.col("what") == "STILL")
+    chunk = F.when(held_back, F.lit(10**6)).otherwise(F.floor(F.unix_seconds("enqueued_at") / 7200))
+    _stream_in_chunks(spark, config, by_arrival, chunk, tmp_path)
+    late = read_table(spark, config, LATE_EVENTS)
+    assert late.count() > 0.9 * by_arrival.filter(held_back).count() > 10
+    assert late.filter("repaired_at IS NOT NULL").count() == 0
+
+    report = repair_late_sessions(spark, config)
+    assert report.late_events_repaired == late.count() and report.users > 0
+    assert read_table(spark, config, LATE_EVENTS).filter("repaired_at IS NULL").count() == 0
+
+    horizon = data_horizon_ms(events, config.sessions.watermark_seconds)
+    closed, _ = _batch_twin(spark, config, horizon)
+    repaired = read_table(spark, config, PARKING_SESSIONS)
+    _assert_same_sessions(repaired, closed)
+    assert repair_late_sessions(spark, config).users == 0  # nothing left to repair
+
+
+def test_sessions_match_ground_truth(spark, ingested_city, small_city):
+    config, _ = ingested_city
+    found = sessions_found(spark, config).toPandas()
+    data_end = pd.Timestamp(small_city.manifest["window_end"], unit="s", tz="UTC")
+    accuracy = session_accuracy(found, small_city.searches, data_end, settle_seconds=3600)
+    print("\n".join(accuracy.lines()))
+    assert accuracy.true_searches > 300
+    assert accuracy.found_share >= 0.99 and accuracy.real_share >= 0.99
+    assert accuracy.outcome_accuracy >= 0.99
+    assert accuracy.circling_median_error_s < 5 and accuracy.circling_p95_error_s < 15
+    assert accuracy.no_search_found == accuracy.no_search_true > 0
+
+
+def test_backfill_rebuilds_a_time_range_like_the_batch_twin_and_reruns_change_nothing(spark, silver_copy):
+    config = silver_copy
+    start, end = datetime(2026, 11, 2, 2, tzinfo=UTC), datetime(2026, 11, 2, 8, tzinfo=UTC)
+    report = backfill_sessions(spark, config, start, end)
+    sessions = read_table(spark, config, PARKING_SESSIONS)
+    assert report.sessions_written == sessions.count() > 50
+    outside = (F.col("zone_entry_at") < F.lit(start)) | (F.col("zone_entry_at") >= F.lit(end))
+    assert sessions.filter(outside).count() == 0
+    horizon = data_horizon_ms(silver_events_batch(spark, config), config.sessions.watermark_seconds)
+    closed, _ = _batch_twin(spark, config, horizon)
+    in_range = closed.filter((F.col("zone_entry_at") >= F.lit(start)) & (F.col("zone_entry_at") < F.lit(end)))
+    _assert_same_sessions(sessions, in_range)
+    version = spark.sql(f"DESCRIBE HISTORY delta.`{config.table_path(PARKING_SESSIONS)}`").count()
+    backfill_sessions(spark, config, start, end)
+    _assert_same_sessions(read_table(spark, config, PARKING_SESSIONS), in_range)
+    assert spark.sql(f"DESCRIBE HISTORY delta.`{config.table_path(PARKING_SESSIONS)}`").count() > version
