@@ -12,7 +12,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("command", ["setup", "simulate", "demo", "stream start", "stream balance", "reference load",
-                                     "sessions repair", "sessions backfill", "sessions accuracy"])
+                                     "sessions repair", "sessions backfill", "sessions accuracy", "lake init",
+                                     "lake upload-reference", "lake status"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command.split(), "--help"])
@@ -32,6 +33,11 @@ def test_every_subcommand_has_help(command, capsys):
         (["stream", "start", "--trigger", "soon"], "expected availableNow or processingTime"),
         (["stream", "start", "--source", "kafka", "--bootstrap-servers", "127.0.0.1:1"], "cannot reach Kafka"),
         (["stream"], "required: ACTION"),
+        (["lake", "status", "--account", "Not_An_Account"], "--account must be a storage account name"),
+        (["lake", "status", "--account", "parkpaldev", "--credential", "env:PARKPAL_UNSET_VAR"],
+         "PARKPAL_UNSET_VAR is not set"),
+        (["lake", "init", "--account", "parkpaldev", "--engineers", "x", "--analysts", "y", "--streaming", "z",
+          "--credential", "env:HOME"], "--engineers must be an Entra ID object id"),
         (["sessions", "backfill", "--from", "yesterday", "--to", "2026-11-03"], "expected a time like 2026-11-02"),
         (["sessions", "backfill", "--from", "2026-11-02"], "required: --to"),
         (["sessions", "accuracy", "--root", "/nonexistent/city"], "no ground truth in /nonexistent/city/truth"),

