@@ -134,9 +134,13 @@ def test_bundle_variables_match_the_outputs(tf):
         pytest.skip("the Asset Bundle (jobs/databricks.yml) lands with the bundle issue")
     import yaml
 
-    variables = set(yaml.safe_load(bundle.read_text()).get("variables", {}))
+    bundle_vars = yaml.safe_load(bundle.read_text())["variables"]
     outputs = {name for block in tf["outputs.tf"]["output"] for name in block}
-    assert {"catalog", "eventhubs_namespace", "secret_scope", "storage_root"} <= variables & outputs
+    assert {"catalog", "eventhubs_namespace", "secret_scope", "storage_root"} <= set(bundle_vars) & outputs
+    tf_vars = {n: b for block in tf["variables.tf"]["variable"] for n, b in block.items()}
+    assert bundle_vars["catalog"]["default"] == tf_vars["catalog_name"]["default"]
+    assert bundle_vars["secret_scope"]["default"] == tf_vars["secret_scope_name"]["default"]
+    assert "default" not in bundle_vars["storage_root"] and "default" not in bundle_vars["eventhubs_namespace"]
 
 
 def _checkov() -> str | None:

@@ -10,6 +10,7 @@ shared metastore process.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,10 @@ def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = Non
 def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -> SparkSession:
     java_executable()  # a one-line error now beats a JVM gateway stack trace later
     jars = ensure_jars(SPARK_JARS)
+    # Python workers (pandas UDFs, the stateful processor's driver-side runner) must be this interpreter,
+    # the one with parkpal_lakehouse and pandas installed, not whatever `python3` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     warehouse = Path(config.storage_root) / "warehouse"
     builder = (
         SparkSession.builder.master(settings.master)
@@ -65,6 +70,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.driver.memory", settings.driver_memory)
         .config("spark.ui.enabled", str(settings.ui_enabled).lower())
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
