@@ -11,8 +11,8 @@ resource "databricks_share" "gold" {
   dynamic "object" {
     for_each = local.shared_gold_tables
     content {
-      name             = "${databricks_catalog.parkpal.name}.gold.${object.value}"
-      data_object_type = "TABLE"
+      name                        = "${databricks_catalog.parkpal.name}.gold.${object.value}"
+      data_object_type            = "TABLE"
       history_data_sharing_status = "DISABLED"
     }
   }

@@ -166,3 +166,12 @@ def test_checkov_finds_no_unjustified_failures():
     # Every skip carries its reason in the code, next to the resource it excuses.
     skipped = [c for r in results for c in r.get("skipped_checks", [])]
     assert skipped and all(len(c.get("check_result", {}).get("suppress_comment", "")) > 40 for c in skipped), skipped
+
+
+def test_terraform_fmt_is_clean():
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not on PATH (python-hcl2 and checkov above still check the files)")
+    result = subprocess.run([terraform, "fmt", "-check", "-recursive", str(INFRA)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, f"terraform fmt would change: {result.stdout}"
