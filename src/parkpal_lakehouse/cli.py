@@ -151,6 +151,7 @@ def cmd_stream_start(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from parkpal_lakehouse.contracts.events import Hub
     from parkpal_lakehouse.ingestion import run_ingestion
     from parkpal_lakehouse.io.sources import check_reachable
     from parkpal_lakehouse.runtime.session import get_spark
@@ -166,7 +167,7 @@ def cmd_stream_start(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     spark = get_spark(config)
-    sessions = not args.no_sessions and len(set(args.hubs)) == 3
+    sessions = not args.no_sessions and set(args.hubs) == set(Hub)
     report = run_ingestion(spark, config, args.hubs, stop=stop, progress=_progress, sessions=sessions)
     state = "stopped on signal" if report.stopped_by_signal else "done"
     print(f"ingestion {state}: {report.batches} micro-batches; rows in: "

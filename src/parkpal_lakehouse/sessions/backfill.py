@@ -77,8 +77,8 @@ def resessionize(spark: SparkSession, config: LakehouseConfig, starts: DataFrame
     horizon = data_horizon_ms(events, config.sessions.watermark_seconds)
     # Fixed on the driver: `starts` may be derived from the sessions table, which is rewritten below
     # (a cached DataFrame would be recomputed from the rewritten table).
-    starts = spark.createDataFrame(starts.select("user_id", "from_ts").collect(), "user_id BIGINT, from_ts TIMESTAMP")
-    users = starts.count()
+    fixed = starts.select("user_id", "from_ts").collect()
+    starts, users = spark.createDataFrame(fixed, "user_id BIGINT, from_ts TIMESTAMP"), len(fixed)
     if horizon is None or users == 0:
         return ResessionizeReport(0, 0, None)
     scoped = events.join(restart_points(events, starts, config.rules.silence_timeout_seconds), "user_id") \
@@ -120,7 +120,8 @@ def repair_late_sessions(spark: SparkSession, config: LakehouseConfig) -> Resess
     prepare_session_tables(spark, config)
     late = read_table(spark, config, LATE_EVENTS).filter(F.col("repaired_at").isNull()) \
         .select("user_id", "event_key", "event_time")
-    late = spark.createDataFrame(late.collect(), late.schema)  # fixed before the late table is updated
+    late_rows = late.collect()
+    late = spark.createDataFrame(late_rows, late.schema)  # fixed before the late table is updated
     first_late = late.groupBy("user_id").agg(F.min("event_time").alias("late_from"))
     # A late event can change the session it falls into, so start at that session's entry.
     running = read_table(spark, config, PARKING_SESSIONS).select("user_id", "zone_entry_at", "closed_at") \
@@ -132,7 +133,7 @@ def repair_late_sessions(spark: SparkSession, config: LakehouseConfig) -> Resess
     ).groupBy("user_id").agg(F.min("zone_entry_at").alias("session_from"))
     starts = first_late.join(covering, "user_id", "left").select(
         "user_id", F.least("late_from", F.coalesce("session_from", "late_from")).alias("from_ts"))
-    repaired = late.count()
+    repaired = len(late_rows)
     report = resessionize(spark, config, starts, "repair")
     (delta_table(spark, config, LATE_EVENTS).alias("t")
      .merge(late.alias("s"), "t.user_id = s.user_id AND t.event_key = s.event_key AND t.event_time = s.event_time "

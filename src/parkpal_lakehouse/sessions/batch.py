@@ -25,10 +25,7 @@ SESSION_ROW_DDL = (
     "ignored_exits INT, ignored_flaps INT, state_ms BIGINT, "
     "late_t_ms BIGINT, late_kind STRING, late_key STRING, late_what STRING"
 )
-_DTYPES = {"BIGINT": "Int64", "INT": "Int32", "DOUBLE": "float64", "BOOLEAN": "boolean", "STRING": "object"}
-ROW_COLUMNS: dict[str, str] = {
-    name: _DTYPES[kind] for name, kind in (part.strip().split(" ") for part in SESSION_ROW_DDL.split(","))
-}
+ROW_COLUMNS: tuple[str, ...] = tuple(part.split()[0] for part in SESSION_ROW_DDL.split(","))
 
 
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.io.tables import create_table_if_missing, delta_table, read_table, table_exists
+from parkpal_lakehouse.io.tables import create_table_if_missing, delta_table, read_table
 
 PARKING_SESSIONS = "silver.parking_sessions"
 OPEN_SESSIONS = "silver.parking_sessions_open"
@@ -109,10 +109,6 @@ def refresh_open_sessions(spark: SparkSession, config: LakehouseConfig, rows: Da
      .whenMatchedUpdate(set=columns)
      .whenNotMatchedInsert(condition="NOT s._closed", values=columns)
      .execute())
-
-
-def sessions_ready(spark: SparkSession, config: LakehouseConfig) -> bool:
-    return table_exists(spark, config, PARKING_SESSIONS)
 
 
 def sessions_found(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
