@@ -39,3 +39,19 @@ resource "azurerm_key_vault_secret" "eventhubs" {
   expiration_date = var.secret_expiry_date
   depends_on      = [azurerm_role_assignment.deployer_secrets_officer]
 }
+
+# The key of the keyed hash that turns user ids and licence plates into pseudonymous keys in gold
+# (parkpal_lakehouse.gold.keys). Generated once; rotating it changes every user_key / plate_key.
+resource "random_password" "pseudonym_key" {
+  length  = 48
+  special = false
+}
+
+resource "azurerm_key_vault_secret" "pseudonym_key" {
+  name            = local.pseudonym_key_secret
+  value           = random_password.pseudonym_key.result
+  key_vault_id    = azurerm_key_vault.this.id
+  content_type    = "text/plain; gold pseudonym key"
+  expiration_date = var.secret_expiry_date
+  depends_on      = [azurerm_role_assignment.deployer_secrets_officer]
+}

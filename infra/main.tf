@@ -16,6 +16,7 @@ locals {
 
   eventhubs_listen_secret = "eventhubs-listen-connection-string"
   eventhubs_send_secret   = "eventhubs-send-connection-string"
+  pseudonym_key_secret    = "gold-pseudonym-key"
 }
 
 resource "azurerm_resource_group" "this" {

@@ -10,6 +10,10 @@ terraform {
       source  = "databricks/databricks"
       version = "~> 1.65"
     }
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.6"
+    }
   }
 }
 

@@ -13,7 +13,8 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("command", ["setup", "simulate", "demo", "stream start", "stream balance", "reference load",
                                      "sessions repair", "sessions backfill", "sessions accuracy", "lake init",
-                                     "lake upload-reference", "lake status"])
+                                     "lake upload-reference", "lake status", "hourly", "gold maintain",
+                                     "gold accuracy", "sql"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command.split(), "--help"])
@@ -41,6 +42,14 @@ def test_every_subcommand_has_help(command, capsys):
         (["sessions", "backfill", "--from", "yesterday", "--to", "2026-11-03"], "expected a time like 2026-11-02"),
         (["sessions", "backfill", "--from", "2026-11-02"], "required: --to"),
         (["sessions", "accuracy", "--root", "/nonexistent/city"], "no ground truth in /nonexistent/city/truth"),
+        (["hourly", "--hour", "2026-11-02T08:30"], "hours start on the hour: 2026-11-02T08:30:00+00:00"),
+        (["hourly", "--from", "2026-11-02T08:00"], "--from and --to go together"),
+        (["hourly", "--from", "2026-11-02T08:00", "--to", "2026-11-02T06:00"], "hour range is empty"),
+        (["hourly", "--hour", "2026-11-02T08:00", "--from", "2026-11-02T08:00", "--to", "2026-11-02T09:00"],
+         "give --hour or --from/--to, not both"),
+        (["gold", "maintain", "--retention-hours", "24"], "would break 7-day time travel"),
+        (["gold", "accuracy", "--root", "/nonexistent/city"], "no ground truth in /nonexistent/city/truth"),
+        (["sql", "  "], "empty SQL statement"),
         ([], "required: COMMAND"),
     ],
 )

@@ -9,12 +9,13 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from parkpal_lakehouse.errors import ParkPalError
 
 DEFAULT_ROOT = "./lakehouse"
+_HOUR = timedelta(hours=1)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -210,19 +211,25 @@ def cmd_sessions_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ground_truth(args: argparse.Namespace):
+    """The simulator's truth under --root: (searches, zone occupancy per hour, manifest)."""
+    from parkpal_lakehouse.simulator.truth import load_truth
+
+    truth_dir = Path(args.root).resolve() / "truth"
+    if not (truth_dir / "manifest.json").is_file():
+        raise ParkPalError(f"no ground truth in {truth_dir}: accuracy needs a simulated city (`parkpal simulate`)")
+    return load_truth(truth_dir)
+
+
 def cmd_sessions_accuracy(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from parkpal_lakehouse.runtime.session import get_spark
     from parkpal_lakehouse.sessions.accuracy import session_accuracy
     from parkpal_lakehouse.sessions.store import sessions_found
-    from parkpal_lakehouse.simulator.truth import load_truth
 
     config = _lakehouse(args)
-    truth_dir = Path(args.root).resolve() / "truth"
-    if not (truth_dir / "searches.parquet").is_file():
-        raise ParkPalError(f"no ground truth in {truth_dir}: accuracy needs a simulated city (`parkpal simulate`)")
-    searches, _, manifest = load_truth(truth_dir)
+    searches, _, manifest = _ground_truth(args)
     found = sessions_found(get_spark(config), config).toPandas()
     end = pd.Timestamp(manifest["window_end"], unit="s", tz="UTC")
     for line in session_accuracy(found, searches, end, settle_seconds=3600).lines():
@@ -263,6 +270,75 @@ def cmd_lake_status(args: argparse.Namespace) -> int:
     print(f"{'container':<13}{'exists':>8}{'files':>10}{'bytes':>16}")
     for s in status:
         print(f"{s.container:<13}{'yes' if s.exists else 'no':>8}{s.files:>10,}{s.bytes:>16,}")
+    return 0
+
+
+def cmd_hourly(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from parkpal_lakehouse.gold.hours import hours_between
+
+    if (args.start is None) != (args.end is None):
+        raise ParkPalError("--from and --to go together (or give --hour, or neither for the pending hours)")
+    if args.hour is not None and args.start is not None:
+        raise ParkPalError("give --hour or --from/--to, not both")
+    hours = None
+    if args.hour is not None:
+        hours = hours_between(args.hour, args.hour.replace(minute=0) + _HOUR)
+    elif args.start is not None:
+        hours = hours_between(args.start, args.end)
+    from parkpal_lakehouse.gold.hourly import run_hourly
+    from parkpal_lakehouse.runtime.session import get_spark
+
+    config = _lakehouse(args)
+    if args.no_optimize:
+        config = replace(config, gold=replace(config.gold, optimize_after_write=False))
+    report = run_hourly(get_spark(config), config, hours, repair=not args.no_repair, progress=_progress)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_gold_maintain(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.gold.maintenance import VACUUMED_LAYERS, run_maintenance
+    from parkpal_lakehouse.runtime.session import get_spark, register_local_catalog
+
+    config = _lakehouse(args)
+    if args.retention_hours is not None and args.retention_hours < 168:
+        raise ParkPalError(f"--retention-hours {args.retention_hours} would break 7-day time travel; use at least 168")
+    spark = get_spark(config)
+    tables = [n for n in register_local_catalog(spark, config)
+              if n.split(".")[0] in VACUUMED_LAYERS and ".v_" not in n]
+    report = run_maintenance(spark, config, tables, args.retention_hours)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_gold_accuracy(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from parkpal_lakehouse.gold.accuracy import gold_accuracy
+    from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY
+    from parkpal_lakehouse.io.tables import read_table
+    from parkpal_lakehouse.runtime.session import get_spark
+
+    config = _lakehouse(args)
+    searches, occupancy, manifest = _ground_truth(args)
+    metrics = read_table(get_spark(config), config, ZONE_METRICS_HOURLY).toPandas()
+    if metrics.empty:
+        raise ParkPalError("gold.zone_metrics_hourly is empty: run `parkpal hourly` first")
+    settled = pd.Timestamp(manifest["window_end"], unit="s", tz="UTC") - pd.Timedelta(hours=1)
+    print("\n".join(gold_accuracy(metrics, occupancy, searches, settled).lines()))
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.runtime.session import get_spark
+    from parkpal_lakehouse.serving.sql import run_sql
+
+    config = _lakehouse(args)
+    if not args.statement.strip():
+        raise ParkPalError("empty SQL statement")
+    print(run_sql(get_spark(config), args.statement, args.max_rows).table())
     return 0
 
 
@@ -353,6 +429,32 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--folder", type=Path, default=None, help="folder with zones.csv and vehicles.csv "
                                                                      "(default: the packaged sample city)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("hourly", help="the hourly gold job: silver -> gold tables for closed hours (idempotent)")
+    _add_root(p)
+    p.add_argument("--hour", type=_iso_datetime, default=None, help="one hour, e.g. 2026-11-02T08:00 (UTC)")
+    p.add_argument("--from", dest="start", type=_iso_datetime, default=None, help="first hour of a range")
+    p.add_argument("--to", dest="end", type=_iso_datetime, default=None, help="exclusive end of the range")
+    p.add_argument("--no-repair", action="store_true", help="skip re-sessionizing users with late events first")
+    p.add_argument("--no-optimize", action="store_true", help="skip OPTIMIZE of the partitions written")
+    p.set_defaults(func=cmd_hourly)
+
+    p = sub.add_parser("gold", help="gold table maintenance and accuracy")
+    gold = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    p = gold.add_parser("maintain", help="OPTIMIZE (Z-order) the gold tables and VACUUM bronze/silver/gold")
+    _add_root(p)
+    p.add_argument("--retention-hours", type=_positive_int, default=None,
+                   help="history VACUUM keeps (default 168 = 7 days; less is refused)")
+    p.set_defaults(func=cmd_gold_maintain)
+    p = gold.add_parser("accuracy", help="compare zone_metrics_hourly with the simulator's ground truth")
+    _add_root(p)
+    p.set_defaults(func=cmd_gold_accuracy)
+
+    p = sub.add_parser("sql", help="run Spark SQL against the local catalog, e.g. SELECT * FROM gold.v_zone_daily")
+    p.add_argument("statement", help="one SQL statement")
+    _add_root(p)
+    p.add_argument("--max-rows", type=_positive_int, default=100)
+    p.set_defaults(func=cmd_sql)
 
     p = sub.add_parser("demo", help="run the pipeline end to end on the embedded default (landing files)")
     _add_root(p)

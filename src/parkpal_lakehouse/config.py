@@ -23,6 +23,8 @@ LAKE_CONTAINERS: tuple[str, ...] = ("landing", "bronze", "silver", "gold", "chec
 EVENTHUBS_CONSUMER_GROUP = "databricks"
 EVENTHUBS_LISTEN_SECRET = "eventhubs-listen-connection-string"
 EVENTHUBS_SEND_SECRET = "eventhubs-send-connection-string"
+# Key Vault / secret scope name of the key for pseudonymous user and plate keys in gold.
+PSEUDONYM_KEY_SECRET = "gold-pseudonym-key"
 
 
 class Environment(StrEnum):
@@ -123,6 +125,32 @@ class SessionSettings:
 
 
 @dataclass(frozen=True)
+class GoldSettings:
+    """How the hourly gold job computes, keeps and maintains its tables."""
+
+    # A gate entry without an exit (or a parked search without a departure) stops counting as
+    # occupying a space after this long; it is flagged, and it bounds what one hour has to read.
+    max_stay_hours: int = 24
+    # Rows written to silver since the last run started, minus this margin (a micro-batch's
+    # `processed_at` is its start), mark the hours to recompute.
+    change_margin_minutes: int = 60
+    # VACUUM keeps at least this much history for time travel (Delta's own floor is 7 days).
+    vacuum_retention_hours: int = 168
+    optimize_after_write: bool = True
+    # Attempts for a write that loses a Delta conflict to a concurrent writer (the streaming jobs).
+    conflict_retries: int = 5
+    # Key of the keyed hash that turns user ids and licence plates into pseudonymous keys. None: a
+    # fixed development key (local only); Databricks reads it from the secret scope.
+    pseudonym_key: SecretRef | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_stay_hours < 1 or self.change_margin_minutes < 0 or self.conflict_retries < 1:
+            raise ConfigError("gold max_stay_hours and conflict_retries must be >= 1, change_margin_minutes >= 0")
+        if self.vacuum_retention_hours < 168:
+            raise ConfigError("gold vacuum_retention_hours must keep at least 7 days (168 hours) of time travel")
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """Where raw events come from: landing files, a Kafka broker, or Event Hubs' Kafka endpoint."""
 
@@ -179,6 +207,7 @@ class LakehouseConfig:
     rules: CirclingRules = field(default_factory=CirclingRules)
     stream: StreamSettings = field(default_factory=StreamSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    gold: GoldSettings = field(default_factory=GoldSettings)
     timezone: str = "Asia/Manila"
 
     @property
@@ -251,6 +280,7 @@ def databricks_config(
         connection_string=SecretRef(secret_scope, EVENTHUBS_LISTEN_SECRET),
         consumer_group=EVENTHUBS_CONSUMER_GROUP,
     )
+    gold = GoldSettings(pseudonym_key=SecretRef(secret_scope, PSEUDONYM_KEY_SECRET))
     return LakehouseConfig(
-        env=env, storage_root=storage_root, catalog=catalog, schema_prefix=schema_prefix, source=source
+        env=env, storage_root=storage_root, catalog=catalog, schema_prefix=schema_prefix, source=source, gold=gold
     )

@@ -17,7 +17,11 @@ from parkpal_lakehouse.balance import ingestion_balance
 from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.contracts.reference import load_reference_tables
+from parkpal_lakehouse.gold.accuracy import gold_accuracy
+from parkpal_lakehouse.gold.hourly import run_hourly
+from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY
 from parkpal_lakehouse.ingestion import run_ingestion
+from parkpal_lakehouse.io.tables import read_table
 from parkpal_lakehouse.runtime.session import get_spark
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
 from parkpal_lakehouse.sessions.backfill import repair_late_sessions
@@ -27,6 +31,7 @@ from parkpal_lakehouse.simulator.settings import SimulationSettings
 from parkpal_lakehouse.simulator.truth import load_truth
 
 DEMO_ZONES, DEMO_USERS = 50, 5_000
+DEFAULT_DEMO_ROOT = "./lakehouse"
 
 
 def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]) -> int:
@@ -52,6 +57,10 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     progress(f"streaming done in {time.perf_counter() - started:.0f}s ({report.batches} micro-batches)")
     repair = repair_late_sessions(spark, config)
     progress(f"late events: {repair.late_events_repaired:,} repaired ({repair.users:,} users re-sessionized)")
+    progress("hourly gold job: every closed hour not computed yet, and the hours late data touched")
+    hourly = run_hourly(spark, config, progress=progress)
+    for line in hourly.lines():
+        progress(line)
     balance = ingestion_balance(spark, config).collect()
 
     searches, occupancy, manifest = load_truth(root / "truth")
@@ -59,7 +68,31 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
                                 pd.Timestamp(manifest["window_end"], unit="s", tz="UTC"), settle_seconds=3600)
     _print_summary(spark, config, searches, occupancy, manifest, balance)
     print("  sessions vs ground truth\n" + "\n".join(f"    {line}" for line in accuracy.lines()))
+    metrics = read_table(spark, config, ZONE_METRICS_HOURLY).toPandas()
+    _print_gold(metrics)
+    settled = pd.Timestamp(manifest["window_end"], unit="s", tz="UTC") - pd.Timedelta(hours=1)
+    gold = gold_accuracy(metrics, occupancy, searches, settled)
+    print("  gold vs ground truth\n" + "\n".join(f"    {line}" for line in gold.lines()))
+    default_root = Path(config.storage_root) == Path(DEFAULT_DEMO_ROOT).resolve()
+    query = "SELECT * FROM gold.v_busiest_zones ORDER BY busiest_rank LIMIT 5"
+    print(f"  try               parkpal sql \"{query}\"" + ("" if default_root else f" --root {config.storage_root}"))
     return 1 if any(r.unexplained for r in balance) else 0
+
+
+def _print_gold(metrics: pd.DataFrame) -> None:
+    if metrics.empty:
+        print("  gold              no closed hours yet")
+        return
+    parked = metrics[metrics.parked > 0]
+    circling = (parked.circling_seconds_avg * parked.parked).groupby(parked.zone_type).sum() / \
+        parked.groupby("zone_type").parked.sum()
+    occ = metrics.groupby("zone_type").occupancy_rate.mean()
+    peak = metrics.groupby("zone_type").peak_occupancy_rate.max()
+    print(f"  gold              {metrics.hour_start.nunique():,} hours x {metrics.zone_id.nunique()} zones in "
+          f"gold.zone_metrics_hourly; revenue {metrics.revenue.sum():,.0f} PHP")
+    print("    avg circling    " + ", ".join(f"{k} {v:.0f}s" for k, v in circling.items()))
+    print("    occupancy       " + ", ".join(f"{k} avg {occ[k]:.0%} peak {peak[k]:.0%}" for k in occ.index)
+          + " (STREET from app sessions)")
 
 
 def _print_summary(spark, config, searches: pd.DataFrame, occupancy: pd.DataFrame, manifest: dict,
@@ -79,6 +112,6 @@ def _print_summary(spark, config, searches: pd.DataFrame, occupancy: pd.DataFram
     failed = spark.sql("SELECT table_name, expectation, policy FROM ops.quality_results WHERE NOT success").collect()
     print(f"  quality           {len(failed)} failed expectation result(s)"
           + "".join(f"\n    {r.table_name} {r.expectation} ({r.policy})" for r in failed[:5]))
-    for layer in ("bronze", "silver", "ops"):
+    for layer in ("bronze", "silver", "gold", "ops"):
         tables = spark.sql(f"SHOW TABLES IN {layer}").collect()
         print(f"  {layer + ' tables':<17} " + ", ".join(r.tableName for r in tables))

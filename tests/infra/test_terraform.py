@@ -20,6 +20,7 @@ from parkpal_lakehouse.config import (
     HUBS,
     LAKE_CONTAINERS,
     LAYERS,
+    PSEUDONYM_KEY_SECRET,
     Environment,
     databricks_config,
 )
@@ -103,8 +104,13 @@ def test_secrets_in_key_vault_are_the_packages(tf):
     local = _locals(tf)
     assert (local["eventhubs_listen_secret"], local["eventhubs_send_secret"]) == (EVENTHUBS_LISTEN_SECRET,
                                                                                   EVENTHUBS_SEND_SECRET)
-    secrets = _resources(tf, "azurerm_key_vault_secret")["eventhubs"]
-    assert "local.eventhubs_listen_secret" in json.dumps(secrets["for_each"])
+    secrets = _resources(tf, "azurerm_key_vault_secret")
+    assert "local.eventhubs_listen_secret" in json.dumps(secrets["eventhubs"]["for_each"])
+    # gold's pseudonymous user/plate keys: the package reads this secret from the scope on Databricks
+    assert local["pseudonym_key_secret"] == PSEUDONYM_KEY_SECRET
+    assert "local.pseudonym_key_secret" in json.dumps(secrets["pseudonym_key"]["name"])
+    config = databricks_config(Environment.PROD, "parkpal", "abfss://x@y.dfs.core.windows.net")
+    assert config.gold.pseudonym_key.key == PSEUDONYM_KEY_SECRET
 
 
 def test_lake_containers_schemas_and_lifecycle(tf):

@@ -43,3 +43,19 @@ def with_trigger(writer: DataStreamWriter, config: LakehouseConfig, name: str) -
     if config.stream.continuous:
         return writer.trigger(processingTime=config.stream.interval)
     return writer.trigger(availableNow=True)
+
+
+def replace_where(df: DataFrame, config: LakehouseConfig, logical: str, predicate: str,
+                  partition_by: Sequence[str] = ()) -> None:
+    """Replace exactly the rows matching `predicate` with `df` in one Delta commit (Delta checks that
+    every new row matches it). Rerunning with the same input leaves the same table: the batch jobs'
+    idempotent write."""
+    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    save(writer, df.sparkSession, config, logical)
+
+
+def append_rows(df: DataFrame, config: LakehouseConfig, logical: str) -> None:
+    """A plain Delta append (batch jobs' logs and results; streams use `append_once`)."""
+    save(df.write.format("delta").mode("append").option("mergeSchema", "true"), df.sparkSession, config, logical)

@@ -9,6 +9,7 @@ shared metastore process.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -85,6 +86,9 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # PySpark logs every analysis error as a JSON stack trace before raising it; callers get the exception.
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     return spark
 
 
@@ -103,4 +107,6 @@ def register_local_catalog(spark: SparkSession, config: LakehouseConfig) -> list
             continue
         for table_dir in sorted(p for p in layer_dir.iterdir() if (p / "_delta_log").is_dir()):
             registered.append(register(spark, config, f"{layer}.{table_dir.name}"))
-    return registered
+    from parkpal_lakehouse.gold.views import create_views
+
+    return registered + create_views(spark, config)

@@ -1,0 +1,169 @@
+"""Hourly gold job benchmark: one hour and one day for 200 zones, with 1 day vs 30 days of history.
+
+1. A simulated day for 200 zones and 20,000 users (noise on) through landing -> bronze -> silver ->
+   sessions (availableNow, GX off: the streaming side is measured by the other benchmarks).
+2. Gold for one hour (the morning peak) and for the whole day on that 1-day history, next to a
+   reference measured in the same run: the simplest hourly aggregate (read the day's zone events from
+   silver, count per zone and hour, write Delta).
+3. 29 more days of history are added in front (the day's silver zone tables and sessions, shifted
+   back 1..29 days, with new ids), and the same hour and day are computed again: the cost of an hour
+   must not grow with history. Also timed: finding the pending hours when nothing changed.
+
+    .venv/bin/python benchmarks/gold_hourly.py [--zones 200] [--users 20000] [--history-days 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import peak_rss_mib, timed  # noqa: E402
+from ingestion_throughput import jvm_peak_mib  # noqa: E402
+from pyspark.sql import DataFrame  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql.types import DateType, TimestampType  # noqa: E402
+
+from parkpal_lakehouse.config import StreamSettings, local_config  # noqa: E402
+from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
+from parkpal_lakehouse.contracts.reference import load_reference_tables  # noqa: E402
+from parkpal_lakehouse.gold.hourly import pending_hours, run_hourly  # noqa: E402
+from parkpal_lakehouse.gold.hours import hours_between  # noqa: E402
+from parkpal_lakehouse.ingestion import run_ingestion  # noqa: E402
+from parkpal_lakehouse.io.tables import overwrite_table, read_table  # noqa: E402
+from parkpal_lakehouse.io.writers import append_rows  # noqa: E402
+from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
+from parkpal_lakehouse.sessions.store import PARKING_SESSIONS  # noqa: E402
+from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table  # noqa: E402
+from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
+from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
+
+HOUR = timedelta(hours=1)
+# Tables the hourly job reads by date, and the id columns that must stay unique in shifted copies.
+HISTORY_TABLES = {
+    silver_table(Hub.GATE): ("event_id", "entry_event_id", "transaction_id", "record_id"),
+    silver_table(Hub.GEOFENCE): ("event_id", "record_id"),
+    PARKING_SESSIONS: ("session_id",),
+    QUARANTINE: ("record_id",),
+}
+
+
+def shifted(df: DataFrame, days: int, ids: tuple[str, ...]) -> DataFrame:
+    """`df` moved `days` back in time (every timestamp and date column), ids suffixed to stay unique."""
+    out = []
+    for field in df.schema.fields:
+        c = F.col(field.name)
+        if isinstance(field.dataType, TimestampType):
+            c = c - F.expr(f"INTERVAL {days} DAYS")
+        elif isinstance(field.dataType, DateType):
+            c = F.date_sub(c, days)
+        elif field.name in ids:
+            c = F.concat(c, F.lit(f"~h{days}"))
+        out.append(c.alias(field.name))
+    return df.select(*out)
+
+
+def add_history(spark, config, days: int) -> None:
+    """Earlier days as copies of the simulated one. A car still inside at the end of the simulated day
+    has no exit in it; in a copy it would never leave (a real earlier day's cars left the next day), so
+    those entries are not copied."""
+    gate = read_table(spark, config, silver_table(Hub.GATE))
+    exited = gate.filter("event_type = 'VEHICLE_EXIT'").select(F.col("entry_event_id").alias("event_id"))
+    still_inside = gate.filter("event_type = 'VEHICLE_ENTRY'").select("event_id").join(exited, "event_id", "left_anti")
+    for table, ids in HISTORY_TABLES.items():
+        source = read_table(spark, config, table)
+        if table == silver_table(Hub.GATE):
+            source = source.join(still_inside, "event_id", "left_anti").select(*gate.columns)
+        day = source.collect()  # one day: fits; the copies are written from it
+        base = spark.createDataFrame(day, read_table(spark, config, table).schema)
+        copies = None
+        for k in range(1, days):
+            part = shifted(base, k, ids)
+            copies = part if copies is None else copies.unionByName(part)
+        append_rows(copies, config, table)
+
+
+def reference_aggregate(spark, config, start: datetime, end: datetime) -> None:
+    columns = ("zone_id", "event_time", "event_date")
+    events = read_table(spark, config, silver_table(Hub.GATE)).select(*columns).unionByName(
+        read_table(spark, config, silver_table(Hub.GEOFENCE)).select(*columns))
+    counts = events.filter(F.col("event_date").between(start.date(), end.date())
+                           & (F.col("event_time") >= F.lit(start)) & (F.col("event_time") < F.lit(end))) \
+        .groupBy("zone_id", F.date_trunc("hour", "event_time").alias("hour_start")).count()
+    overwrite_table(counts, config, "ops.benchmark_reference_counts")
+
+
+def best_of(step, runs: int = 2) -> float:
+    return min(timed(step)[1] for _ in range(runs))
+
+
+def shown(name: str, seconds: float) -> tuple[str, float]:
+    print(f"  {name:<36}{seconds:8.1f} s", flush=True)
+    return name, seconds
+
+
+def measure(spark, config, hour: list[datetime], day: list[datetime], label: str) -> dict[str, float]:
+    quiet = lambda _m: None  # noqa: E731
+    fixed = replace(config, gold=replace(config.gold, optimize_after_write=False))
+    return dict([
+        shown(f"{label} one hour", best_of(lambda: run_hourly(spark, fixed, hour, repair=False, progress=quiet))),
+        shown(f"{label} one day", best_of(lambda: run_hourly(spark, fixed, day, repair=False, progress=quiet), 1)),
+        shown(f"{label} pending check", best_of(lambda: pending_hours(spark, fixed))),
+        shown(f"{label} reference", best_of(lambda: reference_aggregate(spark, fixed, day[0], day[-1] + HOUR))),
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zones", type=int, default=200)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--history-days", type=int, default=30)
+    parser.add_argument("--root", type=Path, default=None,
+                        help="work in this folder and keep it (default: a temporary folder, removed after)")
+    args = parser.parse_args()
+    root = args.root.resolve() if args.root else Path(tempfile.mkdtemp(prefix="parkpal-bench-gold-"))
+    try:
+        settings = SimulationSettings(days=1, zones=args.zones, users=args.users)
+        if not (root / "truth" / "manifest.json").is_file():
+            report, seconds = timed(lambda: simulate(settings, root))
+            print(f"simulated 1 day, {args.zones} zones, {args.users:,} users: {report.messages:,} messages "
+                  f"({seconds:.0f}s)")
+        config = replace(local_config(root), stream=StreamSettings(quality_checks=False))
+        spark = get_spark(config, LocalSparkSettings(driver_memory="6g"))
+        load_reference_tables(spark, config, root / "reference")
+        _, seconds = timed(lambda: run_ingestion(spark, config, list(Hub), progress=lambda _m: None, sessions=True))
+        print(f"landing -> bronze -> silver -> sessions: {seconds:.0f}s")
+        manifest = json.loads((root / "truth" / "manifest.json").read_text())
+        start = datetime.fromtimestamp(manifest["window_start"], UTC)
+        day = hours_between(start, start + timedelta(hours=23))  # the last hour is not closed
+        hour = [start + timedelta(hours=16)]  # 08:00 in Manila: the morning peak
+        run_hourly(spark, config, day[:1], repair=False, progress=lambda _m: None)  # dims, warm-up
+        figures = measure(spark, config, hour, day, "1-day history")
+        _, seconds = timed(lambda: add_history(spark, config, args.history_days))
+        rows = read_table(spark, config, silver_table(Hub.GATE)).count()
+        print(f"history: {args.history_days} days in the zone tables ({rows:,} gate events) added in {seconds:.0f}s")
+        figures |= measure(spark, config, hour, day, f"{args.history_days}-day history")
+        zone_hours = args.zones * len(day)
+        print("\nhourly gold job (wall time, best of 2 for hour/pending/reference)")
+        for name, value in figures.items():
+            print(f"  {name:<36}{value:8.1f} s")
+        short, long_ = "1-day history", f"{args.history_days}-day history"
+        for what in ("one hour", "one day", "pending check"):
+            ratio = figures[f"{long_} {what}"] / figures[f"{short} {what}"]
+            print(f"  ratio {args.history_days}d / 1d, {what:<20}{ratio:8.2f}")
+        print(f"  one day = {zone_hours:,} zone-hours: {zone_hours / figures[f'{short} one day']:,.0f} zone-hours/s")
+        print(f"  Spark driver peak memory (VmHWM)     {jvm_peak_mib(spark):8,.0f} MiB; "
+              f"Python {peak_rss_mib():,.0f} MiB")
+    finally:
+        if not args.root:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""The hourly gold job: silver -> `gold.*` for closed hours, idempotently.
+
+1. repair sessions touched by late events (so gold sees the batch-corrected sessions);
+2. apply zone reference changes to `gold.dim_zone` (SCD2) and keep the calendar dimensions covering the data;
+3. decide the hours: given explicitly, or (default) every closed hour not computed yet plus the hours
+   touched by silver rows written since the last run started (minus a margin);
+4. per range of contiguous hours (at most a day): read bounded inputs, compute facts and metrics, run
+   the gold quality suite, then replace exactly that range in each table (`replaceWhere`), retrying
+   on Delta conflicts with the streaming jobs;
+5. OPTIMIZE the partitions written (Z-order on zone and hour); record the run in `ops.gold_hourly_runs`.
+
+A closed hour is one the sessionization watermark has passed: newest silver event time minus the
+session watermark, floored to the hour.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.errors import ConfigError
+from parkpal_lakehouse.gold import calendar
+from parkpal_lakehouse.gold.facts import fact_gate_sessions, fact_parking_sessions, gate_visits
+from parkpal_lakehouse.gold.hours import HOUR, contiguous_ranges, hours_between, utc_hour
+from parkpal_lakehouse.gold.inputs import between, gate_events_around, hourly_inputs
+from parkpal_lakehouse.gold.keys import hour_of, pseudonym_key
+from parkpal_lakehouse.gold.maintenance import optimize_dates
+from parkpal_lakehouse.gold.metrics import zone_metrics_hourly
+from parkpal_lakehouse.gold.quality import RECONCILIATION_SUITE, ZONE_METRICS_SUITE, reconciliation
+from parkpal_lakehouse.gold.tables import (
+    DIM_DATE,
+    DIM_HOUR,
+    FACT_GATE_SESSIONS,
+    FACT_PARKING_SESSIONS,
+    HOURLY_RUNS,
+    HOURLY_RUNS_DDL,
+    PARTITIONS,
+    ZONE_METRICS_HOURLY,
+    prepare_gold_tables,
+)
+from parkpal_lakehouse.gold.views import create_views
+from parkpal_lakehouse.gold.zones import apply_zone_changes
+from parkpal_lakehouse.io.conflicts import with_conflict_retries
+from parkpal_lakehouse.io.tables import overwrite_table, read_table
+from parkpal_lakehouse.io.writers import append_rows, replace_where
+from parkpal_lakehouse.quality.runner import QualityGateFailed, check_quality, results_frame
+from parkpal_lakehouse.sessions.backfill import repair_late_sessions
+from parkpal_lakehouse.sessions.store import OPEN_SESSIONS, PARKING_SESSIONS
+from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table, zones_reference
+
+ZONE_HUBS = (Hub.GEOFENCE, Hub.GATE)
+
+
+@dataclass(frozen=True)
+class HourlyReport:
+    mode: str  # explicit | pending
+    hours: list[datetime]
+    ranges: list[tuple[datetime, datetime]]
+    late_events_repaired: int = 0
+    zone_versions: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    quality_warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        if not self.hours:
+            return ["no hours to compute (nothing new since the last run)"]
+        spans = ", ".join(f"{a:%Y-%m-%d %H:%M} -> {b:%Y-%m-%d %H:%M}" for a, b in self.ranges[:4])
+        more = f" (+{len(self.ranges) - 4} more ranges)" if len(self.ranges) > 4 else ""
+        return [f"{len(self.hours)} hour(s) computed ({self.mode}) in {self.seconds:.1f}s: {spans}{more} UTC",
+                "rows written: " + ", ".join(f"{k} {v:,}" for k, v in self.rows.items()),
+                f"late events repaired first: {self.late_events_repaired:,}; zone versions added: {self.zone_versions}",
+                "quality warnings: " + (", ".join(sorted(set(self.quality_warnings))) or "none")]
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)  # the session time zone is UTC locally
+
+
+@dataclass(frozen=True)
+class SilverBounds:
+    """Oldest and newest event time in silver's event tables, and the newest gate event."""
+
+    first: datetime | None
+    newest: datetime | None
+    gate_newest: datetime | None
+
+    def closed_until(self, watermark_seconds: int) -> datetime | None:
+        """End of the last closed hour: newest event time minus the session watermark, floored."""
+        if self.newest is None:
+            return None
+        return (self.newest - timedelta(seconds=watermark_seconds)).replace(minute=0, second=0, microsecond=0)
+
+
+def silver_bounds(spark: SparkSession, config: LakehouseConfig) -> SilverBounds:
+    """Read once per run (Delta answers min/max from file statistics where it can)."""
+    bounds = {hub: read_table(spark, config, silver_table(hub)).agg(F.min("event_time"), F.max("event_time")).first()
+              for hub in (Hub.ACTIVITY, *ZONE_HUBS)}
+    lows = [_as_utc(b[0]) for b in bounds.values() if b[0] is not None]
+    highs = [_as_utc(b[1]) for b in bounds.values() if b[1] is not None]
+    return SilverBounds(min(lows, default=None), max(highs, default=None), _as_utc(bounds[Hub.GATE][1]))
+
+
+def closed_until(spark: SparkSession, config: LakehouseConfig) -> datetime | None:
+    """End of the last closed hour: hours before it are final as far as sessionization knows."""
+    return silver_bounds(spark, config).closed_until(config.sessions.watermark_seconds)
+
+
+def _spans_to_hours(spans: DataFrame) -> list[datetime]:
+    """`start_at, end_at` spans -> the distinct hours they touch."""
+    hours = spans.filter(F.col("start_at").isNotNull()).select(F.explode(F.sequence(
+        hour_of(F.col("start_at")), hour_of(F.coalesce("end_at", "start_at")), F.expr("INTERVAL 1 HOUR"))
+    ).alias("h")).distinct().collect()
+    return [_as_utc(r.h) for r in hours]
+
+
+def touched_hours(spark: SparkSession, config: LakehouseConfig, since: datetime) -> list[datetime]:
+    """Hours whose gold rows may differ because of silver rows written at or after `since`: the hour of
+    every new zone event and quarantined record, the whole stay of every gated visit a new gate event
+    belongs to, the whole search (entry to departure) of every session written or updated since."""
+    spans: list[DataFrame] = []
+    for hub in ZONE_HUBS:
+        new = read_table(spark, config, silver_table(hub)).filter(F.col("processed_at") >= F.lit(since))
+        spans.append(new.select(F.col("event_time").alias("start_at"), F.col("event_time").alias("end_at")))
+    new_gate = read_table(spark, config, silver_table(Hub.GATE)).filter(F.col("processed_at") >= F.lit(since)) \
+        .select("event_id", "event_time")
+    low, high = new_gate.agg(F.min("event_time"), F.max("event_time")).first()
+    if low is not None:
+        visits = gate_visits(gate_events_around(spark, config, _as_utc(low), _as_utc(high)), config.gold.max_stay_hours)
+        changed = visits.select("entry_at", "exit_at", F.explode("event_ids").alias("event_id")) \
+            .join(new_gate.select("event_id"), "event_id")
+        spans.append(changed.select(F.coalesce("entry_at", "exit_at").alias("start_at"),
+                                    F.coalesce("exit_at", "entry_at").alias("end_at")))
+    sessions = read_table(spark, config, PARKING_SESSIONS).filter(F.col("written_at") >= F.lit(since))
+    spans.append(sessions.select(F.col("zone_entry_at").alias("start_at"),
+                                 F.coalesce("departed_at", "closed_at").alias("end_at")))
+    running = read_table(spark, config, OPEN_SESSIONS).filter(F.col("updated_at") >= F.lit(since))
+    spans.append(running.select(F.col("zone_entry_at").alias("start_at"), F.col("state_at").alias("end_at")))
+    quarantined = read_table(spark, config, QUARANTINE).filter(
+        (F.col("quarantined_at") >= F.lit(since)) & F.col("hub").isin(*[h.value for h in ZONE_HUBS])
+    ).select(F.expr("try_to_timestamp(get_json_object(body, '$.timestamp'))").alias("start_at"))
+    spans.append(quarantined.withColumn("end_at", F.col("start_at")))
+    union = spans[0]
+    for s in spans[1:]:
+        union = union.unionByName(s)
+    return _spans_to_hours(union)
+
+
+def last_run(spark: SparkSession, config: LakehouseConfig):
+    runs = read_table(spark, config, HOURLY_RUNS).filter("status = 'ok'")
+    return runs.orderBy(F.col("started_at").desc()).first()
+
+
+def pending_hours(spark: SparkSession, config: LakehouseConfig, bounds: SilverBounds | None = None
+                  ) -> tuple[list[datetime], datetime | None]:
+    """Closed hours never computed, plus closed hours touched by silver writes since the last run
+    started (minus the margin); returns the hours and that `since` (None on a first run)."""
+    bounds = bounds or silver_bounds(spark, config)
+    first, until = bounds.first, bounds.closed_until(config.sessions.watermark_seconds)
+    if first is None or until is None:
+        return [], None
+    done_until = read_table(spark, config, ZONE_METRICS_HOURLY).agg(F.max("hour_start")).first()[0]
+    start = _as_utc(done_until) + HOUR if done_until else first.replace(minute=0, second=0, microsecond=0)
+    hours = set(hours_between(start, until)) if until > start else set()
+    previous, since = last_run(spark, config), None
+    if previous is not None:
+        since = _as_utc(previous.started_at) - timedelta(minutes=config.gold.change_margin_minutes)
+        hours |= {h for h in touched_hours(spark, config, since) if h < until}
+    return sorted(hours), since
+
+
+def refresh_calendar(spark: SparkSession, config: LakehouseConfig, bounds: SilverBounds) -> None:
+    """`gold.dim_date` covering the data's years +- 1 (forecasts look ahead), `gold.dim_hour` once."""
+    first, last = bounds.first, bounds.newest
+    first_year, last_year = (first or datetime.now(UTC)).year, (last or datetime.now(UTC)).year
+    want = (date(first_year - 1, 1, 1), date(last_year + 1, 12, 31))
+    have = read_table(spark, config, DIM_DATE).agg(F.min("date"), F.max("date")).first()
+    if have[0] is None or have[0] > want[0] or have[1] < want[1]:
+        overwrite_table(calendar.dim_date(spark, *want), config, DIM_DATE)
+    if read_table(spark, config, DIM_HOUR).count() != 24:
+        overwrite_table(calendar.dim_hour(spark), config, DIM_HOUR)
+
+
+def _predicate(column: str, start: datetime, end: datetime) -> str:
+    return (f"{column} >= TIMESTAMP'{start:%Y-%m-%d %H:%M:%S}Z' "
+            f"AND {column} < TIMESTAMP'{end:%Y-%m-%d %H:%M:%S}Z'")
+
+
+def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime, key: str,
+                  gate_horizon_ms: int | None) -> tuple[dict[str, int], list[str], list[date]]:
+    """Compute and write [start, end); returns rows written per table, quality warnings, local dates written."""
+    tz, max_stay = config.timezone, config.gold.max_stay_hours
+    inputs = hourly_inputs(spark, config, start, end)
+    metrics = zone_metrics_hourly(inputs, tz).localCheckpoint()
+    checks = [check_quality(metrics, ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end)),
+              check_quality(reconciliation(metrics, inputs).localCheckpoint(), "gold.reconciliation",
+                            RECONCILIATION_SUITE, window=(start, end))]
+    results = [r for c in checks for r in c.results]
+    append_rows(results_frame(spark, results), config, "ops.quality_results")
+    failed = [name for c in checks for name in c.failed]
+    if failed:
+        raise QualityGateFailed(f"gold quality failed for {start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC: {', '.join(failed)}; "
+                                "nothing of this range was written")
+    sessions = fact_parking_sessions(inputs.sessions, key, tz).localCheckpoint()
+    visits = fact_gate_sessions(inputs.gate_visits, key, tz, gate_horizon_ms, max_stay) \
+        .filter(between("visit_hour", start, end)).localCheckpoint()
+    writes = ((ZONE_METRICS_HOURLY, metrics, "hour_start"), (FACT_PARKING_SESSIONS, sessions, "entry_hour"),
+              (FACT_GATE_SESSIONS, visits, "visit_hour"))
+    rows = {}
+    for table, frame, column in writes:
+        with_conflict_retries(
+            lambda t=table, f=frame, c=column: replace_where(f, config, t, _predicate(c, start, end), PARTITIONS[t]),
+            config.gold.conflict_retries, f"write {table}")
+        rows[table] = frame.count()
+    dates = [r.metric_date for r in metrics.select("metric_date").distinct().collect()]
+    return rows, [w for c in checks for w in c.warnings], dates
+
+
+def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[datetime] | None = None,
+               repair: bool = True, progress: Callable[[str], None] = print, dbutils: object | None = None
+               ) -> HourlyReport:
+    """Compute the given hours (UTC, whole hours), or the pending ones; see the module docstring."""
+    started, clock = datetime.now(UTC), time.perf_counter()
+    zones = zones_reference(spark, config)
+    chosen: list[datetime] = []
+    bounds = silver_bounds(spark, config)
+    if hours is not None:  # explicit hours must be closed: fail before doing anything
+        chosen = sorted({utc_hour(h) for h in hours})
+        until = bounds.closed_until(config.sessions.watermark_seconds)
+        if chosen and (until is None or chosen[-1] >= until):
+            reach = f"closed hours end at {until:%Y-%m-%dT%H:%M}" if until else "silver has no events yet"
+            raise ConfigError(f"hour {chosen[-1]:%Y-%m-%dT%H:%M} UTC is not closed yet ({reach}); "
+                              "it is computed once the data has passed it")
+    prepare_gold_tables(spark, config)
+    key = pseudonym_key(config, dbutils)
+    repaired = 0
+    if repair:
+        repaired = with_conflict_retries(lambda: repair_late_sessions(spark, config), config.gold.conflict_retries,
+                                         "session repair").late_events_repaired
+    versions = with_conflict_retries(lambda: apply_zone_changes(spark, config, zones, started.replace(tzinfo=None)),
+                                     config.gold.conflict_retries, "dim_zone")
+    refresh_calendar(spark, config, bounds)
+    mode = "explicit" if hours is not None else "pending"
+    since = None
+    if hours is None:
+        chosen, since = pending_hours(spark, config, bounds)
+    ranges = contiguous_ranges(chosen)
+    newest = bounds.gate_newest
+    gate_horizon_ms = int(newest.timestamp() * 1000) if newest else None
+    rows: dict[str, int] = {}
+    warnings: list[str] = []
+    dates: set[date] = set()
+    for i, (a, b) in enumerate(ranges, 1):
+        progress(f"gold: {a:%Y-%m-%d %H:%M} -> {b:%Y-%m-%d %H:%M} UTC ({i}/{len(ranges)})")
+        written, warned, touched = compute_range(spark, config, a, b, key, gate_horizon_ms)
+        for table, n in written.items():
+            rows[table] = rows.get(table, 0) + n
+        warnings += warned
+        dates |= set(touched)
+    create_views(spark, config)
+    if dates and config.gold.optimize_after_write:
+        optimize_dates(spark, config, sorted(dates))
+    report = HourlyReport(mode, chosen, ranges, repaired, versions, rows, warnings, time.perf_counter() - clock)
+    run = spark.createDataFrame([(
+        str(uuid.uuid4()), started, datetime.now(UTC), mode, since, len(chosen),
+        chosen[0] if chosen else None, chosen[-1] if chosen else None, report.seconds, "ok")], HOURLY_RUNS_DDL)
+    append_rows(run, config, HOURLY_RUNS)
+    return report
+

@@ -1,0 +1,109 @@
+"""Reading what one range of hours needs, and no more: every read is bounded by the range plus the
+longest stay (`GoldSettings.max_stay_hours`), through the silver tables' date partitions, so the cost
+of an hour does not grow with the length of history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.gold.facts import gate_visits
+from parkpal_lakehouse.gold.metrics import HourlyInputs, zone_hour_grid
+from parkpal_lakehouse.gold.occupancy import gate_stays, session_stays
+from parkpal_lakehouse.gold.tables import DIM_ZONE
+from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.sessions.store import OPEN_SESSIONS, PARKING_SESSIONS
+from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table
+
+
+def between(column: str, start: datetime, end: datetime) -> Column:
+    return (F.col(column) >= F.lit(start)) & (F.col(column) < F.lit(end))
+
+
+def dates_between(column: str, start: datetime, end: datetime) -> Column:
+    """Partition filter on a UTC date column covering [start, end)."""
+    return F.col(column).between(F.lit(start.date()), F.lit(end.date()))
+
+
+def lookback(config: LakehouseConfig) -> timedelta:
+    """How far before a range a stay that overlaps it can have begun (longest stay + an hour of search)."""
+    return timedelta(hours=config.gold.max_stay_hours + 1)
+
+
+def gate_events_around(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
+    """Gate events from one lookback before `start` to one after `end`: every entry of a stay that
+    overlaps the range, and the exits, payments and refunds of the visits that begin in it. One row per
+    `event_id`: silver drops redeliveries within its dedupe watermark; one redelivered later must not
+    count twice here (a payment is not new revenue because the gate sent it again)."""
+    lo, hi = start - lookback(config), end + lookback(config)
+    return read_table(spark, config, silver_table(Hub.GATE)).filter(
+        dates_between("event_date", lo, hi) & between("event_time", lo, hi)).dropDuplicates(["event_id"])
+
+
+def sessions_around(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
+    lo = start - lookback(config)
+    return read_table(spark, config, PARKING_SESSIONS).filter(
+        dates_between("entry_date", lo, end) & between("zone_entry_at", lo, end))
+
+
+def searches_in(closed: DataFrame, running: DataFrame, start: datetime, end: datetime) -> DataFrame:
+    """Searches that entered in [start, end): the closed ones, plus the ones parked right now (their
+    circling time is final at parking; they close only when the driver leaves, hours later)."""
+    columns = ["session_id", "zone_id", "zone_entry_at", "outcome", "circling_seconds"]
+    done = closed.filter(between("zone_entry_at", start, end)).select(*columns)
+    parked_now = running.filter((F.col("phase") == "parked") & between("zone_entry_at", start, end)) \
+        .withColumn("outcome", F.lit("parked")).select(*columns) \
+        .join(done.select("session_id"), "session_id", "left_anti")
+    return done.unionByName(parked_now)
+
+
+def quarantined_zone_events(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime
+                            ) -> DataFrame:
+    """Geofence and gate records quarantined with a readable zone and time in [start, end). Late records
+    are quarantined up to the session late horizon after their event time."""
+    hi = end + timedelta(hours=config.sessions.late_horizon_hours + 24)
+    q = read_table(spark, config, QUARANTINE).filter(
+        dates_between("quarantine_date", start, hi) & F.col("hub").isin(Hub.GEOFENCE.value, Hub.GATE.value))
+    parsed = q.select(
+        F.expr("try_cast(get_json_object(body, '$.zoneId') AS BIGINT)").alias("zone_id"),
+        F.expr("try_to_timestamp(get_json_object(body, '$.timestamp'))").alias("event_time"))
+    return parsed.filter(F.col("zone_id").isNotNull() & between("event_time", start, end))
+
+
+def hour_frame(spark: SparkSession, start: datetime, end: datetime) -> DataFrame:
+    """`hour_start` for every hour in [start, end) (UTC-aware datetimes on whole hours)."""
+    last = end - timedelta(hours=1)
+    return spark.range(1).select(
+        F.explode(F.sequence(F.lit(start), F.lit(last), F.expr("INTERVAL 1 HOUR"))).alias("hour_start"))
+
+
+def hourly_inputs(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> HourlyInputs:
+    max_stay = config.gold.max_stay_hours
+    hours = hour_frame(spark, start, end)
+    grid = zone_hour_grid(read_table(spark, config, DIM_ZONE), hours).localCheckpoint()
+    # Read once and kept for this range: each is used by the metrics, the quality checks and the facts.
+    sessions = sessions_around(spark, config, start, end).localCheckpoint()
+    gate = gate_events_around(spark, config, start, end).localCheckpoint()
+    overlaps = (F.col("start_at") < F.lit(end)) & (F.col("end_at") > F.lit(start))
+    visits = gate_visits(gate, max_stay).localCheckpoint()
+    stays_gate = gate_stays(visits, max_stay).filter(overlaps)
+    running = read_table(spark, config, OPEN_SESSIONS)
+    stays_app = session_stays(sessions, running, max_stay).filter(overlaps)
+    geofence = read_table(spark, config, silver_table(Hub.GEOFENCE)).filter(
+        dates_between("event_date", start, end) & between("event_time", start, end)).select("zone_id", "event_time")
+    return HourlyInputs(
+        zone_hours=grid,
+        searches=searches_in(sessions, running, start, end),
+        sessions=sessions.filter(between("zone_entry_at", start, end)),
+        gate_events=gate.filter(between("event_time", start, end)),
+        gate_visits=visits,
+        gate_stays=stays_gate,
+        session_stays=stays_app,
+        zone_events=geofence.unionByName(
+            gate.filter(between("event_time", start, end)).select("zone_id", "event_time")),
+        quarantined=quarantined_zone_events(spark, config, start, end),
+    )

@@ -1,0 +1,172 @@
+"""The hourly gold job on the small simulated city: ground truth, idempotency, late data, quality gate,
+SQL access. The city's tables are copied first, so the shared `ingested_city` stays as it was."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.cli import main
+from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.errors import ConfigError
+from parkpal_lakehouse.gold.accuracy import gold_accuracy
+from parkpal_lakehouse.gold.hourly import closed_until, run_hourly
+from parkpal_lakehouse.gold.maintenance import run_maintenance
+from parkpal_lakehouse.gold.tables import (
+    DIM_DATE,
+    DIM_HOUR,
+    DIM_ZONE,
+    FACT_GATE_SESSIONS,
+    FACT_PARKING_SESSIONS,
+    ZONE_METRICS_HOURLY,
+)
+from parkpal_lakehouse.io.tables import delta_table, overwrite_table, read_table
+from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.quality.runner import QualityGateFailed
+from parkpal_lakehouse.sessions.store import PARKING_SESSIONS
+from parkpal_lakehouse.silver.tables import silver_table
+
+pytestmark = [pytest.mark.slow]
+FACTS = (ZONE_METRICS_HOURLY, FACT_PARKING_SESSIONS, FACT_GATE_SESSIONS)
+
+
+def snapshot(spark, config, table, where="true"):
+    return read_table(spark, config, table).filter(where).toPandas().sort_values(
+        list(read_table(spark, config, table).columns[:2])).reset_index(drop=True)
+
+
+def test_first_run_computes_every_closed_hour_with_every_table(spark, gold_city, small_city):
+    config, report = gold_city
+    until = closed_until(spark, config)
+    assert report.mode == "pending" and report.hours[-1] == until - timedelta(hours=1)
+    zones = read_table(spark, config, DIM_ZONE).count()
+    metrics = read_table(spark, config, ZONE_METRICS_HOURLY)
+    assert metrics.count() == zones * len(report.hours)  # every zone, every hour, zeros included
+    assert read_table(spark, config, FACT_PARKING_SESSIONS).count() == \
+        read_table(spark, config, PARKING_SESSIONS).filter(F.col("zone_entry_at") < F.lit(until)).count()
+    assert read_table(spark, config, FACT_GATE_SESSIONS).count() > 0
+    assert read_table(spark, config, DIM_HOUR).count() == 24 and read_table(spark, config, DIM_DATE).count() >= 365 * 3
+    results = spark.sql("SELECT expectation, success FROM ops.quality_results WHERE table_name LIKE 'gold.%'").collect()
+    assert {r.expectation for r in results} >= {"gold_occupancy_rate_0_to_1_05",
+                                                "gold_revenue_reconciles_with_silver_payments",
+                                                "gold_metrics_for_every_active_zone_hour"}
+    assert all(r.success for r in results if r.expectation != "gold_data_completeness_at_least_90pct")
+
+
+def test_metrics_match_the_ground_truth(spark, gold_city, small_city):
+    config, _ = gold_city
+    metrics = read_table(spark, config, ZONE_METRICS_HOURLY).toPandas()
+    settled = pd.Timestamp(small_city.manifest["window_end"], unit="s", tz="UTC") - pd.Timedelta(hours=1)
+    accuracy = gold_accuracy(metrics, small_city.occupancy, small_city.searches, settled)
+    print("\n".join(accuracy.lines()))
+    assert accuracy.occupancy_mae["LOT"] < 0.005 and accuracy.occupancy_mae["GARAGE"] < 0.005  # gate-based
+    assert accuracy.occupancy_mae["STREET"] < 0.01  # app sessions; silent phones are invisible
+    assert accuracy.circling_zone_hours > 50 and accuracy.circling_mae_seconds < 0.5
+    assert accuracy.circling_zone_hours_exact > 0.97 and accuracy.parked_count_agreement > 0.97
+    revenue = metrics.revenue.sum()
+    gate = read_table(spark, config, silver_table(Hub.GATE)).filter(
+        F.col("event_time") < F.lit(closed_until(spark, config))).toPandas()
+    signed = gate.amount.where(gate.payment_status == "COMPLETED", 0) - gate.amount.where(
+        gate.payment_status == "REFUNDED", 0)
+    assert revenue == pytest.approx(signed.fillna(0).sum())
+
+
+def test_rerunning_hours_rewrites_them_identically(spark, gold_city):
+    config, report = gold_city
+    hours = report.hours[5:8]
+    where = "true"
+    before = {t: snapshot(spark, config, t, where) for t in FACTS}
+    versions = {t: delta_table(spark, config, t).history(1).first().version for t in FACTS}
+    again = run_hourly(spark, config, hours, progress=lambda _m: None)
+    assert again.hours == hours and again.mode == "explicit"
+    for table in FACTS:
+        assert delta_table(spark, config, table).history(1).first().version > versions[table]  # really rewritten
+        pd.testing.assert_frame_equal(snapshot(spark, config, table, where), before[table], check_like=True)
+
+
+def test_nothing_new_means_nothing_to_compute(spark, gold_city):
+    config, _ = gold_city
+    assert run_hourly(spark, config, progress=lambda _m: None).hours == []
+
+
+def test_a_late_payment_recomputes_only_its_hour(spark, gold_city):
+    config, report = gold_city
+    hour = report.hours[10]
+    zone = read_table(spark, config, DIM_ZONE).filter("is_gated").orderBy("zone_id").first().zone_id
+    gate = read_table(spark, config, silver_table(Hub.GATE))
+    paid_at = hour + timedelta(minutes=20)
+    overrides = {"event_id": "late-payment-1", "zone_id": zone, "license_plate": "LTE 4242",
+                 "transaction_id": "T-late-1", "amount": 999.0, "payment_status": "COMPLETED", "event_time": paid_at,
+                 "event_date": paid_at.date(), "processed_at": datetime.now(UTC)}
+    late = gate.filter("event_type = 'PAYMENT'").limit(1).select(*[
+        F.lit(overrides[c]).cast(gate.schema[c].dataType).alias(c) if c in overrides else F.col(c)
+        for c in gate.columns])
+    before = snapshot(spark, config, ZONE_METRICS_HOURLY)
+    append_rows(late, config, silver_table(Hub.GATE))
+    rerun = run_hourly(spark, config, progress=lambda _m: None)
+    assert rerun.hours == [hour]
+    after = snapshot(spark, config, ZONE_METRICS_HOURLY)
+    changed = after.compare(before)
+    assert set(after.loc[changed.index, "zone_id"]) == {zone}
+    at = pd.Timestamp(hour.replace(tzinfo=None))
+    row_after = after[(after.zone_id == zone) & (after.hour_start == at)].iloc[0]
+    row_before = before[(before.zone_id == zone) & (before.hour_start == at)].iloc[0]
+    assert row_after.revenue == pytest.approx(row_before.revenue + 999.0)
+    assert row_after.payments_completed == row_before.payments_completed + 1
+
+
+def test_quality_gate_stops_a_range_before_writing(spark, gold_city):
+    config, report = gold_city
+    dim = read_table(spark, config, DIM_ZONE).toPandas()
+    broken = dim.assign(capacity=dim.capacity.where(~dim.is_gated, 1))  # a reference error: car parks of 1 space
+    original = read_table(spark, config, DIM_ZONE).collect()
+    version = delta_table(spark, config, ZONE_METRICS_HOURLY).history(1).first().version
+    overwrite_table(spark.createDataFrame(broken, read_table(spark, config, DIM_ZONE).schema), config, DIM_ZONE)
+    try:
+        with pytest.raises(QualityGateFailed, match="gold_occupancy_rate_0_to_1_05"):
+            run_hourly(spark, config, report.hours[8:9], repair=False, progress=lambda _m: None)
+        assert delta_table(spark, config, ZONE_METRICS_HOURLY).history(1).first().version == version
+        failed = spark.sql("SELECT * FROM ops.quality_results WHERE NOT success "
+                           "AND expectation = 'gold_occupancy_rate_0_to_1_05'").count()
+        assert failed >= 1
+    finally:
+        overwrite_table(spark.createDataFrame(original, read_table(spark, config, DIM_ZONE).schema), config, DIM_ZONE)
+
+
+def test_sql_command_queries_gold_tables_and_views(spark, gold_city, capsys):
+    config, _ = gold_city
+    assert main(["sql", "SELECT zone_type, SUM(parked) AS parked FROM gold.v_zone_daily GROUP BY zone_type "
+                 "ORDER BY zone_type", "--root", config.storage_root]) == 0
+    out = capsys.readouterr().out
+    parked = read_table(spark, config, ZONE_METRICS_HOURLY).groupBy("zone_type").agg(F.sum("parked")).collect()
+    assert "zone_type | " in out and f"({len(parked)} rows)" in out
+    for r in parked:
+        assert r.zone_type in out and f"{r[1]:,}" in out
+
+
+def test_maintenance_compacts_and_keeps_time_travel(spark, gold_city):
+    config, _ = gold_city
+    table = config.table_path(ZONE_METRICS_HOURLY)
+    files_before = spark.sql(f"DESCRIBE DETAIL delta.`{table}`").first().numFiles
+    partitions = read_table(spark, config, ZONE_METRICS_HOURLY).select("metric_date").distinct().count()
+    report = run_maintenance(spark, config, [ZONE_METRICS_HOURLY], optimize=[ZONE_METRICS_HOURLY])
+    assert report.retention_hours == 168 and set(report.vacuumed) == {ZONE_METRICS_HOURLY}
+    assert report.optimized[ZONE_METRICS_HOURLY] >= files_before - partitions
+    files_after = spark.sql(f"DESCRIBE DETAIL delta.`{table}`").first().numFiles
+    assert files_after == partitions <= files_before  # one file per partition after compaction
+    history = delta_table(spark, config, ZONE_METRICS_HOURLY).history().select("version", "operation").collect()
+    assert "OPTIMIZE" in {h.operation for h in history}
+    first = min(h.version for h in history)
+    assert spark.read.format("delta").option("versionAsOf", first).load(table).schema  # time travel still works
+    with pytest.raises(ConfigError, match="7-day time travel"):
+        run_maintenance(spark, config, [ZONE_METRICS_HOURLY], retention_hours=24)
+
+
+def test_an_hour_not_closed_yet_is_refused(spark, gold_city):
+    config, _ = gold_city
+    until = closed_until(spark, config)
+    with pytest.raises(ConfigError, match=f"hour {until:%Y-%m-%dT%H:%M} UTC is not closed yet"):
+        run_hourly(spark, config, [until], progress=lambda _m: None)

@@ -1,0 +1,42 @@
+"""`gold.dim_zone` as a type-2 slowly changing dimension."""
+
+from datetime import datetime
+
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.contracts.reference import zones_df
+from parkpal_lakehouse.gold.tables import DIM_ZONE, prepare_gold_tables
+from parkpal_lakehouse.gold.zones import EARLIEST, apply_zone_changes, zones_at
+from parkpal_lakehouse.io.tables import read_table
+
+
+def test_changes_close_the_old_version_and_open_a_new_one(spark, lakehouse):
+    config = lakehouse
+    prepare_gold_tables(spark, config)
+    zones = zones_df(spark)
+    count = zones.count()
+    assert apply_zone_changes(spark, config, zones, datetime(2026, 11, 1)) == count
+    assert apply_zone_changes(spark, config, zones, datetime(2026, 11, 2)) == 0  # same reference: nothing
+
+    changed_at = datetime(2026, 12, 1)
+    bigger = zones.withColumn("capacity", F.when(F.col("zone_id") == 1, F.col("capacity") + 50)
+                              .otherwise(F.col("capacity")))
+    assert apply_zone_changes(spark, config, bigger, changed_at) == 1
+    dim = read_table(spark, config, DIM_ZONE)
+    assert dim.count() == count + 1 and dim.filter("is_current").count() == count
+    versions = dim.filter("zone_id = 1").orderBy("valid_from").collect()
+    old, new = versions
+    assert (old.valid_from, old.valid_to, old.is_current) == (EARLIEST, changed_at, False)
+    assert (new.valid_from, new.valid_to, new.is_current) == (changed_at, None, True)
+    assert new.capacity == old.capacity + 50 and new.zone_key != old.zone_key
+
+    hours = spark.createDataFrame([(datetime(2026, 11, 15),), (datetime(2026, 12, 15),)], "hour_start TIMESTAMP")
+    z = dim.alias("z")
+    seen = {r.hour_start.month: r.capacity for r in
+            hours.join(z, zones_at(z, F.col("hour_start"))).filter("zone_id = 1").collect()}
+    assert seen == {11: old.capacity, 12: new.capacity}
+
+    closed_at = datetime(2027, 1, 1)
+    assert apply_zone_changes(spark, config, bigger.filter("zone_id <> 2"), closed_at) == 1  # zone 2 removed
+    gone = read_table(spark, config, DIM_ZONE).filter("zone_id = 2").collect()
+    assert len(gone) == 1 and (gone[0].is_current, gone[0].valid_to) == (False, closed_at)
