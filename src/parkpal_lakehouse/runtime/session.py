@@ -45,7 +45,13 @@ def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = Non
     if running_on_databricks():
         active = SparkSession.getActiveSession()
         return active if active is not None else SparkSession.builder.getOrCreate()
-    spark = build_local_session(config, settings or LocalSparkSettings())
+    active = SparkSession.getActiveSession()
+    if active is not None and settings is None:
+        # A session already runs in this process (a notebook, a test run, a job calling another step):
+        # use it as configured rather than re-applying our defaults over its settings.
+        spark = active
+    else:
+        spark = build_local_session(config, settings or LocalSparkSettings())
     register_local_catalog(spark, config)
     return spark
 
@@ -68,6 +74,9 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.default.parallelism", str(settings.shuffle_partitions))
+        # Directory listings (VACUUM, partition discovery) default to 10,000 tasks: ~40 s of scheduling
+        # on 2 cores for a table of a few files.
+        .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(4 * settings.shuffle_partitions))
         .config("spark.driver.memory", settings.driver_memory)
         .config("spark.ui.enabled", str(settings.ui_enabled).lower())
         .config("spark.ui.showConsoleProgress", "false")

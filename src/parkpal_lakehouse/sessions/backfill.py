@@ -121,6 +121,8 @@ def repair_late_sessions(spark: SparkSession, config: LakehouseConfig) -> Resess
     late = read_table(spark, config, LATE_EVENTS).filter(F.col("repaired_at").isNull()) \
         .select("user_id", "event_key", "event_time")
     late_rows = late.collect()
+    if not late_rows:  # nothing to repair: no replay, no write
+        return ResessionizeReport(0, 0, None, 0)
     late = spark.createDataFrame(late_rows, late.schema)  # fixed before the late table is updated
     first_late = late.groupBy("user_id").agg(F.min("event_time").alias("late_from"))
     # A late event can change the session it falls into, so start at that session's entry.
