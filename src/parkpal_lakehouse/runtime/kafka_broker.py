@@ -23,6 +23,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cluster_id() -> str:
+    """A KRaft cluster id: a UUID in URL-safe base64, never starting with "-" (the storage tool would read
+    it as an option and print its usage; Kafka's own `Uuid.randomUuid` skips those ids the same way)."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not candidate.startswith("-"):
+            return candidate
+
+
 class LocalKafkaBroker:
     def __init__(self, data_dir: Path, partitions: int = 4):
         self.data_dir = Path(data_dir)
@@ -73,7 +82,7 @@ class LocalKafkaBroker:
                 "log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\n"
                 "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n"
                 "log4j.appender.stdout.layout.ConversionPattern=%d %p %c{1}: %m%n\n")
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            cluster_id = _cluster_id()
             fmt = subprocess.run(self._java_cmd("kafka.tools.StorageTool", "format", "-t", cluster_id,
                                                 "-c", str(self._config)), capture_output=True, text=True)
             if fmt.returncode != 0:
