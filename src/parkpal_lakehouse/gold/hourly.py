@@ -126,12 +126,11 @@ def touched_hours(spark: SparkSession, config: LakehouseConfig, since: datetime)
     """Hours whose gold rows may differ because of silver rows written at or after `since`: the hour of
     every new zone event and quarantined record, the whole stay of every gated visit a new gate event
     belongs to, the whole search (entry to departure) of every session written or updated since."""
-    spans: list[DataFrame] = []
-    for hub in ZONE_HUBS:
-        new = read_table(spark, config, silver_table(hub)).filter(F.col("processed_at") >= F.lit(since))
-        spans.append(new.select(F.col("event_time").alias("start_at"), F.col("event_time").alias("end_at")))
-    new_gate = read_table(spark, config, silver_table(Hub.GATE)).filter(F.col("processed_at") >= F.lit(since)) \
-        .select("event_id", "event_time")
+    new = {hub: read_table(spark, config, silver_table(hub)).filter(F.col("processed_at") >= F.lit(since))
+           for hub in ZONE_HUBS}
+    spans: list[DataFrame] = [rows.select(F.col("event_time").alias("start_at"), F.col("event_time").alias("end_at"))
+                              for rows in new.values()]
+    new_gate = new[Hub.GATE].select("event_id", "event_time")
     low, high = new_gate.agg(F.min("event_time"), F.max("event_time")).first()
     if low is not None:
         visits = gate_visits(gate_events_around(spark, config, _as_utc(low), _as_utc(high)), config.gold.max_stay_hours)
