@@ -91,7 +91,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         sink = KafkaSink(args.bootstrap_servers)
     elif args.sink == "eventhubs":
         sink = EventHubsSink()
+    if args.history_weeks < 0:
+        raise ParkPalError(f"--history-weeks must be 0 or more, not {args.history_weeks}")
     report = simulate(settings, root, sink=sink, rate=args.rate, progress=_progress)
+    if args.history_weeks:
+        from parkpal_lakehouse.simulator.history import write_history
+
+        path, history = write_history(settings, args.history_weeks, root)
+        print(f"history: {len(history):,} zone-hours over {args.history_weeks} weeks before {settings.start_date} "
+              f"in {path}")
     print(
         f"simulated {report.events:,} events ({report.messages:,} messages with noise) and "
         f"{report.searches:,} searches in {report.seconds:.1f}s = {report.events_per_second:,.0f} messages/s; "
@@ -342,6 +350,82 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _series_source(args: argparse.Namespace):
+    from parkpal_lakehouse.forecasting.inputs import SeriesSource
+
+    if args.input and args.history:
+        raise ParkPalError("give --input (instead of gold) or --history (before gold), not both")
+    for flag, path in (("--input", args.input), ("--history", args.history)):
+        if path and "://" not in path and not Path(path).exists():
+            raise ParkPalError(f"{flag} {path}: no such file or folder")
+    columns = {"zone_id": args.zone_column, "time": args.time_column, "occupied": args.occupied_column,
+               "capacity": args.capacity_column, "rate": args.rate_column}
+    return SeriesSource(input_path=args.input, input_format=args.format, history_path=args.history,
+                        history_format=args.format, timezone=args.timezone, columns=columns)
+
+
+def _forecast_series(args: argparse.Namespace):
+    """(spark, config, source, series) for a forecast command; prints what cleaning did."""
+    from parkpal_lakehouse.forecasting.inputs import load_series
+    from parkpal_lakehouse.runtime.session import get_spark
+
+    config = _lakehouse(args)
+    source = _series_source(args)
+    spark = get_spark(config)
+    series, cleaning = load_series(spark, config, source)
+    for line in cleaning:
+        print(line)
+    return spark, config, source, series
+
+
+def cmd_forecast_train(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.forecasting.training import train_forecaster
+
+    spark, config, source, series = _forecast_series(args)
+    report = train_forecaster(spark, config, series, source.describe(), source.timezone or config.timezone, _progress)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_forecast_validate(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.forecasting.registry import open_registry
+    from parkpal_lakehouse.forecasting.training import feature_frame
+    from parkpal_lakehouse.forecasting.validation import validate_challenger
+
+    spark, config, source, series = _forecast_series(args)
+    registry = open_registry(config)
+    rows = feature_frame(spark, config, series, source.timezone or config.timezone)
+    decision = validate_challenger(config, registry, rows)
+    print("\n".join(decision.lines()))
+    return 0 if decision.promoted else 1
+
+
+def cmd_forecast_score(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.forecasting.batch_inference import score_forecasts
+
+    spark, config, _source, series = _forecast_series(args)
+    print("\n".join(score_forecasts(spark, config, series, args.as_of).lines()))
+    return 0
+
+
+def cmd_forecast_backtest(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.forecasting.training import run_backtest
+
+    spark, config, source, series = _forecast_series(args)
+    report = run_backtest(spark, config, series, source.describe(), source.timezone or config.timezone, _progress)
+    print("\n".join(report))
+    return 0
+
+
+def cmd_forecast_monitor(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.forecasting.monitoring import run_monitoring
+    from parkpal_lakehouse.runtime.session import get_spark
+
+    config = _lakehouse(args)
+    print("\n".join(run_monitoring(get_spark(config), config, args.date).lines()))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.demo import run_demo
 
@@ -366,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sink", choices=("landing", "kafka", "eventhubs"), default="landing")
     p.add_argument("--bootstrap-servers", default="localhost:9092", help="for --sink kafka")
     p.add_argument("--rate", type=float, default=None, help="messages per second (default: as fast as possible)")
+    p.add_argument("--history-weeks", type=int, default=0,
+                   help="also write N weeks of hourly occupancy before the first day to <root>/history/ "
+                        "(an operator-style export with gaps and bad readings, for forecasting)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("reference", help="reference data (zones, vehicles)")
@@ -449,6 +536,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = gold.add_parser("accuracy", help="compare zone_metrics_hourly with the simulator's ground truth")
     _add_root(p)
     p.set_defaults(func=cmd_gold_accuracy)
+
+    p = sub.add_parser("forecast", help="occupancy forecasting with MLflow: train, validate, score, backtest, monitor")
+    forecast = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    for action, helptext, func in (
+        ("train", "backtest, fit and register a new version as @challenger", cmd_forecast_train),
+        ("validate", "promote @challenger to @champion if it beats the baselines and the champion "
+                     "(exit 1 when refused)", cmd_forecast_validate),
+        ("score", "forecast the next 24 hours of every zone with @champion into gold.zone_occupancy_forecast",
+         cmd_forecast_score),
+        ("backtest", "rolling-origin backtest of the model and the baselines on any hourly occupancy table",
+         cmd_forecast_backtest),
+    ):
+        p = forecast.add_parser(action, help=helptext)
+        _add_root(p)
+        p.add_argument("--input", default=None, help="an hourly occupancy table to use instead of "
+                                                      "gold.zone_metrics_hourly (CSV file/folder or Delta path)")
+        p.add_argument("--history", default=None, help="older occupancy of the same zones that extends gold "
+                                                        "backwards (gold wins from each zone's first gold hour)")
+        p.add_argument("--format", choices=("csv", "delta"), default="csv", help="of --input / --history")
+        p.add_argument("--timezone", default=None, help="of naive input timestamps and of the calendar features "
+                                                        "(default Asia/Manila; holidays are Philippine)")
+        for role in ("zone", "time", "occupied", "capacity", "rate"):
+            p.add_argument(f"--{role}-column", default=None, help=f"input column holding the {role} "
+                                                                  "(default: recognised by name)")
+        if action == "score":
+            p.add_argument("--as-of", type=_iso_datetime, default=None,
+                           help="the last observed hour to forecast from (default: the newest)")
+        p.set_defaults(func=func)
+    p = forecast.add_parser("monitor", help="score a day's forecasts against actuals into gold.forecast_accuracy_daily")
+    _add_root(p)
+    p.add_argument("--date", type=_iso_date, default=None, help="local day (default: the newest complete day)")
+    p.set_defaults(func=cmd_forecast_monitor)
 
     p = sub.add_parser("sql", help="run Spark SQL against the local catalog, e.g. SELECT * FROM gold.v_zone_daily")
     p.add_argument("statement", help="one SQL statement")

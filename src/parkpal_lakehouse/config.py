@@ -151,6 +151,48 @@ class GoldSettings:
 
 
 @dataclass(frozen=True)
+class ForecastSettings:
+    """How occupancy forecasts are trained, validated, registered and scored.
+
+    Tracking and registry: None means the local sqlite store under the storage root (MLflow 3
+    refuses a plain file store); on Databricks `databricks` and `databricks-uc` (Unity Catalog).
+    """
+
+    horizon_hours: int = 24
+    # Rolling-origin backtest: the last `backtest_days` before the holdout, in `backtest_folds` folds,
+    # each fitted on everything before it.
+    backtest_days: int = 14
+    backtest_folds: int = 2
+    # The newest days are kept out of the registered model's training: validation compares the
+    # challenger with the champion there, where neither has seen the data.
+    holdout_days: int = 2
+    # Fewest days of usable rows (after the 8 days the weekly lags need) a fold may be fitted on.
+    min_training_days: int = 7
+    # Fit on every n-th origin hour (every horizon of it); the backtest scores every origin.
+    training_origin_step_hours: int = 3
+    interval_coverage: float = 0.8
+    # Promotion: the challenger's 24 h MAE must be this much below the best baseline's (0.15 = 15%).
+    min_improvement_over_baseline: float = 0.0
+    tracking_uri: str | None = None
+    registry_uri: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.horizon_hours <= 24:
+            raise ConfigError("forecast horizon_hours must be 1-24 (the lag features assume at most a day ahead)")
+        if self.backtest_folds < 1 or self.backtest_days < self.backtest_folds or self.holdout_days < 1:
+            raise ConfigError("forecast backtest needs folds >= 1, backtest_days >= folds, holdout_days >= 1")
+        if self.min_training_days < 1 or self.training_origin_step_hours < 1:
+            raise ConfigError("forecast min_training_days and training_origin_step_hours must be >= 1")
+        if not 0.5 <= self.interval_coverage < 1 or not 0 <= self.min_improvement_over_baseline < 1:
+            raise ConfigError("forecast interval_coverage must be in [0.5, 1), min_improvement_over_baseline in [0, 1)")
+
+    @property
+    def required_days(self) -> int:
+        """Days of hourly history `train` needs: lags (8) + the first fold's training + backtest + holdout."""
+        return 8 + self.min_training_days + self.backtest_days + self.holdout_days
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """Where raw events come from: landing files, a Kafka broker, or Event Hubs' Kafka endpoint."""
 
@@ -208,6 +250,7 @@ class LakehouseConfig:
     stream: StreamSettings = field(default_factory=StreamSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
     gold: GoldSettings = field(default_factory=GoldSettings)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
     timezone: str = "Asia/Manila"
 
     @property
@@ -247,6 +290,36 @@ class LakehouseConfig:
 
     def truth_path(self) -> str:
         return join_uri(self.storage_root, "truth")
+
+    def mlflow_tracking_uri(self) -> str:
+        if self.forecast.tracking_uri:
+            return self.forecast.tracking_uri
+        if not self.is_local:
+            return "databricks"
+        return f"sqlite:///{join_uri(self.storage_root, 'mlflow', 'mlflow.db')}"
+
+    def mlflow_registry_uri(self) -> str:
+        if self.forecast.registry_uri:
+            return self.forecast.registry_uri
+        return "databricks-uc" if not self.is_local else self.mlflow_tracking_uri()
+
+    def mlflow_artifact_location(self) -> str | None:
+        """Where a new local experiment keeps its artifacts (Databricks chooses its own)."""
+        return join_uri(self.storage_root, "mlflow", "artifacts") if self.is_local else None
+
+    @property
+    def forecast_experiment(self) -> str:
+        """One MLflow experiment per environment."""
+        if self.is_local:
+            return "parkpal-local-occupancy-forecaster"
+        return f"/Shared/parkpal/{self.env.value}/occupancy_forecaster"
+
+    @property
+    def forecast_model_name(self) -> str:
+        """Registered model: `<catalog>.<schema>.occupancy_forecaster` in Unity Catalog, plain locally."""
+        if self.is_local:
+            return "occupancy_forecaster"
+        return self.table_name("gold.occupancy_forecaster")
 
     def with_root(self, storage_root: str | Path) -> LakehouseConfig:
         return replace(self, storage_root=str(storage_root))

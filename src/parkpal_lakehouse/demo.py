@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,12 @@ from parkpal_lakehouse.balance import ingestion_balance
 from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.contracts.reference import load_reference_tables
+from parkpal_lakehouse.forecasting.batch_inference import score_forecasts
+from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series
+from parkpal_lakehouse.forecasting.monitoring import run_monitoring
+from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
+from parkpal_lakehouse.forecasting.training import feature_frame, train_forecaster
+from parkpal_lakehouse.forecasting.validation import validate_challenger
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
 from parkpal_lakehouse.gold.hourly import run_hourly
 from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY
@@ -26,11 +33,14 @@ from parkpal_lakehouse.runtime.session import get_spark
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
 from parkpal_lakehouse.sessions.backfill import repair_late_sessions
 from parkpal_lakehouse.sessions.store import sessions_found
+from parkpal_lakehouse.simulator.history import HISTORY_CSV, write_history
 from parkpal_lakehouse.simulator.run import simulate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
 from parkpal_lakehouse.simulator.truth import load_truth
 
 DEMO_ZONES, DEMO_USERS = 50, 5_000
+# Weeks of occupancy before the streamed days, so that forecasting has history to learn from.
+DEMO_HISTORY_WEEKS = 6
 DEFAULT_DEMO_ROOT = "./lakehouse"
 
 
@@ -45,6 +55,8 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
         settings = SimulationSettings(days=days, zones=DEMO_ZONES, users=DEMO_USERS)
         report = simulate(settings, root, progress=progress)
         progress(f"simulated {report.messages:,} messages at {report.events_per_second:,.0f}/s")
+        path, _ = write_history(settings, DEMO_HISTORY_WEEKS, root)
+        progress(f"simulated {DEMO_HISTORY_WEEKS} weeks of earlier hourly occupancy into {path}")
 
     started = time.perf_counter()
     spark = get_spark(config)
@@ -61,6 +73,7 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     hourly = run_hourly(spark, config, progress=progress)
     for line in hourly.lines():
         progress(line)
+    forecast_lines = _forecast(spark, config, root, progress)
     balance = ingestion_balance(spark, config).collect()
 
     searches, occupancy, manifest = load_truth(root / "truth")
@@ -73,10 +86,33 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     settled = pd.Timestamp(manifest["window_end"], unit="s", tz="UTC") - pd.Timedelta(hours=1)
     gold = gold_accuracy(metrics, occupancy, searches, settled)
     print("  gold vs ground truth\n" + "\n".join(f"    {line}" for line in gold.lines()))
+    print("  forecasting\n" + "\n".join(f"    {line}" for line in forecast_lines))
     default_root = Path(config.storage_root) == Path(DEFAULT_DEMO_ROOT).resolve()
     query = "SELECT * FROM gold.v_busiest_zones ORDER BY busiest_rank LIMIT 5"
     print(f"  try               parkpal sql \"{query}\"" + ("" if default_root else f" --root {config.storage_root}"))
     return 1 if any(r.unexplained for r in balance) else 0
+
+
+def _forecast(spark, config, root: Path, progress: Callable[[str], None]) -> list[str]:
+    """Train on gold extended back by the simulated history, validate, score, monitor."""
+    history = root / "history" / HISTORY_CSV
+    if not history.is_file():
+        return [f"skipped: no occupancy history in {history} (an older demo root: use --fresh)"]
+    source = SeriesSource(history_path=str(history))
+    series, _ = load_series(spark, config, source)
+    progress("forecasting: train (rolling-origin backtest), validate, score, monitor")
+    trained = train_forecaster(spark, config, series, source.describe(), config.timezone, progress)
+    decision = validate_challenger(config, open_registry(config), feature_frame(spark, config, series,
+                                                                                config.timezone))
+    lines = trained.lines(next_step=False) + decision.lines()
+    if open_registry(config).version(CHAMPION) is None:
+        return [*lines, "no champion: nothing scored"]
+    first_gold = read_table(spark, config, ZONE_METRICS_HOURLY).agg({"hour_start": "min"}).first()[0]
+    # A forecast from just before the streamed days (its targets now have actuals), and the live one.
+    for as_of in (first_gold - timedelta(hours=1), None):
+        lines += score_forecasts(spark, config, series, as_of).lines()
+    monitored = run_monitoring(spark, config)
+    return lines + monitored.lines()
 
 
 def _print_gold(metrics: pd.DataFrame) -> None:

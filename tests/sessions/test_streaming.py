@@ -160,7 +160,7 @@ def test_sessions_match_ground_truth(spark, ingested_city, small_city):
 
 def test_backfill_rebuilds_a_time_range_like_the_batch_twin_and_reruns_change_nothing(spark, silver_copy):
     config = silver_copy
-    start, end = datetime(2026, 11, 2, 2, tzinfo=UTC), datetime(2026, 11, 2, 8, tzinfo=UTC)
+    start, end = datetime(2026, 11, 4, 2, tzinfo=UTC), datetime(2026, 11, 4, 8, tzinfo=UTC)
     report = backfill_sessions(spark, config, start, end)
     sessions = read_table(spark, config, PARKING_SESSIONS)
     assert report.sessions_written == sessions.count() > 50

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from parkpal_lakehouse.contracts.events import Hub, contract_violations, parse_timestamp
@@ -14,7 +14,8 @@ from parkpal_lakehouse.simulator.run import SimulationReport, simulate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
 from parkpal_lakehouse.simulator.truth import load_truth
 
-SMALL_CITY = SimulationSettings(seed=3, zones=8, users=400, days=1)
+# A working day of ordinary demand (Wednesday): the default first day, 2026-11-02, is All Souls' Day.
+SMALL_CITY = SimulationSettings(seed=3, zones=8, users=400, days=1, start_date=date(2026, 11, 4))
 
 
 @dataclass

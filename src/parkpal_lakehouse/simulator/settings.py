@@ -7,11 +7,6 @@ from datetime import date
 
 from parkpal_lakehouse.errors import ConfigError
 
-# Share of the day's trips that start in each local hour (Asia/Manila): peaks 8-9 and 16-17, quiet 23-5.
-HOURLY_PROFILE: tuple[float, ...] = (
-    0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 1.0, 2.2, 3.6, 3.4, 2.2, 2.0,
-    2.3, 2.1, 1.9, 2.2, 3.3, 3.5, 2.4, 1.8, 1.4, 1.0, 0.6, 0.3,
-)
 # Stays: 10% short (5-15 min), 60% medium (1-3 h), 30% long (8-10 h), in minutes.
 STAY_CLASSES: tuple[tuple[float, float, float], ...] = ((0.10, 5, 15), (0.60, 60, 180), (0.30, 480, 600))
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from parkpal_lakehouse.simulator.city import City
-from parkpal_lakehouse.simulator.settings import HOURLY_PROFILE, STAY_CLASSES, SimulationSettings
+from parkpal_lakehouse.simulator.demand import WORKING_DAY_PROFILE, daily_demand
+from parkpal_lakehouse.simulator.settings import STAY_CLASSES, SimulationSettings
 
 MANILA = ZoneInfo("Asia/Manila")
 # Vehicles without the app arriving per space per hour at the busiest hour, by zone type.
@@ -70,29 +71,32 @@ def circling_seconds(rng: random.Random, occupancy: float, gated: bool) -> float
     return max(15.0, base * crowding)
 
 
-def _arrival_time(rng: random.Random, day_start: float) -> float:
-    hour = rng.choices(range(24), HOURLY_PROFILE)[0]
+def _arrival_time(rng: random.Random, day_start: float, profile: tuple[float, ...]) -> float:
+    hour = rng.choices(range(24), profile)[0]
     return day_start + hour * 3600 + rng.uniform(0, 3600)
 
 
 def _arrivals(city: City, settings: SimulationSettings, window: Window, rng: random.Random) -> list[tuple]:
-    """(time, zone_index, user_id or None, plate or None), sorted by time."""
+    """(time, zone_index, user_id or None, plate or None), sorted by time; each day's demand from
+    `demand.daily_demand` (weekday rhythm, holidays, day-to-day level)."""
     out: list[tuple] = []
     plates = city.plates_by_user()
-    weights = [p * math.sqrt(z.capacity) for p, z in zip(city.popularity, city.zones, strict=True)]
-    for day in range(settings.days):
+    base_weights = [p * math.sqrt(z.capacity) for p, z in zip(city.popularity, city.zones, strict=True)]
+    for day, demand in enumerate(daily_demand(settings.start_date, settings.days, settings.seed)):
         day_start = window.start + day * 86_400
+        weights = [w * demand.zone_factor(z.zoneType) for w, z in zip(base_weights, city.zones, strict=True)]
         for user in city.user_ids:
-            trips = _poisson(rng, settings.trips_per_user_per_day)
+            trips = _poisson(rng, settings.trips_per_user_per_day * demand.trip_factor)
             for _ in range(trips):
                 zone = rng.choices(range(len(city.zones)), weights)[0]
-                out.append((_arrival_time(rng, day_start), zone, user, plates[user][0]))
+                out.append((_arrival_time(rng, day_start, demand.profile), zone, user, plates[user][0]))
         if not settings.background_vehicles:
             continue
-        peak = max(HOURLY_PROFILE)
+        peak = max(WORKING_DAY_PROFILE)
         for zi, zone in enumerate(city.zones):
             scale = _BACKGROUND_PEAK_RATE[zone.zoneType] * zone.capacity * min(city.popularity[zi], 1.6) / 1.6
-            for hour, weight in enumerate(HOURLY_PROFILE):
+            scale *= demand.zone_factor(zone.zoneType)
+            for hour, weight in enumerate(demand.profile):
                 for _ in range(_poisson(rng, scale * weight / peak)):
                     out.append((day_start + hour * 3600 + rng.uniform(0, 3600), zi, None, None))
     out.sort(key=lambda a: (a[0], a[1], a[2] or 0))

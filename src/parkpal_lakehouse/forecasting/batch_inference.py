@@ -1,0 +1,100 @@
+"""`parkpal forecast score`: the champion forecasts the next 24 hours of every zone into gold.
+
+The run is for one origin: the last observed hour (default: the newest hour of the series, or
+`--as-of`). It loads `models:/<name>@champion`, builds the feature rows of that origin for horizons
+1-24 and replaces that run hour's rows of `gold.zone_occupancy_forecast` in one Delta commit: a rerun
+of the same hour leaves the same table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import mlflow.pyfunc
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, forecast_rows
+from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
+from parkpal_lakehouse.forecasting.tables import (
+    ZONE_OCCUPANCY_FORECAST,
+    ZONE_OCCUPANCY_FORECAST_DDL,
+    prepare_forecast_tables,
+)
+from parkpal_lakehouse.io.writers import replace_where
+
+# The weekly features need 8 days before the origin.
+LOOKBACK = timedelta(days=8, hours=1)
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    model_version: str
+    forecast_made_at: datetime
+    zones: int
+    rows: int
+
+    def lines(self) -> list[str]:
+        return [f"scored {self.zones} zones x 24 hours = {self.rows:,} forecasts made at "
+                f"{self.forecast_made_at:%Y-%m-%d %H:00} UTC with version {self.model_version} (@{CHAMPION}) into "
+                f"{ZONE_OCCUPANCY_FORECAST}"]
+
+
+def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, timezone: str, horizons: int
+                    ) -> pd.DataFrame:
+    """Feature rows of one origin hour for horizons 1..`horizons` (targets after the series' end)."""
+    window = series.where((F.col("hour_start") > F.lit(origin - LOOKBACK)) & (F.col("hour_start") <= F.lit(origin)))
+    rows = forecast_rows(spark, window, timezone, horizons, with_future=True)
+    return rows.where(F.col("origin_hour") == F.lit(origin)).toPandas()
+
+
+def forecast_frame(rows: pd.DataFrame, predicted: pd.DataFrame, made_at: datetime, model_name: str,
+                   version: str) -> pd.DataFrame:
+    """Feature rows + model output -> rows of `gold.zone_occupancy_forecast` (pure)."""
+    out = pd.DataFrame({
+        "zone_id": pd.to_numeric(rows.zone_id, errors="coerce").astype("Int64"),
+        "forecast_made_at": made_at.replace(tzinfo=None),
+        "target_hour": pd.to_datetime(rows.target_hour).to_numpy(),
+        "horizon_hours": rows.horizon.astype("int32").to_numpy(),
+        "predicted_occupancy_rate": predicted.predicted_rate.to_numpy(),
+        "lower_occupancy_rate": predicted.lower_rate.to_numpy(),
+        "upper_occupancy_rate": predicted.upper_rate.to_numpy(),
+        "predicted_occupied": (predicted.predicted_rate.to_numpy() * rows.capacity.to_numpy()),
+        "capacity": rows.capacity.astype("float64").to_numpy(),
+        "model_name": model_name, "model_version": version,
+        "scored_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+    })
+    return out
+
+
+def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFrame,
+                    as_of: datetime | None = None) -> ScoreReport:
+    registry = open_registry(config)
+    champion = registry.require(CHAMPION, "train one (`parkpal forecast train`) and promote it "
+                                          "(`parkpal forecast validate`) before scoring")
+    last = series.where("occupancy_rate IS NOT NULL").agg(F.max("hour_start")).first()[0]
+    if last is None:
+        raise ParkPalError("the occupancy series has no readings to forecast from")
+    origin = (as_of.astimezone(UTC).replace(tzinfo=None) if as_of and as_of.tzinfo else as_of) or last
+    origin = origin.replace(minute=0, second=0, microsecond=0)
+    if origin > last:
+        raise ParkPalError(f"--as-of {origin:%Y-%m-%d %H:00} is after the newest observed hour {last:%Y-%m-%d %H:00}")
+    horizons = config.forecast.horizon_hours
+    rows = origin_features(spark, series, origin, config.timezone, horizons)
+    if rows.empty:
+        raise ParkPalError(f"no zone has the 8 days of history before {origin:%Y-%m-%d %H:00} that scoring needs")
+    model = mlflow.pyfunc.load_model(registry.model_uri(CHAMPION))
+    predicted = model.predict(rows[list(FEATURE_COLUMNS)].reset_index(drop=True))
+    made_at = origin + timedelta(hours=1)
+    version = str(champion.version)
+    frame = forecast_frame(rows.reset_index(drop=True), predicted, made_at, registry.model_name, version)
+    prepare_forecast_tables(spark, config)
+    df = (spark.createDataFrame(frame, schema=ZONE_OCCUPANCY_FORECAST_DDL.replace(", forecast_date DATE", ""))
+          .withColumn("forecast_date", F.to_date(F.from_utc_timestamp("forecast_made_at", config.timezone))))
+    replace_where(df, config, ZONE_OCCUPANCY_FORECAST, f"forecast_made_at = '{made_at:%Y-%m-%d %H:%M:%S}'",
+                  ("forecast_date",))
+    return ScoreReport(version, made_at, int(rows.zone_id.nunique()), len(frame))

@@ -1,0 +1,92 @@
+"""Feature correctness on a hand-made series: every lag and mean checked against its definition."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.forecasting.features import (
+    calendar_features,
+    forecast_rows,
+    future_hours,
+    holiday_dates,
+)
+
+SERIES = "zone_id STRING, hour_start TIMESTAMP, zone_type STRING, capacity DOUBLE, occupancy_rate DOUBLE"
+START = datetime(2026, 12, 14, 16)  # 2026-12-15 00:00 in Manila, a Tuesday
+
+
+def rate(i: int) -> float:
+    """Hour i's rate: distinct everywhere, so a wrong lag cannot match by accident."""
+    return round(0.001 * i, 6)
+
+
+def series_frame(spark, hours: int, gap: int | None = None):
+    rows = [("9", START + timedelta(hours=i), "LOT", 50.0, None if i == gap else rate(i)) for i in range(hours)]
+    return spark.createDataFrame(rows, SERIES)
+
+
+def test_calendar_is_local_with_philippine_holidays(spark):
+    hours = [datetime(2026, 12, 24, 15), datetime(2026, 12, 24, 16), datetime(2026, 12, 26, 16)]
+    frame = spark.createDataFrame([("1", h, "LOT", 1.0, 0.5) for h in hours], SERIES)
+    holidays = holiday_dates(spark, date(2026, 12, 1), date(2026, 12, 31), "Asia/Manila")
+    out = calendar_features(frame, holidays, "Asia/Manila").select(
+        "hour_start", "hour_of_day", "day_of_week", "is_weekend", "is_holiday", "is_rest_day")
+    expected = spark.createDataFrame([
+        (hours[0], 23, 4, False, True, True),  # Thu 24 Dec 23:00 local: Christmas Eve (special)
+        (hours[1], 0, 5, False, True, True),  # Fri 25 Dec 00:00: Christmas Day
+        (hours[2], 0, 7, True, False, True),  # Sun 27 Dec
+    ], "hour_start TIMESTAMP, hour_of_day INT, day_of_week INT, is_weekend BOOLEAN, is_holiday BOOLEAN, "
+       "is_rest_day BOOLEAN")
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+    assert holiday_dates(spark, date(2026, 12, 1), date(2026, 12, 31), "Europe/London").count() == 0
+
+
+def test_lags_and_means_follow_their_definitions(spark):
+    n = 200
+    rows = forecast_rows(spark, series_frame(spark, n), "Asia/Manila")
+    target = 190
+    got = rows.where(F.col("target_hour") == START + timedelta(hours=target)).where("horizon IN (1, 5, 22)")
+    expected = spark.createDataFrame([
+        (START + timedelta(hours=target - h), START + timedelta(hours=target), h,
+         rate(target - h),  # origin_rate: the last observed hour
+         sum(rate(i) for i in range(target - h - 23, target - h + 1)) / 24,  # origin_mean_24h
+         sum(rate(i) for i in range(target - h - 167, target - h + 1)) / 168,  # origin_mean_168h
+         rate(target - 24), rate(target - 168),
+         sum(rate(target - 24 * k) for k in range(1, 8)) / 7, rate(target))
+        for h in (1, 5, 22)
+    ], "origin_hour TIMESTAMP, target_hour TIMESTAMP, horizon INT, origin_rate DOUBLE, origin_mean_24h DOUBLE, "
+       "origin_mean_168h DOUBLE, lag_24h DOUBLE, lag_168h DOUBLE, same_hour_mean_7d DOUBLE, actual_rate DOUBLE")
+    assert_df_equality(got.select(*expected.columns), expected, ignore_row_order=True, ignore_nullable=True,
+                       allow_nan_equality=True, ignore_column_order=False, underline_cells=True,
+                       ignore_metadata=True, transforms=[lambda df: df.select(
+                           *[F.round(c, 9).alias(c) if t == "double" else F.col(c) for c, t in df.dtypes])])
+
+
+def test_rows_start_once_a_week_of_history_precedes_the_origin(spark):
+    rows = forecast_rows(spark, series_frame(spark, 200), "Asia/Manila")
+    first = rows.groupBy("horizon").agg(F.min("origin_hour").alias("first")).collect()
+    assert {r.first for r in first} == {START + timedelta(hours=168)}
+    assert rows.select("horizon").distinct().count() == 24
+
+
+def test_a_gap_has_no_target_and_lags_carry_the_last_reading(spark):
+    rows = forecast_rows(spark, series_frame(spark, 200, gap=180), "Asia/Manila")
+    at_gap = rows.where((F.col("target_hour") == START + timedelta(hours=180)) & (F.col("horizon") == 1)).first()
+    assert at_gap.actual_rate is None
+    after = rows.where((F.col("target_hour") == START + timedelta(hours=181)) & (F.col("horizon") == 1)).first()
+    assert after.origin_rate == rate(179)  # hour 180 missing: the reading of 179 carried forward
+
+
+def test_future_hours_make_rows_to_score(spark):
+    series = series_frame(spark, 200)
+    extended = future_hours(series, 24)
+    assert extended.count() == 224
+    rows = forecast_rows(spark, series, "Asia/Manila", with_future=True)
+    origin = START + timedelta(hours=199)
+    scored = rows.where(F.col("origin_hour") == origin).orderBy("horizon").collect()
+    assert [r.horizon for r in scored] == list(range(1, 25))
+    assert all(r.actual_rate is None and r.origin_rate == rate(199) for r in scored)
+    assert [r.lag_24h for r in scored] == [rate(199 + h - 24) for h in range(1, 25)]

@@ -1,0 +1,148 @@
+"""Train -> validate -> score -> monitor against a real MLflow sqlite registry and real Delta tables."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import mlflow
+import pandas as pd
+import pytest
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.forecasting.backtest import MODEL
+from parkpal_lakehouse.forecasting.batch_inference import score_forecasts
+from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS
+from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series
+from parkpal_lakehouse.forecasting.monitoring import run_monitoring
+from parkpal_lakehouse.forecasting.registry import CHALLENGER, CHAMPION, open_registry
+from parkpal_lakehouse.forecasting.tables import FORECAST_ACCURACY_DAILY, ZONE_OCCUPANCY_FORECAST
+from parkpal_lakehouse.forecasting.training import feature_frame, train_forecaster
+from parkpal_lakehouse.forecasting.validation import validate_challenger
+from parkpal_lakehouse.io.tables import read_table
+from tests.forecasting.conftest import forecast_config, write_gold_metrics
+
+
+@pytest.fixture(scope="module")
+def lakehouse_with_gold(spark, history, tmp_path_factory):
+    root = tmp_path_factory.mktemp("forecast")
+    config = forecast_config(root, f"sqlite:///{root / 'mlflow.db'}")
+    write_gold_metrics(spark, config, history.truth)
+    series, _ = load_series(spark, config, SeriesSource())
+    return config, series
+
+
+@pytest.fixture(scope="module")
+def trained(spark, lakehouse_with_gold):
+    config, series = lakehouse_with_gold
+    report = train_forecaster(spark, config, series, "gold.zone_metrics_hourly", config.timezone)
+    return config, series, report
+
+
+@pytest.fixture(scope="module")
+def promoted(spark, trained):
+    config, series, _ = trained
+    return validate_challenger(config, open_registry(config), feature_frame(spark, config, series, config.timezone))
+
+
+def test_training_logs_the_run_and_registers_a_challenger(trained):
+    config, _, report = trained
+    registry = open_registry(config)
+    assert str(registry.version(CHALLENGER).version) == report.version == "1"
+    run = registry.client.get_run(report.run_id)
+    assert run.info.experiment_id == registry.experiment_id
+    assert run.data.params["model_max_iter"] == "300" and "training_cutoff" in run.data.params
+    assert {"mae_h24_model", "mae_h24_best_baseline", "rmse_h6_persistence"} <= set(run.data.metrics)
+    artifacts = {a.path for a in registry.client.list_artifacts(report.run_id)}
+    assert {"backtest_metrics.json", "backtest_table.txt", "forecast_vs_actual.png"} <= artifacts
+    info = mlflow.models.get_model_info(registry.model_uri(CHALLENGER))
+    assert info.signature.inputs.input_names() == list(FEATURE_COLUMNS)
+    assert info.signature.outputs.input_names() == ["predicted_rate", "lower_rate", "upper_rate"]
+    assert info.saved_input_example_info is not None
+
+
+def test_the_backtest_scores_every_method_on_the_same_forecasts(trained):
+    _, _, report = trained
+    m = report.backtest.metrics
+    counts = m[m.zone_type == "ALL"].groupby("horizon").n.nunique()
+    assert (counts == 1).all() and set(counts.index) == set(range(1, 25))
+    assert report.backtest.mae(MODEL, 24) < report.backtest.best_baseline(24)[1]
+    assert report.backtest.mae(MODEL, 1) < report.backtest.mae("persistence", 1)
+
+
+def test_validation_promotes_the_first_challenger(promoted, trained):
+    config, _, _ = trained
+    registry = open_registry(config)
+    assert promoted.promoted and promoted.champion is None
+    assert str(registry.version(CHAMPION).version) == "1"
+    assert registry.version(CHAMPION).tags["validation_status"] == "promoted"
+
+
+def test_validation_refuses_a_challenger_that_misses_the_bar(spark, trained, promoted):
+    config, series, _ = trained
+    strict = replace(config, forecast=replace(config.forecast, min_improvement_over_baseline=0.95))
+    second = train_forecaster(spark, strict, series, "gold", config.timezone)
+    decision = validate_challenger(strict, open_registry(strict), feature_frame(spark, strict, series,
+                                                                                config.timezone))
+    registry = open_registry(config)
+    assert not decision.promoted and decision.champion == "1"
+    assert any(r.startswith("FAIL baselines") for r in decision.reasons)
+    assert any(r.startswith("pass champion") or r.startswith("FAIL champion") for r in decision.reasons)
+    assert str(registry.version(CHAMPION).version) == "1"
+    assert str(registry.version(CHALLENGER).version) == second.version == "2"
+    assert registry.client.get_model_version(registry.model_name, "2").tags["validation_status"] == "refused"
+
+
+def test_scoring_without_a_champion_says_what_to_do(spark, lakehouse_with_gold, tmp_path):
+    config, series = lakehouse_with_gold
+    empty = replace(config, forecast=replace(config.forecast, tracking_uri=f"sqlite:///{tmp_path / 'm.db'}",
+                                             registry_uri=f"sqlite:///{tmp_path / 'm.db'}"))
+    with pytest.raises(ParkPalError, match="no champion yet .*parkpal forecast validate"):
+        score_forecasts(spark, empty, series)
+
+
+def test_too_little_history_says_how_much_is_needed(spark, lakehouse_with_gold):
+    config, series = lakehouse_with_gold
+    short = series.where(F.col("hour_start") < F.lit(pd.Timestamp("2026-10-20")))
+    with pytest.raises(ParkPalError, match=r"needs at least 16 days of hourly occupancy .* has \d+\.\d days"):
+        train_forecaster(spark, config, short, "gold", config.timezone)
+
+
+def test_scoring_is_idempotent_per_run_hour(spark, trained, promoted):
+    config, series, _ = trained
+    last = series.agg(F.max("hour_start")).first()[0]
+    as_of = last - timedelta(hours=30)
+    first = score_forecasts(spark, config, series, as_of)
+    table = read_table(spark, config, ZONE_OCCUPANCY_FORECAST)
+    before = table.orderBy("zone_id", "target_hour").toPandas().drop(columns="scored_at")
+    again = score_forecasts(spark, config, series, as_of)
+    after = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).orderBy("zone_id", "target_hour").toPandas()
+    pd.testing.assert_frame_equal(before, after.drop(columns="scored_at"))
+    assert first.rows == again.rows == 6 * 24 and len(after) == 6 * 24
+    made_at = as_of + timedelta(hours=1)
+    assert (after.forecast_made_at == made_at).all() and (after.model_version == "1").all()
+    assert ((after.target_hour - after.forecast_made_at) == pd.to_timedelta(after.horizon_hours - 1, "h")).all()
+    assert ((after.lower_occupancy_rate <= after.predicted_occupancy_rate)
+            & (after.predicted_occupancy_rate <= after.upper_occupancy_rate)).all()
+    score_forecasts(spark, config, series)  # the newest hour: another run hour, added beside
+    assert read_table(spark, config, ZONE_OCCUPANCY_FORECAST).select("forecast_made_at").distinct().count() == 2
+
+
+def test_monitoring_scores_a_day_against_actuals(spark, trained, history):
+    config, series, _ = trained
+    truth = history.truth.assign(target_hour=history.truth.hour_start.dt.tz_localize(None))
+    forecasts = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).toPandas()
+    forecasts = forecasts[forecasts.target_hour <= truth.target_hour.max()]  # the run with actuals
+    local = forecasts.target_hour.dt.tz_localize("UTC").dt.tz_convert(config.timezone).dt.date
+    day = local.value_counts().idxmax()
+    report = run_monitoring(spark, config, day)
+    joined = forecasts[local == day].merge(truth[["zone_id", "target_hour", "occupancy_rate"]],
+                                           on=["zone_id", "target_hour"])
+    expected_mae = (joined.predicted_occupancy_rate - joined.occupancy_rate.clip(upper=1.0)).abs().mean()
+    assert report.forecasts == len(joined) > 0
+    assert report.mae == pytest.approx(expected_mae, abs=1e-9)
+    rows = read_table(spark, config, FORECAST_ACCURACY_DAILY).toPandas()
+    assert set(rows.accuracy_date) == {day} and rows.forecasts.sum() == len(joined)
+    run_monitoring(spark, config, day)  # rerun: the day's rows replaced, not doubled
+    assert read_table(spark, config, FORECAST_ACCURACY_DAILY).count() == len(rows)
