@@ -90,3 +90,15 @@ def test_future_hours_make_rows_to_score(spark):
     assert [r.horizon for r in scored] == list(range(1, 25))
     assert all(r.actual_rate is None and r.origin_rate == rate(199) for r in scored)
     assert [r.lag_24h for r in scored] == [rate(199 + h - 24) for h in range(1, 25)]
+
+
+def test_scoring_rows_reach_the_origin_for_a_zone_whose_newest_hours_are_missing(spark):
+    from parkpal_lakehouse.forecasting.batch_inference import origin_features
+
+    full = series_frame(spark, 200)
+    stale = series_frame(spark, 197).withColumn("zone_id", F.lit("10"))  # its last 3 hours never arrived
+    origin = START + timedelta(hours=199)
+    rows = origin_features(spark, full.unionByName(stale), origin, "Asia/Manila", 24)
+    assert rows.groupby("zone_id").horizon.count().to_dict() == {"9": 24, "10": 24}
+    stale_rows = rows[rows.zone_id == "10"]
+    assert (stale_rows.origin_rate == rate(196)).all()  # carried forward from its newest reading

@@ -20,6 +20,7 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, forecast_rows
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
+from parkpal_lakehouse.forecasting.series import hourly_grid
 from parkpal_lakehouse.forecasting.tables import (
     ZONE_OCCUPANCY_FORECAST,
     ZONE_OCCUPANCY_FORECAST_DDL,
@@ -46,8 +47,12 @@ class ScoreReport:
 
 def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, timezone: str, horizons: int
                     ) -> pd.DataFrame:
-    """Feature rows of one origin hour for horizons 1..`horizons` (targets after the series' end)."""
+    """Feature rows of one origin hour for horizons 1..`horizons` (targets after the series' end).
+
+    Every zone's grid reaches the origin: a zone whose newest readings are missing gets gaps there
+    (its lags carry the last reading forward) rather than fewer forecasts."""
     window = series.where((F.col("hour_start") > F.lit(origin - LOOKBACK)) & (F.col("hour_start") <= F.lit(origin)))
+    window = hourly_grid(window, last_hour=F.lit(origin))
     rows = forecast_rows(spark, window, timezone, horizons, with_future=True)
     return rows.where(F.col("origin_hour") == F.lit(origin)).toPandas()
 
@@ -86,7 +91,8 @@ def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFr
     horizons = config.forecast.horizon_hours
     rows = origin_features(spark, series, origin, config.timezone, horizons)
     if rows.empty:
-        raise ParkPalError(f"no zone has the 8 days of history before {origin:%Y-%m-%d %H:00} that scoring needs")
+        raise ParkPalError(f"no zone has the 8 days of history before {origin:%Y-%m-%d %H:00} UTC that scoring needs "
+                           "(a recent deployment: extend gold with --history PATH)")
     model = mlflow.pyfunc.load_model(registry.model_uri(CHAMPION))
     predicted = model.predict(rows[list(FEATURE_COLUMNS)].reset_index(drop=True))
     made_at = origin + timedelta(hours=1)
