@@ -3,8 +3,8 @@
 Two gates, both must pass:
 1. Baselines: in the challenger's own rolling-origin backtest, its 24 h ahead MAE is below the best
    baseline's by at least `min_improvement_over_baseline`.
-2. Champion: on the hours after the challenger's training cutoff (data neither model was fitted on),
-   the challenger's MAE over horizons 1-24 is no worse than the current champion's. No champion yet:
+2. Champion: on the hours after both models' training cutoffs (data neither was fitted on), the
+   challenger's MAE over horizons 1-24 is no worse than the current champion's. No champion yet:
    this gate passes.
 The outcome is written to the model version's tags (`validation_status`, the figures and reasons).
 """
@@ -63,7 +63,7 @@ def decide(challenger_mae_24h: float, best_baseline: tuple[str, float], min_impr
         reasons.append("pass champion: no champion yet")
     elif challenger_holdout_mae is None:
         ok = False
-        reasons.append("FAIL champion: no hours after the challenger's training cutoff to compare on")
+        reasons.append("FAIL champion: no hours after both models' training cutoffs to compare on")
     else:
         passed = challenger_holdout_mae <= champion_holdout_mae
         ok &= passed
@@ -85,6 +85,9 @@ def validate_challenger(config: LakehouseConfig, registry: Registry, rows: pd.Da
                 if k.startswith("mae_h24_") and k not in ("mae_h24_model", "mae_h24_best_baseline")),
                key=lambda kv: kv[1])
     cutoff = pd.Timestamp(run.data.params[CUTOFF_PARAM])
+    if champion is not None:  # compare where neither model was fitted, whichever was trained on newer data
+        champion_params = registry.client.get_run(champion.run_id).data.params
+        cutoff = max(cutoff, pd.Timestamp(champion_params.get(CUTOFF_PARAM, cutoff.isoformat())))
     holdout = holdout_rows(rows, cutoff)
     challenger_mae = champion_mae = None
     if champion is not None:
