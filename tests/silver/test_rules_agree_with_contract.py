@@ -90,3 +90,14 @@ def test_geofence_far_outside_its_zone_is_quarantined_and_dedupe_keys_follow_the
                          Hub.GEOFENCE, zones_df(spark)).orderBy(F.col("event_id").asc_nulls_first()).collect()
     assert rows[0].failed_rules == [] and rows[0].dedupe_key.startswith("key:100001|5|")
     assert rows[1].failed_rules == ["geo:outside_zone"] and rows[1].dedupe_key == "record:r1"
+
+
+def test_a_position_off_the_globe_breaks_its_range_rule_only(spark):
+    """Found by the simulated city: longitude -200 also read as 'outside the zone' in Spark, not in the contract."""
+    zone = load_zones()[0]
+    event = {"userId": 100001, "sessionId": 5, "zoneId": zone.zoneId, "transition": "EXIT", "eventId": "geo-off",
+             "latitude": zone.latitude, "longitude": -200.0, "timestamp": "2026-11-02T00:00:00Z"}
+    now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+    row = parsed_events(_bronze_like(spark, [json.dumps(event)], Hub.GEOFENCE, now), Hub.GEOFENCE,
+                        zones_df(spark)).first()
+    assert row.failed_rules == ["range:longitude"] == contract_violations(Hub.GEOFENCE, event, now=now)

@@ -55,7 +55,10 @@ def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew
         df = df.join(zone_geo, typed["zoneId"] == F.col("_zone_id"), "left")
         distance = None
         if hub is Hub.GEOFENCE:
-            distance = distance_m(typed["latitude"], typed["longitude"], F.col("_zone_lat"), F.col("_zone_lon"))
+            # Only a real position can be outside a zone; one out of range breaks `range:*` alone.
+            lat, lon = typed["latitude"], typed["longitude"]
+            on_earth = lat.between(-90, 90) & lon.between(-180, 180)
+            distance = F.when(on_earth, distance_m(lat, lon, F.col("_zone_lat"), F.col("_zone_lon")))
         rules += zone_rules(hub, typed["zoneId"], F.col("_zone_id").isNotNull(), distance,
                             F.col("_zone_radius_m"), geofence_tolerance_m)
 
