@@ -65,7 +65,8 @@ def main() -> None:
         (series, rows), feat_s = timed(features)
         zone_hours = series.count()
         report, train_s = timed(lambda: train_forecaster(spark, config, series, source.describe(), config.timezone))
-        decision, val_s = timed(lambda: validate_challenger(config, open_registry(config), rows))
+        decision, val_s = timed(lambda: validate_challenger(spark, config, open_registry(config), series,
+                                                             config.timezone))
         scored, score_s = timed(lambda: score_forecasts(spark, config, series))
         _, rescore_s = timed(lambda: score_forecasts(spark, config, series))
         print(f"{'reference: CSV -> hourly mean -> Delta':<44}{ref_s:>8.1f} s  "

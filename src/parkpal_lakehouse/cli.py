@@ -389,13 +389,11 @@ def cmd_forecast_train(args: argparse.Namespace) -> int:
 
 def cmd_forecast_validate(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.forecasting.registry import open_registry
-    from parkpal_lakehouse.forecasting.training import feature_frame
     from parkpal_lakehouse.forecasting.validation import validate_challenger
 
     spark, config, source, series = _forecast_series(args)
     registry = open_registry(config)
-    rows = feature_frame(spark, config, series, source.timezone or config.timezone)
-    decision = validate_challenger(config, registry, rows)
+    decision = validate_challenger(spark, config, registry, series, source.timezone or config.timezone)
     print("\n".join(decision.lines()))
     return 0 if decision.promoted else 1
 

@@ -22,7 +22,7 @@ from parkpal_lakehouse.forecasting.batch_inference import score_forecasts
 from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series
 from parkpal_lakehouse.forecasting.monitoring import run_monitoring
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
-from parkpal_lakehouse.forecasting.training import feature_frame, train_forecaster
+from parkpal_lakehouse.forecasting.training import train_forecaster
 from parkpal_lakehouse.forecasting.validation import validate_challenger
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
 from parkpal_lakehouse.gold.hourly import run_hourly
@@ -102,8 +102,7 @@ def _forecast(spark, config, root: Path, progress: Callable[[str], None]) -> lis
     series, _ = load_series(spark, config, source)
     progress("forecasting: train (rolling-origin backtest), validate, score, monitor")
     trained = train_forecaster(spark, config, series, source.describe(), config.timezone, progress)
-    decision = validate_challenger(config, open_registry(config), feature_frame(spark, config, series,
-                                                                                config.timezone))
+    decision = validate_challenger(spark, config, open_registry(config), series, config.timezone)
     lines = trained.lines(next_step=False) + decision.lines()
     if open_registry(config).version(CHAMPION) is None:
         return [*lines, "no champion: nothing scored"]

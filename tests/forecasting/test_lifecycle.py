@@ -18,7 +18,7 @@ from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series
 from parkpal_lakehouse.forecasting.monitoring import run_monitoring
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.tables import FORECAST_ACCURACY_DAILY, ZONE_OCCUPANCY_FORECAST
-from parkpal_lakehouse.forecasting.training import feature_frame, train_forecaster
+from parkpal_lakehouse.forecasting.training import train_forecaster
 from parkpal_lakehouse.forecasting.validation import validate_challenger
 from parkpal_lakehouse.io.tables import read_table
 from tests.forecasting.conftest import forecast_config, write_gold_metrics
@@ -43,7 +43,7 @@ def trained(spark, lakehouse_with_gold):
 @pytest.fixture(scope="module")
 def promoted(spark, trained):
     config, series, _ = trained
-    return validate_challenger(config, open_registry(config), feature_frame(spark, config, series, config.timezone))
+    return validate_challenger(spark, config, open_registry(config), series, config.timezone)
 
 
 def test_training_logs_the_run_and_registers_a_challenger(trained):
@@ -83,8 +83,7 @@ def test_validation_refuses_a_challenger_that_misses_the_bar(spark, trained, pro
     config, series, _ = trained
     strict = replace(config, forecast=replace(config.forecast, min_improvement_over_baseline=0.95))
     second = train_forecaster(spark, strict, series, "gold", config.timezone)
-    decision = validate_challenger(strict, open_registry(strict), feature_frame(spark, strict, series,
-                                                                                config.timezone))
+    decision = validate_challenger(spark, strict, open_registry(strict), series, config.timezone)
     registry = open_registry(config)
     assert not decision.promoted and decision.champion == "1"
     assert any(r.startswith("FAIL baselines") for r in decision.reasons)

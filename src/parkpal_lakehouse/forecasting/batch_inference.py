@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, forecast_rows
+from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK, forecast_rows
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.series import hourly_grid
 from parkpal_lakehouse.forecasting.tables import (
@@ -27,9 +27,6 @@ from parkpal_lakehouse.forecasting.tables import (
     prepare_forecast_tables,
 )
 from parkpal_lakehouse.io.writers import replace_where
-
-# The weekly features need 8 days before the origin.
-LOOKBACK = timedelta(days=8, hours=1)
 
 
 @dataclass(frozen=True)
@@ -51,7 +48,8 @@ def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, ti
 
     Every zone's grid reaches the origin: a zone whose newest readings are missing gets gaps there
     (its lags carry the last reading forward) rather than fewer forecasts."""
-    window = series.where((F.col("hour_start") > F.lit(origin - LOOKBACK)) & (F.col("hour_start") <= F.lit(origin)))
+    hour = F.col("hour_start")
+    window = series.where((hour > F.lit(origin - FEATURE_LOOKBACK)) & (hour <= F.lit(origin)))
     window = hourly_grid(window, last_hour=F.lit(origin))
     rows = forecast_rows(spark, window, timezone, horizons, with_future=True)
     return rows.where(F.col("origin_hour") == F.lit(origin)).toPandas()

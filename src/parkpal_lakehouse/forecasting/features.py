@@ -27,6 +27,8 @@ from pyspark.sql.window import Window
 from parkpal_lakehouse.gold.calendar import philippine_holidays
 
 MAX_HORIZON = 24
+# History a row's features need before its origin (a week of lags and means, plus an hour).
+FEATURE_LOOKBACK = timedelta(days=8, hours=1)
 FEATURE_COLUMNS: tuple[str, ...] = (
     "zone_id", "zone_type", "capacity", "horizon", "hour_of_day", "day_of_week", "is_weekend", "is_holiday",
     "is_rest_day", "origin_rate", "origin_mean_24h", "origin_mean_168h", "lag_24h", "lag_168h", "same_hour_mean_7d",

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS
+from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, CHAMPION, Registry
-from parkpal_lakehouse.forecasting.training import CUTOFF_PARAM
+from parkpal_lakehouse.forecasting.training import CUTOFF_PARAM, feature_frame
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,9 @@ def decide(challenger_mae_24h: float, best_baseline: tuple[str, float], min_impr
     return ok, reasons
 
 
-def validate_challenger(config: LakehouseConfig, registry: Registry, rows: pd.DataFrame) -> Decision:
-    """Apply both gates to @challenger with the feature `rows` of the current series."""
+def validate_challenger(spark: SparkSession, config: LakehouseConfig, registry: Registry, series: DataFrame,
+                        timezone: str) -> Decision:
+    """Apply both gates to @challenger on the current `series` (features built for the holdout only)."""
     challenger = registry.require(CHALLENGER, "run `parkpal forecast train` first")
     champion = registry.version(CHAMPION)
     if champion is not None and str(champion.version) == str(challenger.version):
@@ -88,7 +91,8 @@ def validate_challenger(config: LakehouseConfig, registry: Registry, rows: pd.Da
     if champion is not None:  # compare where neither model was fitted, whichever was trained on newer data
         champion_params = registry.client.get_run(champion.run_id).data.params
         cutoff = max(cutoff, pd.Timestamp(champion_params.get(CUTOFF_PARAM, cutoff.isoformat())))
-    holdout = holdout_rows(rows, cutoff)
+    recent = series.where(F.col("hour_start") > F.lit((cutoff - FEATURE_LOOKBACK).to_pydatetime()))
+    holdout = holdout_rows(feature_frame(spark, config, recent, timezone), cutoff)
     challenger_mae = champion_mae = None
     if champion is not None:
         champion_mae = mae_of(registry.model_uri(CHAMPION), holdout) if len(holdout) else float("nan")
