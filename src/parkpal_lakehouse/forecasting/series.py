@@ -187,11 +187,13 @@ def clean_occupancy(raw: DataFrame, timezone: str, overrides: dict[str, str] | N
         F.sum(F.when(~F.col("readable"), 1).otherwise(0)).alias("unreadable"),
         F.sum(F.when(F.col("readable") & (rate < 0), 1).otherwise(0)).alias("negative"),
     ).first()
-    valid = readings.where(F.col("readable") & (rate >= 0)).count()
-    distinct = readings.where(F.col("readable") & (rate >= 0)).dropDuplicates(
-        ["zone_id", "hour_start", "occupied", "capacity", "rate"]).count()
+    # Readable rows always have a rate, so the valid ones are those neither unreadable nor negative;
+    # `readings` per zone-hour counts them after exact duplicates were dropped.
+    valid = counts["rows"] - (counts["unreadable"] or 0) - (counts["negative"] or 0)
     merged = hourly.agg(F.sum(F.when(F.col("readings") > 1, F.col("readings")).otherwise(0)).alias("averaged"),
+                        F.sum("readings").alias("distinct"),
                         F.sum(F.col("clipped").cast("int")).alias("clipped")).first()
+    distinct = merged["distinct"] or 0
     summary = series.agg(F.count(F.lit(1)).alias("n"),
                          F.sum(F.col("occupancy_rate").isNull().cast("int")).alias("gaps"),
                          F.countDistinct("zone_id").alias("zones"), F.min("hour_start").alias("first"),
