@@ -79,3 +79,27 @@ def ingested_city(spark: SparkSession, small_city):
     load_reference_tables(spark, config, small_city.root / "reference")
     report = run_ingestion(spark, config, list(Hub), progress=lambda _m: None, sessions=True)
     return config, report
+
+
+def copy_city(src: Path, dst: Path) -> LakehouseConfig:
+    """The small city's tables, truth and reference data under a new root (a lakehouse tests may write to)."""
+    import shutil
+    from dataclasses import replace
+
+    for part in ("tables", "truth", "reference"):
+        shutil.copytree(src / part, dst / part)
+    config = local_config(dst)
+    # Changes are found from the last run's start; no margin, so a test sees exactly what it wrote.
+    return replace(config, gold=replace(config.gold, change_margin_minutes=0, optimize_after_write=False))
+
+
+@pytest.fixture(scope="session")
+def gold_city(spark, ingested_city, small_city, tmp_path_factory):
+    """The small city copied, then the hourly gold job run once over every closed hour (read-only)."""
+    from parkpal_lakehouse.gold.hourly import run_hourly
+    from parkpal_lakehouse.runtime.session import register_local_catalog
+
+    config = copy_city(small_city.root, tmp_path_factory.mktemp("gold") / "city")
+    register_local_catalog(spark, config)
+    report = run_hourly(spark, config, progress=lambda _m: None)
+    return config, report

@@ -54,6 +54,17 @@ resource "databricks_secret_scope" "parkpal" {
   }
 }
 
+# The identity prod jobs run as: the bundle's `run_as` looks it up by this display name.
+resource "databricks_service_principal" "jobs" {
+  display_name = "parkpal-jobs-${var.environment}"
+}
+
+resource "databricks_secret_acl" "jobs_read" {
+  scope      = databricks_secret_scope.parkpal.name
+  principal  = databricks_service_principal.jobs.application_id
+  permission = "READ"
+}
+
 resource "databricks_secret_acl" "engineers_read" {
   scope      = databricks_secret_scope.parkpal.name
   principal  = var.engineers_group

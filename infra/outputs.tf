@@ -43,3 +43,8 @@ output "access_connector_principal_id" {
   description = "Managed identity Unity Catalog uses to reach the lake (for `parkpal lake init --streaming-identity`)."
   value       = azurerm_databricks_access_connector.this.identity[0].principal_id
 }
+
+output "jobs_service_principal" {
+  description = "Application id of the service principal prod jobs run as (the bundle looks it up by display name)."
+  value       = databricks_service_principal.jobs.application_id
+}

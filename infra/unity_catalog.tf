@@ -46,6 +46,10 @@ resource "databricks_grants" "catalog" {
     principal  = var.analysts_group
     privileges = ["USE_CATALOG"]
   }
+  grant {
+    principal  = databricks_service_principal.jobs.application_id
+    privileges = ["USE_CATALOG", "CREATE_SCHEMA"]
+  }
 }
 
 resource "databricks_grants" "schema" {
@@ -55,6 +59,11 @@ resource "databricks_grants" "schema" {
   grant {
     principal  = var.engineers_group
     privileges = each.key == "gold" ? ["USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE"] : ["USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE", "CREATE_VOLUME"]
+  }
+  grant {
+    principal = databricks_service_principal.jobs.application_id
+    # the jobs also register the forecasting model in gold
+    privileges = ["USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE", "CREATE_MODEL"]
   }
 
   dynamic "grant" {
@@ -71,6 +80,10 @@ resource "databricks_grants" "landing_and_checkpoints" {
   external_location = databricks_external_location.lake[each.key].name
   grant {
     principal  = var.engineers_group
+    privileges = ["READ_FILES", "WRITE_FILES"]
+  }
+  grant {
+    principal  = databricks_service_principal.jobs.application_id
     privileges = ["READ_FILES", "WRITE_FILES"]
   }
 }

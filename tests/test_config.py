@@ -30,6 +30,17 @@ def test_databricks_names_are_unity_catalog_three_level_names():
     assert config.source.connection_string == SecretRef("parkpal", "eventhubs-listen-connection-string")
 
 
+def test_lake_root_with_container_placeholder_puts_each_kind_in_its_container():
+    # terraform output storage_root: one ADLS Gen2 container per layer, landing and checkpoints.
+    config = databricks_config(Environment.PROD, catalog="parkpal",
+                               storage_root="abfss://{container}@stparkpalprodlake.dfs.core.windows.net")
+    lake = "stparkpalprodlake.dfs.core.windows.net"
+    assert config.checkpoint_path("silver_gate") == f"abfss://checkpoints@{lake}/silver_gate"
+    assert config.landing_path("gate-events") == f"abfss://landing@{lake}/gate-events"
+    assert config.reference_path() == f"abfss://landing@{lake}/reference"
+    assert config.table_path("gold.zone_metrics_hourly") == f"abfss://gold@{lake}/zone_metrics_hourly"
+
+
 def test_dev_schema_prefix_gives_per_user_schemas():
     config = databricks_config(Environment.DEV, catalog="parkpal_dev", schema_prefix="dev_ana_",
                                storage_root="abfss://x@y.dfs.core.windows.net")

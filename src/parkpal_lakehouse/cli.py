@@ -157,24 +157,14 @@ def cmd_reference_load(args: argparse.Namespace) -> int:
 
 
 def cmd_stream_start(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
     from parkpal_lakehouse.contracts.events import Hub
-    from parkpal_lakehouse.ingestion import run_ingestion
+    from parkpal_lakehouse.ingestion import run_ingestion, stop_on_signals
     from parkpal_lakehouse.io.sources import check_reachable
     from parkpal_lakehouse.runtime.session import get_spark
 
     config = _lakehouse(args)
     check_reachable(config.source)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        _progress(f"{signal.Signals(signum).name}: stopping the queries after their current batch")
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals(_progress)
     spark = get_spark(config)
     sessions = not args.no_sessions and set(args.hubs) == set(Hub)
     report = run_ingestion(spark, config, args.hubs, stop=stop, progress=_progress, sessions=sessions)
@@ -307,17 +297,13 @@ def cmd_hourly(args: argparse.Namespace) -> int:
 
 
 def cmd_gold_maintain(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.gold.maintenance import VACUUMED_LAYERS, run_maintenance
-    from parkpal_lakehouse.runtime.session import get_spark, register_local_catalog
+    from parkpal_lakehouse.gold.maintenance import maintain_lakehouse
+    from parkpal_lakehouse.runtime.session import get_spark
 
     config = _lakehouse(args)
     if args.retention_hours is not None and args.retention_hours < 168:
         raise ParkPalError(f"--retention-hours {args.retention_hours} would break 7-day time travel; use at least 168")
-    spark = get_spark(config)
-    tables = [n for n in register_local_catalog(spark, config)
-              if n.split(".")[0] in VACUUMED_LAYERS and ".v_" not in n]
-    report = run_maintenance(spark, config, tables, args.retention_hours)
-    print("\n".join(report.lines()))
+    print("\n".join(maintain_lakehouse(get_spark(config), config, args.retention_hours).lines()))
     return 0
 
 
@@ -424,10 +410,66 @@ def cmd_forecast_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assignments(pairs: Sequence[str], flag: str) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ParkPalError(f"{flag} expects NAME=VALUE, not {pair!r}")
+        values[name.strip()] = value
+    return values
+
+
+def cmd_jobs_validate(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.jobs.validation import validate_bundle
+
+    bundle, problems = validate_bundle(args.bundle)
+    tasks = sum(len(job.get("tasks") or []) for job in bundle.jobs.values())
+    if problems:
+        print("\n".join(f"{bundle.path}: {p}" for p in problems), file=sys.stderr)
+        return 1
+    print(f"{bundle.path}: valid ({len(bundle.jobs)} jobs, {tasks} tasks, targets {', '.join(bundle.targets)})")
+    return 0
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.jobs.bundle import load_bundle, resolve_job, task_order
+
+    bundle = load_bundle(args.bundle)
+    for key in sorted(bundle.jobs):
+        job = resolve_job(bundle, key, args.target)
+        schedule = job.spec.get("schedule")
+        trigger = ("continuous" if "continuous" in job.spec else
+                   f"cron '{schedule['quartz_cron_expression']}' {schedule['timezone_id']}" if schedule else "manual")
+        print(f"{key:<16} {trigger}")
+        for task in task_order(job):
+            runs = task.entry_point or (task.notebook.name if task.notebook else task.kind)
+            after = f" (after {', '.join(task.depends_on)})" if task.depends_on else ""
+            print(f"  {task.key:<18} {runs}{after}")
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.jobs.runner import LOCAL_TARGET, run_job
+
+    if args.target != LOCAL_TARGET:
+        raise ParkPalError(f"only the {LOCAL_TARGET} target runs on this machine; for {args.target}: "
+                           f"databricks bundle deploy -t {args.target} && databricks bundle run -t {args.target} "
+                           f"{args.job}")
+    variables = _assignments(args.var, "--var")
+    if args.root:
+        variables["storage_root"] = str(Path(args.root).resolve())
+    run = run_job(args.job, args.target, args.bundle, variables, _assignments(args.param, "--param"),
+                  args.task or None, progress=_progress)
+    print("\n".join(run.lines()))
+    return 0 if run.succeeded else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.demo import run_demo
 
-    return run_demo(Path(args.root).resolve(), days=args.days, fresh=args.fresh, progress=_progress)
+    return run_demo(Path(args.root).resolve(), days=args.days, fresh=args.fresh, progress=_progress,
+                    zones=args.zones, users=args.users)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -573,9 +615,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-rows", type=_positive_int, default=100)
     p.set_defaults(func=cmd_sql)
 
+    p = sub.add_parser("jobs", help="the Databricks Asset Bundle in jobs/: validate it, list its jobs, run one locally")
+    jobs = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    p = jobs.add_parser("validate", help="check the bundle offline (job model, variables, entry points, "
+                                          "notebooks, DAGs, schedules)")
+    p.add_argument("--bundle", default=None, help="databricks.yml (default: jobs/databricks.yml here or above)")
+    p.set_defaults(func=cmd_jobs_validate)
+    p = jobs.add_parser("list", help="the jobs, their triggers and their tasks in run order")
+    p.add_argument("--bundle", default=None, help="databricks.yml (default: jobs/databricks.yml here or above)")
+    p.add_argument("--target", default="local")
+    p.set_defaults(func=cmd_jobs_list)
+    p = jobs.add_parser("run", help="run a job's tasks here in dependency order, with the bundle's parameters "
+                                    "for the local target")
+    p.add_argument("job", help="job key, e.g. hourly (see `parkpal jobs list`)")
+    p.add_argument("--target", default="local", help="bundle target (only local runs here)")
+    p.add_argument("--root", default=None, help="local storage root (sets the storage_root variable)")
+    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="override a bundle variable")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a job parameter")
+    p.add_argument("--task", action="append", default=[], metavar="KEY", help="run only this task (repeatable)")
+    p.add_argument("--bundle", default=None, help="databricks.yml (default: jobs/databricks.yml here or above)")
+    p.set_defaults(func=cmd_jobs_run)
+
     p = sub.add_parser("demo", help="run the pipeline end to end on the embedded default (landing files)")
     _add_root(p)
     p.add_argument("--days", type=_positive_int, default=2)
+    p.add_argument("--zones", type=_positive_int, default=50, help="of a new simulated city")
+    p.add_argument("--users", type=_positive_int, default=5000, help="of a new simulated city")
     p.add_argument("--fresh", action="store_true", help="delete the root first and start over")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from parkpal_lakehouse.errors import ConfigError
 
+# In a storage root, stands for the ADLS Gen2 container (file system) of what is stored.
+CONTAINER_PLACEHOLDER = "{container}"
 HUBS: tuple[str, ...] = ("activity-events", "geofence-events", "gate-events")
 # `ops` holds what the pipeline says about itself: quality results, streaming progress.
 LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "ops")
@@ -277,16 +279,31 @@ class LakehouseConfig:
         return f"{self.catalog}.{schema}.{table}"
 
     def table_path(self, logical: str) -> str:
-        """Storage location of a logical table: `<root>/tables/<layer>/<table>`."""
+        """Storage location of a logical table: `<root>/tables/<layer>/<table>` (one container per layer
+        on a lake root with a `{container}` placeholder)."""
         layer, _, table = logical.partition(".")
         self.schema(layer)
+        if CONTAINER_PLACEHOLDER in self.storage_root:
+            return self.lake_path(layer, table)
         return join_uri(self.storage_root, "tables", layer, table)
 
+    def lake_path(self, container: str, *parts: str) -> str:
+        """`<root>/<container>/<parts>` locally; on ADLS Gen2 the root is
+        `abfss://{container}@<account>.dfs.core.windows.net` (terraform output `storage_root`), and the
+        container (landing, checkpoints, one per layer) takes the placeholder's place."""
+        if CONTAINER_PLACEHOLDER in self.storage_root:
+            return join_uri(self.storage_root.replace(CONTAINER_PLACEHOLDER, container), *parts)
+        return join_uri(self.storage_root, container, *parts)
+
     def checkpoint_path(self, query_name: str) -> str:
-        return join_uri(self.storage_root, "checkpoints", query_name)
+        return self.lake_path("checkpoints", query_name)
 
     def landing_path(self, hub: str | None = None) -> str:
-        return join_uri(self.storage_root, "landing", *([hub] if hub else []))
+        return self.lake_path("landing", *([hub] if hub else []))
+
+    def reference_path(self) -> str:
+        """Where `zones.csv` and `vehicles.csv` are uploaded (`parkpal lake upload-reference`)."""
+        return self.lake_path("landing", "reference")
 
     def truth_path(self) -> str:
         return join_uri(self.storage_root, "truth")

@@ -1,37 +1,34 @@
-"""`parkpal demo`: the whole pipeline on the embedded default (landing files under one folder).
+"""`parkpal demo`: the whole pipeline on the embedded default, as the bundle's jobs run it.
 
-Runs every stage that exists, in order, resuming on an existing root (or starting over with
-`fresh`), and prints a short summary with where the tables are.
+Simulates a city (and weeks of earlier occupancy for forecasting), then runs the jobs of
+`jobs/databricks.yml` for the local target with the local runner, the same task graph Databricks runs:
+setup, streaming (availableNow), hourly (gold -> quality -> scoring), daily training (train ->
+validate; monitoring). Resumes on an existing root (or starts over with `fresh`) and prints a short
+summary with where the tables are.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+from pyspark.sql import functions as F
 
 from parkpal_lakehouse.balance import ingestion_balance
 from parkpal_lakehouse.config import local_config
-from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.contracts.reference import load_reference_tables
-from parkpal_lakehouse.forecasting.batch_inference import score_forecasts
-from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series
-from parkpal_lakehouse.forecasting.monitoring import run_monitoring
+from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
-from parkpal_lakehouse.forecasting.training import train_forecaster
-from parkpal_lakehouse.forecasting.validation import validate_challenger
+from parkpal_lakehouse.forecasting.tables import FORECAST_ACCURACY_DAILY, ZONE_OCCUPANCY_FORECAST
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
-from parkpal_lakehouse.gold.hourly import run_hourly
 from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY
-from parkpal_lakehouse.ingestion import run_ingestion
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.tables import read_table, table_exists
+from parkpal_lakehouse.jobs.runner import run_job
 from parkpal_lakehouse.runtime.session import get_spark
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
-from parkpal_lakehouse.sessions.backfill import repair_late_sessions
 from parkpal_lakehouse.sessions.store import sessions_found
 from parkpal_lakehouse.simulator.history import HISTORY_CSV, write_history
 from parkpal_lakehouse.simulator.run import simulate
@@ -44,38 +41,55 @@ DEMO_HISTORY_WEEKS = 6
 DEFAULT_DEMO_ROOT = "./lakehouse"
 
 
-def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]) -> int:
+def _simulate(root: Path, settings: SimulationSettings, progress: Callable[[str], None]) -> None:
+    if (root / "truth" / "manifest.json").is_file():
+        progress(f"reusing the simulated city in {root} (use --fresh to start over)")
+        return
+    report = simulate(settings, root, progress=progress)
+    progress(f"simulated {report.messages:,} messages at {report.events_per_second:,.0f}/s")
+    path, _ = write_history(settings, DEMO_HISTORY_WEEKS, root)
+    progress(f"simulated {DEMO_HISTORY_WEEKS} weeks of earlier hourly occupancy into {path}")
+
+
+def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None], zones: int = DEMO_ZONES,
+             users: int = DEMO_USERS, bundle: str | Path | None = None) -> int:
     if fresh and root.exists():
         progress(f"--fresh: removing {root}")
         shutil.rmtree(root)
+    _simulate(root, SimulationSettings(days=days, zones=zones, users=users), progress)
     config = local_config(root)
-    if (root / "truth" / "manifest.json").is_file():
-        progress(f"reusing the simulated city in {root} (use --fresh to start over)")
-    else:
-        settings = SimulationSettings(days=days, zones=DEMO_ZONES, users=DEMO_USERS)
-        report = simulate(settings, root, progress=progress)
-        progress(f"simulated {report.messages:,} messages at {report.events_per_second:,.0f}/s")
-        path, _ = write_history(settings, DEMO_HISTORY_WEEKS, root)
-        progress(f"simulated {DEMO_HISTORY_WEEKS} weeks of earlier hourly occupancy into {path}")
-
     started = time.perf_counter()
-    spark = get_spark(config)
+    spark = get_spark(config)  # one session: every job's tasks run in this process
     progress(f"Spark {spark.version} with Delta ready in {time.perf_counter() - started:.1f}s")
-    progress("reference data in " + " and ".join(load_reference_tables(spark, config, root / "reference")))
 
-    progress("streaming: landing -> bronze -> silver -> parking sessions (availableNow; resumes from checkpoints)")
-    started = time.perf_counter()
-    report = run_ingestion(spark, config, list(Hub), progress=progress, sessions=True)
-    progress(f"streaming done in {time.perf_counter() - started:.0f}s ({report.batches} micro-batches)")
-    repair = repair_late_sessions(spark, config)
-    progress(f"late events: {repair.late_events_repaired:,} repaired ({repair.users:,} users re-sessionized)")
-    progress("hourly gold job: every closed hour not computed yet, and the hours late data touched")
-    hourly = run_hourly(spark, config, progress=progress)
-    for line in hourly.lines():
-        progress(line)
-    forecast_lines = _forecast(spark, config, root, progress)
+    def job(key: str, parameters: Mapping[str, str] | None = None, tasks: Iterable[str] | None = None) -> None:
+        clock = time.perf_counter()
+        progress(f"job {key}" + (f" (tasks {', '.join(tasks)})" if tasks else "") + " from the bundle, target local")
+        run = run_job(key, bundle_path=bundle, variables={"storage_root": str(root)}, parameters=parameters,
+                      only=tasks, progress=progress)
+        progress(f"{run.lines()[0]} ({time.perf_counter() - clock:.0f}s)")
+        if not run.succeeded:
+            raise ParkPalError(f"job {key} failed (its error is above); fix it and run the demo again to resume")
+
+    job("setup")
+    job("streaming")
+    job("hourly")
+    if (root / "history" / HISTORY_CSV).is_file():
+        job("daily_training", tasks=["forecast_train", "forecast_validate"])
+        # Replay the hourly scoring from just before the streamed days (its targets now have actuals), then
+        # the live forecast, then the daily monitoring of the first full day.
+        first = read_table(spark, config, ZONE_METRICS_HOURLY).agg(F.min("hour_start")).first()[0]
+        job("hourly", {"as_of": (first - timedelta(hours=1)).isoformat()}, tasks=["forecast_score"])
+        job("hourly", tasks=["forecast_score"])
+        job("daily_training", tasks=["forecast_monitor"])
+    else:
+        progress(f"forecasting skipped: no occupancy history in {root / 'history'} (an older demo root: --fresh)")
+    _print_report(spark, config, root)
+    return 1 if any(r.unexplained for r in ingestion_balance(spark, config).collect()) else 0
+
+
+def _print_report(spark, config, root: Path) -> None:
     balance = ingestion_balance(spark, config).collect()
-
     searches, occupancy, manifest = load_truth(root / "truth")
     accuracy = session_accuracy(sessions_found(spark, config).toPandas(), searches,
                                 pd.Timestamp(manifest["window_end"], unit="s", tz="UTC"), settle_seconds=3600)
@@ -86,32 +100,42 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     settled = pd.Timestamp(manifest["window_end"], unit="s", tz="UTC") - pd.Timedelta(hours=1)
     gold = gold_accuracy(metrics, occupancy, searches, settled)
     print("  gold vs ground truth\n" + "\n".join(f"    {line}" for line in gold.lines()))
-    print("  forecasting\n" + "\n".join(f"    {line}" for line in forecast_lines))
+    print("  forecasting\n" + "\n".join(f"    {line}" for line in forecast_summary(spark, config)))
     default_root = Path(config.storage_root) == Path(DEFAULT_DEMO_ROOT).resolve()
     query = "SELECT * FROM gold.v_busiest_zones ORDER BY busiest_rank LIMIT 5"
     print(f"  try               parkpal sql \"{query}\"" + ("" if default_root else f" --root {config.storage_root}"))
-    return 1 if any(r.unexplained for r in balance) else 0
 
 
-def _forecast(spark, config, root: Path, progress: Callable[[str], None]) -> list[str]:
-    """Train on gold extended back by the simulated history, validate, score, monitor."""
-    history = root / "history" / HISTORY_CSV
-    if not history.is_file():
-        return [f"skipped: no occupancy history in {history} (an older demo root: use --fresh)"]
-    source = SeriesSource(history_path=str(history))
-    series, _ = load_series(spark, config, source)
-    progress("forecasting: train (rolling-origin backtest), validate, score, monitor")
-    trained = train_forecaster(spark, config, series, source.describe(), config.timezone, progress)
-    decision = validate_challenger(spark, config, open_registry(config), series, config.timezone)
-    lines = trained.lines(next_step=False) + decision.lines()
-    if open_registry(config).version(CHAMPION) is None:
-        return [*lines, "no champion: nothing scored"]
-    first_gold = read_table(spark, config, ZONE_METRICS_HOURLY).agg({"hour_start": "min"}).first()[0]
-    # A forecast from just before the streamed days (its targets now have actuals), and the live one.
-    for as_of in (first_gold - timedelta(hours=1), None):
-        lines += score_forecasts(spark, config, series, as_of).lines()
-    monitored = run_monitoring(spark, config)
-    return lines + monitored.lines()
+def forecast_summary(spark, config) -> list[str]:
+    """The champion's backtest against the best baseline, the forecasts written, the monitored days."""
+    registry = open_registry(config)
+    champion = registry.version(CHAMPION)
+    if champion is None:
+        return ["no champion model: nothing scored"]
+    metrics = registry.client.get_run(champion.run_id).data.metrics
+    lines = [f"{registry.model_name} v{champion.version} @champion ({champion.tags.get('validation_status', '?')}): "
+             f"backtest 24 h MAE {100 * metrics['mae_h24_model']:.2f} pp vs best baseline "
+             f"{100 * metrics['mae_h24_best_baseline']:.2f} pp ({100 * metrics['improvement_h24']:+.1f}%)"]
+    if table_exists(spark, config, ZONE_OCCUPANCY_FORECAST):
+        made = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).groupBy("forecast_made_at").count().collect()
+        lines.append(f"{sum(r['count'] for r in made):,} forecasts in {ZONE_OCCUPANCY_FORECAST} from "
+                     f"{len(made)} scoring run(s)")
+    def weighted(column: str):  # a mean over forecasts, of the rows that have the figure
+        has = F.col(column).isNotNull()
+        return F.sum(F.when(has, F.col(column) * F.col("forecasts"))) / F.sum(F.when(has, F.col("forecasts")))
+
+    days = [] if not table_exists(spark, config, FORECAST_ACCURACY_DAILY) else (
+        read_table(spark, config, FORECAST_ACCURACY_DAILY).groupBy("accuracy_date").agg(
+            weighted("mae").alias("mae"), weighted("persistence_mae").alias("persistence"),
+            weighted("interval_coverage").alias("coverage"), F.sum("forecasts").alias("n"))
+        .orderBy("accuracy_date").collect())
+    for r in days:
+        persistence = "" if r.persistence is None else f", persistence {100 * r.persistence:.2f} pp"
+        lines.append(f"{r.accuracy_date}: {r.n:,} forecasts vs actuals: MAE {100 * r.mae:.2f} pp{persistence}, "
+                     f"80% interval covered {r.coverage:.0%}")
+    if not days:
+        lines.append("no day monitored yet (monitoring needs a complete local day of gold)")
+    return lines
 
 
 def _print_gold(metrics: pd.DataFrame) -> None:

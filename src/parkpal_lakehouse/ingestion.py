@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -126,9 +127,25 @@ class IngestionReport:
     stopped_by_signal: bool = False
 
 
+def stop_on_signals(progress: Callable[[str], None] = print) -> threading.Event:
+    """An event set by SIGTERM or SIGINT (a cancelled job, Ctrl-C): `run_ingestion(stop=...)` then ends
+    the queries after their current micro-batch instead of dying mid-batch."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        progress(f"{signal.Signals(signum).name}: stopping the queries after their current batch")
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
 def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[Hub],
                   stop: threading.Event | None = None, progress: Callable[[str], None] = print,
-                  poll_seconds: float = 5.0, sessions: bool = False) -> IngestionReport:
+                  poll_seconds: float = 5.0, sessions: bool = False, dbutils: object | None = None
+                  ) -> IngestionReport:
     """Run bronze and silver for `hubs` (and, with `sessions`, sessionization over all three silver
     tables): to the end of the input (availableNow, one stage after the other), or until `stop`."""
     if sessions and set(hubs) != set(Hub):
@@ -138,7 +155,7 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
     if sessions:
         prepare_session_tables(spark, config)
     recorder = ProgressRecorder(spark, config, progress)
-    phases = [[lambda h=h: start_bronze(spark, config, h) for h in hubs],
+    phases = [[lambda h=h: start_bronze(spark, config, h, dbutils) for h in hubs],
               [lambda h=h: start_silver(spark, config, h) for h in hubs]]
     if sessions:
         phases.append([lambda: start_sessions(spark, config)])

@@ -71,3 +71,12 @@ def run_maintenance(spark: SparkSession, config: LakehouseConfig, tables: Sequen
                                   config.gold.conflict_retries, f"vacuum {logical}")
             vacuumed[logical] = hours
     return MaintenanceReport(optimized, vacuumed, hours)
+
+
+def maintain_lakehouse(spark: SparkSession, config: LakehouseConfig, retention_hours: int | None = None
+                       ) -> MaintenanceReport:
+    """The weekly maintenance: OPTIMIZE the gold tables, VACUUM every bronze, silver and gold table."""
+    from parkpal_lakehouse.runtime.session import lakehouse_tables
+
+    tables = [t for t in lakehouse_tables(spark, config) if t.split(".")[0] in VACUUMED_LAYERS]
+    return run_maintenance(spark, config, tables, retention_hours)

@@ -28,6 +28,28 @@ def running_on_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
 
+def get_dbutils(spark: SparkSession) -> object | None:
+    """Databricks' `dbutils` (secret scopes) in a job or notebook; None locally, where secrets come
+    from environment variables (`SecretRef.local_env_var`)."""
+    if not running_on_databricks():
+        return None
+    from pyspark.dbutils import DBUtils  # type: ignore[import-not-found]  # Databricks Runtime only
+
+    return DBUtils(spark)
+
+
+def lakehouse_tables(spark: SparkSession, config: LakehouseConfig) -> list[str]:
+    """Logical names (`layer.table`) of the lakehouse's tables in every layer, views excluded."""
+    if config.is_local:
+        register_local_catalog(spark, config)
+    names = []
+    for layer in LAYERS:
+        schema = config.schema(layer) if config.is_local else f"{config.catalog}.{config.schema(layer)}"
+        names += [f"{layer}.{r.tableName}" for r in spark.sql(f"SHOW TABLES IN {schema}").collect()
+                  if not r.isTemporary and not r.tableName.startswith("v_")]
+    return names
+
+
 @dataclass(frozen=True)
 class LocalSparkSettings:
     """Knobs for the local session; the defaults suit 2 cores and small data."""

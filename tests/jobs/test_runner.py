@@ -1,0 +1,90 @@
+"""`parkpal jobs run`: the bundle's own job definitions run here, in order, with their parameters."""
+
+from datetime import UTC, datetime
+
+import pytest
+from chispa import assert_df_equality
+from conftest import copy_city
+
+from parkpal_lakehouse.cli import main
+from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.jobs.bundle import BundleError, load_bundle, resolve_job
+from parkpal_lakehouse.jobs.runner import run_job, wheel_arguments
+from tests.jobs.conftest import BUNDLE
+
+
+def test_wheel_tasks_get_the_job_parameters_then_their_own_with_references_filled():
+    job = resolve_job(load_bundle(BUNDLE), "hourly", "local", {"storage_root": "/lake"})
+    gold = next(t for t in job.tasks if t.key == "gold_hourly")
+    parameters = {**job.parameters, "hours_from": "2026-11-04T00:00", "hours_to": "2026-11-04T06:00"}
+    arguments = wheel_arguments(gold, job, parameters, datetime(2026, 11, 4, 7, tzinfo=UTC))
+    assert arguments[:4] == ["--target=local", "--catalog=spark_catalog", "--schema_prefix=", "--storage_root=/lake"]
+    assert arguments[-2:] == ["--from=2026-11-04T00:00", "--to=2026-11-04T06:00"]
+
+
+@pytest.mark.slow
+def test_jobs_run_hourly_computes_the_same_gold_as_the_library(spark, ingested_city, small_city, gold_city,
+                                                                  tmp_path, capsys):
+    root = tmp_path / "lake"
+    copy_city(small_city.root, root)
+    assert main(["jobs", "run", "hourly", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "job hourly (target local) succeeded: gold_hourly succeeded" in out
+    assert "gold_quality succeeded" in out and "forecast_score succeeded" in out
+    assert "no @champion for occupancy_forecaster yet: nothing scored" in out
+    reference_config, _ = gold_city
+    ours = read_table(spark, reference_config.with_root(root), "gold.zone_metrics_hourly").drop("computed_at")
+    library = read_table(spark, reference_config, "gold.zone_metrics_hourly").drop("computed_at")
+    assert ours.count() > 0
+    assert_df_equality(ours, library, ignore_row_order=True, ignore_nullable=True)
+    audit = spark.sql("SELECT count(*) AS n, sum(CAST(success AS INT)) AS ok FROM delta.`{}`".format(
+        root / "tables" / "ops" / "quality_results") + " WHERE suite = 'gold_audit'").first()
+    assert audit.n == 3 and audit.ok == 3  # keys, zones, freshness (no forecasts yet)
+
+
+def test_a_failed_task_skips_its_dependents_and_fails_the_job(bundle_copy, tmp_path, capsys):
+    bundle_copy.edit("resources/hourly.yml", lambda d: d["resources"]["jobs"]["hourly"]["tasks"][1][
+        "python_wheel_task"]["named_parameters"].update(max_lag_hours="three"))
+    run = run_job("hourly", bundle_path=bundle_copy.path, variables={"storage_root": str(tmp_path / "lake")},
+                  only=["gold_quality", "forecast_score"], progress=lambda _m: None)
+    assert [(t.key, t.state, t.exit_code) for t in run.tasks] == [
+        ("gold_hourly", "excluded", 0), ("gold_quality", "failed", 2), ("forecast_score", "upstream_failed", 0)]
+    assert not run.succeeded
+    assert "argument --max_lag_hours/--max-lag-hours: expected a whole number, not 'three'" in capsys.readouterr().err
+
+
+def test_a_missing_entry_point_stops_the_run_before_any_task(bundle_copy, tmp_path):
+    bundle_copy.edit("resources/hourly.yml", lambda d: d["resources"]["jobs"]["hourly"]["tasks"][2][
+        "python_wheel_task"].update(entry_point="parkpal-forecast-scroe"))
+    with pytest.raises(BundleError, match="entry point 'parkpal-forecast-scroe' is not in parkpal_lakehouse's"):
+        run_job("hourly", bundle_path=bundle_copy.path, variables={"storage_root": str(tmp_path / "lake")})
+    assert not (tmp_path / "lake").exists()
+
+
+def test_a_cycle_stops_the_run(bundle_copy, tmp_path):
+    bundle_copy.edit("resources/hourly.yml", lambda d: d["resources"]["jobs"]["hourly"]["tasks"][0].update(
+        depends_on=[{"task_key": "forecast_score"}]))
+    with pytest.raises(BundleError, match="gold_hourly, gold_quality, forecast_score depend on each other in a cycle"):
+        run_job("hourly", bundle_path=bundle_copy.path, variables={"storage_root": str(tmp_path / "lake")})
+
+
+@pytest.mark.parametrize(("argv", "error"), [
+    (["jobs", "run", "nightly"], "unknown job 'nightly'; the bundle has daily_training, hourly, maintenance, setup"),
+    (["jobs", "run", "hourly", "--param", "hour=2"], "job hourly has no parameter hour; it has target"),
+    (["jobs", "run", "hourly", "--task", "gold"], "job hourly has no task gold"),
+    (["jobs", "run", "hourly", "--var", "colour=red"], "variable 'colour' is not declared in databricks.yml"),
+    (["jobs", "run", "hourly", "--target", "prod"], "only the local target runs on this machine"),
+])
+def test_bad_requests_are_one_line_errors(argv, error, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert error in err and err.count("\n") == 1
+
+
+def test_jobs_validate_and_list(capsys):
+    assert main(["jobs", "validate"]) == 0
+    assert "valid (5 jobs, 9 tasks, targets local, dev, prod)" in capsys.readouterr().out
+    assert main(["jobs", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "hourly           cron '0 10 * * * ?' Asia/Manila" in listing
+    assert "  forecast_validate  parkpal-forecast-validate (after forecast_train)" in listing
