@@ -84,12 +84,12 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
         job("daily_training", tasks=["forecast_monitor"])
     else:
         progress(f"forecasting skipped: no occupancy history in {root / 'history'} (an older demo root: --fresh)")
-    _print_report(spark, config, root)
-    return 1 if any(r.unexplained for r in ingestion_balance(spark, config).collect()) else 0
-
-
-def _print_report(spark, config, root: Path) -> None:
     balance = ingestion_balance(spark, config).collect()
+    _print_report(spark, config, root, balance)
+    return 1 if any(r.unexplained for r in balance) else 0
+
+
+def _print_report(spark, config, root: Path, balance: list) -> None:
     searches, occupancy, manifest = load_truth(root / "truth")
     accuracy = session_accuracy(sessions_found(spark, config).toPandas(), searches,
                                 pd.Timestamp(manifest["window_end"], unit="s", tz="UTC"), settle_seconds=3600)
