@@ -59,6 +59,49 @@ def _add_root(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=DEFAULT_ROOT, help="local storage root of the lakehouse (default: %(default)s)")
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535, not {value}")
+    return value
+
+
+def _add_serving_commands(sub: argparse._SubParsersAction) -> None:
+    from parkpal_lakehouse.serving import commands
+
+    p = sub.add_parser("share", help="Delta Sharing of gold: list, publish, serve, rotate a recipient's token")
+    share = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    for action, helptext in (("list", "recipients, their shares and zones (from the share definition)"),
+                             ("publish", "write each recipient's share tables from gold"),
+                             ("serve", "publish, start the Delta Sharing server and write a profile file per "
+                                       "recipient"),
+                             ("token", "issue a new token (and profile file) for one recipient")):
+        p = share.add_parser(action, help=helptext)
+        p.add_argument("--definition", default=None, help="share definition YAML (default: the packaged shares.yml)")
+        if action != "list":
+            _add_root(p)
+        if action == "publish":
+            p.add_argument("--recipient", action="append", default=[], help="only this recipient (repeatable)")
+        if action == "serve":
+            p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+            p.add_argument("--port", type=_port, default=8080, help="port, 0 for any free one (default: %(default)s)")
+            p.add_argument("--token-days", type=_positive_int, default=90, help="lifetime of new tokens")
+            p.add_argument("--no-publish", action="store_true", help="serve the share tables as last published")
+        if action == "token":
+            p.add_argument("recipient")
+            p.add_argument("--days", type=_positive_int, default=90, help="token lifetime (default: %(default)s)")
+            p.add_argument("--endpoint", default=None, help="server URL (default: the one in the current profile)")
+        p.set_defaults(func=getattr(commands, f"cmd_share_{action}"))
+
+    p = sub.add_parser("dashboard", help="the operator dashboard as a self-contained HTML report from gold")
+    _add_root(p)
+    p.add_argument("--out", default=None, help="HTML file to write (default: <root>/dashboard.html)")
+    p.set_defaults(func=commands.cmd_dashboard)
+
+
 # --- commands ------------------------------------------------------------------------------------
 def cmd_setup(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.runtime.jars import KAFKA_BROKER_JARS, SPARK_JARS, ensure_jars, java_executable
@@ -329,6 +372,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.runtime.session import get_spark
     from parkpal_lakehouse.serving.sql import run_sql
 
+    if args.statement == "serve":
+        from parkpal_lakehouse.serving.commands import cmd_sql_serve
+
+        return cmd_sql_serve(args)
+    if args.port is not None or args.host is not None:
+        raise ParkPalError("--host and --port go with `parkpal sql serve`, not with a statement")
     config = _lakehouse(args)
     if not args.statement.strip():
         raise ParkPalError("empty SQL statement")
@@ -609,11 +658,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_iso_date, default=None, help="local day (default: the newest complete day)")
     p.set_defaults(func=cmd_forecast_monitor)
 
-    p = sub.add_parser("sql", help="run Spark SQL against the local catalog, e.g. SELECT * FROM gold.v_zone_daily")
-    p.add_argument("statement", help="one SQL statement")
+    p = sub.add_parser("sql", help="run Spark SQL against the local catalog (e.g. SELECT * FROM gold.v_zone_daily), "
+                                   "or `sql serve`: a JDBC/ODBC endpoint over it")
+    p.add_argument("statement", help="one SQL statement, or `serve` to start the SQL endpoint")
     _add_root(p)
     p.add_argument("--max-rows", type=_positive_int, default=100)
+    p.add_argument("--host", default=None, help="with serve: interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=None, help="with serve: port (default 10000)")
     p.set_defaults(func=cmd_sql)
+
+    _add_serving_commands(sub)
 
     p = sub.add_parser("jobs", help="the Databricks Asset Bundle in jobs/: validate it, list its jobs, run one locally")
     jobs = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)

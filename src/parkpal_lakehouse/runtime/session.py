@@ -90,6 +90,9 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         SparkSession.builder.master(settings.master)
         .appName(settings.app_name)
         .config("spark.jars", ",".join(str(j) for j in jars))
+        # Also on the driver's own class path: threads Spark does not create (the Thrift SQL endpoint's
+        # session handlers) load the Delta catalog through the system class loader.
+        .config("spark.driver.extraClassPath", os.pathsep.join(str(j) for j in jars))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.catalogImplementation", "in-memory")
@@ -111,7 +114,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.streaming.stateStore.providerClass",
                 "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider")
         .config("spark.driver.extraJavaOptions",
-                f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.system.home={warehouse}")
+                f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'}")
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)

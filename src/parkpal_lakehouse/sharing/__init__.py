@@ -1,0 +1,2 @@
+"""Delta Sharing of gold: the share definition, per-recipient share tables, tokens and profile files,
+and the protocol server (`parkpal share ...`)."""

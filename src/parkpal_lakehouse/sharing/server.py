@@ -1,0 +1,319 @@
+"""A Delta Sharing protocol server over the published share tables (`parkpal share serve`).
+
+Our own implementation of the open protocol's REST API (PROTOCOL.md: list shares / schemas / tables,
+table version, metadata, query in the parquet response format), because the reference server is not
+obtainable here: `io.delta:delta-sharing-server_2.12` is not on Maven Central (it ships as a GitHub
+release zip). Each recipient's token opens only its own share; data files are handed out as
+pre-signed URLs to this server (HMAC-signed, expiring), read with HTTP range requests as from cloud
+storage. Tokens are checked against `TokenStore` on every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlparse
+
+from pyspark.sql import SparkSession
+
+from parkpal_lakehouse.sharing.definition import SHARED_SCHEMA, ShareDefinition, ShareDefinitionError
+from parkpal_lakehouse.sharing.snapshots import Snapshot, SnapshotError, read_snapshot, table_version
+from parkpal_lakehouse.sharing.tokens import TokenError, TokenStore
+
+PREFIX = "/delta-sharing"
+FILE_URL_SECONDS = 900  # pre-signed file URLs expire like cloud ones (15 min)
+_TABLE_PATH = re.compile(r"^/shares/([^/]+)/schemas/([^/]+)/tables/([^/]+)/(version|metadata|query)$")
+
+
+class RequestError(Exception):
+    def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class SharingService:
+    """The protocol's logic, independent of the HTTP plumbing."""
+
+    spark: SparkSession
+    definition: ShareDefinition
+    tables_root: Path  # <root>/sharing: <share>/<table> Delta folders
+    tokens: TokenStore
+    endpoint: str = ""  # public base URL incl. PREFIX, set once the server is bound
+    signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    # -- who may see what -------------------------------------------------------------------------
+    def share_of(self, authorization: str | None) -> str:
+        try:
+            grant = self.tokens.authenticate(authorization)
+        except TokenError as exc:
+            raise RequestError(HTTPStatus.UNAUTHORIZED, "UNAUTHENTICATED", str(exc)) from None
+        try:
+            return self.definition.recipient(grant.recipient).share
+        except ShareDefinitionError:
+            raise RequestError(HTTPStatus.FORBIDDEN, "PERMISSION_DENIED",
+                               f"recipient {grant.recipient} no longer has a share") from None
+
+    def _check_share(self, own: str, share: str) -> None:
+        if share != own:
+            raise RequestError(HTTPStatus.FORBIDDEN, "PERMISSION_DENIED",
+                               f"share {share!r} is not shared with this recipient")
+
+    def _check_table(self, own: str, share: str, schema: str, table: str) -> Path:
+        self._check_share(own, share)
+        names = {t.name for t in self.definition.tables}
+        if schema != SHARED_SCHEMA or table not in names:
+            raise RequestError(HTTPStatus.NOT_FOUND, "RESOURCE_DOES_NOT_EXIST",
+                               f"table {share}.{schema}.{table} does not exist")
+        path = self.tables_root / share / table
+        if not (path / "_delta_log").is_dir():
+            raise RequestError(HTTPStatus.NOT_FOUND, "RESOURCE_DOES_NOT_EXIST",
+                               f"table {share}.{schema}.{table} is not published yet (`parkpal share publish`)")
+        return path
+
+    # -- listings -------------------------------------------------------------------------------------
+    def list_shares(self, own: str) -> dict[str, Any]:
+        return {"items": [{"name": own, "id": _stable_id(own)}]}
+
+    def get_share(self, own: str, share: str) -> dict[str, Any]:
+        self._check_share(own, share)
+        return {"share": {"name": share, "id": _stable_id(share)}}
+
+    def list_schemas(self, own: str, share: str) -> dict[str, Any]:
+        self._check_share(own, share)
+        return {"items": [{"name": SHARED_SCHEMA, "share": share}]}
+
+    def list_tables(self, own: str, share: str, schema: str | None) -> dict[str, Any]:
+        self._check_share(own, share)
+        if schema is not None and schema != SHARED_SCHEMA:
+            raise RequestError(HTTPStatus.NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", f"schema {share}.{schema} not found")
+        return {"items": [{"name": t.name, "schema": SHARED_SCHEMA, "share": share, "shareId": _stable_id(share),
+                           "id": _stable_id(f"{share}.{t.name}")} for t in self.definition.tables]}
+
+    # -- table requests -------------------------------------------------------------------------------
+    def version(self, path: Path) -> int:
+        return table_version(self.spark, str(path))
+
+    def snapshot(self, path: Path, version: int | None = None, timestamp: str | None = None) -> Snapshot:
+        try:
+            return read_snapshot(self.spark, str(path), version, timestamp)
+        except SnapshotError as exc:
+            raise RequestError(HTTPStatus.BAD_REQUEST, "INVALID_PARAMETER_VALUE", str(exc)) from None
+
+    def metadata_lines(self, snapshot: Snapshot) -> list[dict[str, Any]]:
+        return [{"protocol": {"minReaderVersion": 1}},
+                {"metaData": {"id": snapshot.table_id, "format": {"provider": "parquet"},
+                              "schemaString": snapshot.schema_json,
+                              "partitionColumns": list(snapshot.partition_columns),
+                              "configuration": {}, "version": snapshot.version, "size": snapshot.size,
+                              "numFiles": len(snapshot.files)}}]
+
+    def query_lines(self, share: str, table: str, snapshot: Snapshot) -> list[dict[str, Any]]:
+        expires = int(time.time()) + FILE_URL_SECONDS
+        files = [{"file": {"url": self.file_url(share, table, f.path, expires), "id": f.id,
+                           "partitionValues": f.partition_values, "size": f.size,
+                           "expirationTimestamp": expires * 1000, "version": snapshot.version}}
+                 for f in snapshot.files]
+        return self.metadata_lines(snapshot) + files
+
+    # -- pre-signed file URLs -------------------------------------------------------------------------
+    def file_url(self, share: str, table: str, local_path: str, expires: int) -> str:
+        relative = str(Path(local_path).relative_to(self.tables_root / share / table))
+        claims = json.dumps({"s": share, "t": table, "f": relative, "e": expires}, separators=(",", ":"))
+        body = base64.urlsafe_b64encode(claims.encode()).decode().rstrip("=")
+        signature = hmac.new(self.signing_key, body.encode(), hashlib.sha256).hexdigest()
+        return f"{self.endpoint}/files/{body}.{signature}/{quote(Path(relative).name)}"
+
+    def signed_file(self, token: str) -> Path:
+        body, _, signature = token.partition(".")
+        expected = hmac.new(self.signing_key, body.encode(), hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature, expected):
+            raise RequestError(HTTPStatus.FORBIDDEN, "PERMISSION_DENIED", "invalid file URL signature")
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if time.time() > claims["e"]:
+            raise RequestError(HTTPStatus.FORBIDDEN, "PERMISSION_DENIED", "file URL expired; query the table again")
+        base = (self.tables_root / claims["s"] / claims["t"]).resolve()
+        path = (base / claims["f"]).resolve()
+        if base not in path.parents or not path.is_file():
+            raise RequestError(HTTPStatus.NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", "file not found")
+        return path
+
+
+def _stable_id(name: str) -> str:
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    service: SharingService  # set on the subclass built per server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        return  # quiet: the CLI prints what it serves
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str, headers: dict[str, str] | None = None,
+              head: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _json(self, payload: dict[str, Any], status: HTTPStatus = HTTPStatus.OK) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8")
+
+    def _ndjson(self, lines: list[dict[str, Any]], version: int) -> None:
+        body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        self._send(HTTPStatus.OK, body, "application/x-ndjson; charset=utf-8",
+                   {"Delta-Table-Version": str(version), "delta-sharing-capabilities": "responseformat=parquet"})
+
+    def _error(self, err: RequestError) -> None:
+        self._json({"errorCode": err.code, "message": err.message}, err.status)
+
+    def _route(self, method: str) -> None:
+        url = urlparse(self.path)
+        if not url.path.startswith(PREFIX + "/"):
+            raise RequestError(HTTPStatus.NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", f"no such endpoint {url.path}")
+        path = url.path[len(PREFIX):]
+        svc = self.service
+        if path.startswith("/files/") and method in ("GET", "HEAD"):
+            return self._serve_file(svc.signed_file(path.split("/")[2]), head=method == "HEAD")
+        own = svc.share_of(self.headers.get("Authorization"))
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if method == "GET" and parts == ["shares"]:
+            return self._json(svc.list_shares(own))
+        if method == "GET" and len(parts) == 2 and parts[0] == "shares":
+            return self._json(svc.get_share(own, parts[1]))
+        if method == "GET" and len(parts) == 3 and parts[0] == "shares" and parts[2] == "schemas":
+            return self._json(svc.list_schemas(own, parts[1]))
+        if method == "GET" and len(parts) == 3 and parts[0] == "shares" and parts[2] == "all-tables":
+            return self._json(svc.list_tables(own, parts[1], None))
+        if method == "GET" and len(parts) == 5 and parts[0] == "shares" and parts[4] == "tables":
+            return self._json(svc.list_tables(own, parts[1], parts[3]))
+        match = _TABLE_PATH.match("/" + "/".join(parts))
+        if match is None:
+            raise RequestError(HTTPStatus.NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", f"no such endpoint {method} {path}")
+        share, schema, table, action = match.groups()
+        table_dir = svc._check_table(own, share, schema, table)
+        if action == "version" and method in ("GET", "HEAD"):
+            version = svc.version(table_dir)
+            return self._send(HTTPStatus.OK, b"", "text/plain", {"Delta-Table-Version": str(version)},
+                              head=method == "HEAD")
+        if action == "metadata" and method == "GET":
+            snapshot = svc.snapshot(table_dir)
+            return self._ndjson(svc.metadata_lines(snapshot), snapshot.version)
+        if action == "query" and method == "POST":
+            request = self._json_body()
+            version = request.get("version")
+            snapshot = svc.snapshot(table_dir, int(version) if version is not None else None,
+                                    request.get("timestamp"))
+            return self._ndjson(svc.query_lines(share, table, snapshot), snapshot.version)
+        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, "INVALID_PARAMETER_VALUE", f"{method} not allowed on {path}")
+
+    def _json_body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b"{}"
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            raise RequestError(HTTPStatus.BAD_REQUEST, "MALFORMED_REQUEST", "request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise RequestError(HTTPStatus.BAD_REQUEST, "MALFORMED_REQUEST", "request body must be a JSON object")
+        return body
+
+    def _serve_file(self, path: Path, head: bool) -> None:
+        size = path.stat().st_size
+        start, end = 0, size - 1
+        status = HTTPStatus.OK
+        ranged = re.match(r"bytes=(\d*)-(\d*)$", self.headers.get("Range", ""))
+        if ranged and (ranged.group(1) or ranged.group(2)):
+            if ranged.group(1):
+                start = int(ranged.group(1))
+                end = min(int(ranged.group(2)), size - 1) if ranged.group(2) else size - 1
+            else:  # the last N bytes
+                start = max(0, size - int(ranged.group(2)))
+            if start > end:
+                self._send(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b"", "application/octet-stream",
+                           {"Content-Range": f"bytes */{size}"})
+                return
+            status = HTTPStatus.PARTIAL_CONTENT
+        with path.open("rb") as fh:
+            fh.seek(start)
+            body = b"" if head else fh.read(end - start + 1)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Length", str(end - start + 1))
+        if status == HTTPStatus.PARTIAL_CONTENT:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _handle(self, method: str) -> None:
+        try:
+            self._route(method)
+        except RequestError as err:
+            self._error(err)
+        except Exception as exc:  # noqa: BLE001 - a request must get an answer, never a dropped connection
+            self._error(RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR",
+                                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._handle("GET")
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._handle("HEAD")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+
+class SharingServer:
+    """The HTTP server in a background thread; `endpoint` is what profile files point at."""
+
+    def __init__(self, service: SharingService, host: str = "127.0.0.1", port: int = 0) -> None:
+        handler = type("SharingHandler", (_Handler,), {"service": service})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        bound_host, bound_port = self.httpd.server_address[:2]
+        if bound_host in ("0.0.0.0", "::"):  # listening everywhere: profiles name this machine
+            bound_host = socket.getfqdn()
+        service.endpoint = f"http://{bound_host}:{bound_port}{PREFIX}"
+        self.service = service
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="delta-sharing", daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return self.service.endpoint
+
+    def start(self) -> SharingServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> SharingServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
