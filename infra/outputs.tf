@@ -34,9 +34,9 @@ output "key_vault_uri" {
   value       = azurerm_key_vault.this.vault_uri
 }
 
-output "share_name" {
-  description = "Delta Sharing share of the gold tables."
-  value       = databricks_share.gold.name
+output "share_names" {
+  description = "Delta Sharing share per recipient (shares.yml), as recipients see it."
+  value       = { for k, share in databricks_share.recipient : k => share.name }
 }
 
 output "access_connector_principal_id" {

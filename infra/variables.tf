@@ -96,16 +96,6 @@ variable "secret_scope_name" {
   default     = "parkpal"
 }
 
-variable "share_recipients" {
-  type = map(object({
-    comment = string
-  }))
-  description = "Delta Sharing recipients of the gold share, one per operator or city, keyed by recipient name (open sharing, token authentication)."
-  default = {
-    "makati-city" = { comment = "City of Makati transport office" }
-  }
-}
-
 variable "secret_expiry_date" {
   type        = string
   description = "RFC 3339 expiry of the Event Hubs connection strings stored in Key Vault; rotate before it."

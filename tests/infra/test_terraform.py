@@ -128,8 +128,20 @@ def test_lake_containers_schemas_and_lifecycle(tf):
 
 
 def test_only_gold_is_shared_and_analysts_only_read_gold(tf):
-    share = _resources(tf, "databricks_share")["gold"]
-    assert "${databricks_catalog.parkpal.name}.gold.${object.value}" in json.dumps(share)
+    local = _locals(tf)
+    assert local["sharing"] == '${yamldecode(file("${path.module}/../src/parkpal_lakehouse/sharing/shares.yml"))}'
+    assert (INFRA.parent / "src" / "parkpal_lakehouse" / "sharing" / "shares.yml").is_file()
+    # shares hold the `shared` views only (tests/sharing/test_databricks_views.py runs their SQL on gold)
+    share = _resources(tf, "databricks_share")["recipient"]
+    assert share["for_each"] == "${local.share_recipients}"
+    content = share["dynamic"][0]["object"]["content"][0]
+    assert content["name"] == "${databricks_catalog.parkpal.name}.${databricks_schema.shared.name}.${object.key}"
+    assert (content["data_object_type"], content["shared_as"]) == ("VIEW", "gold.${object.key}")
+    grants = _resources(tf, "databricks_grants")["share"]
+    assert grants["grant"][0]["principal"] == "${databricks_recipient.this[each.key].name}"
+    assert grants["grant"][0]["privileges"] == ["SELECT"]
+    recipient = _resources(tf, "databricks_recipient")["this"]
+    assert set(recipient["properties_kvpairs"][0]["properties"]) == {"zone_column", "zone_value"}
     grants = _resources(tf, "databricks_grants")["schema"]
     assert "each.key == \"gold\" ? [var.analysts_group] : []" in json.dumps(grants).replace('\\"', '"')
 
