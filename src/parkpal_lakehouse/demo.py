@@ -104,6 +104,9 @@ def _print_report(spark, config, root: Path, balance: list) -> None:
     default_root = Path(config.storage_root) == Path(DEFAULT_DEMO_ROOT).resolve()
     query = "SELECT * FROM gold.v_busiest_zones ORDER BY busiest_rank LIMIT 5"
     print(f"  try               parkpal sql \"{query}\"" + ("" if default_root else f" --root {config.storage_root}"))
+    root_arg = "" if default_root else f" --root {config.storage_root}"
+    print(f"  serve it          parkpal share serve{root_arg} | parkpal sql serve{root_arg} | "
+          f"parkpal dashboard{root_arg}")
 
 
 def forecast_summary(spark, config) -> list[str]:

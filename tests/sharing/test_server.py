@@ -217,3 +217,16 @@ def test_a_new_publish_is_a_new_version_and_old_versions_stay_readable(spark, sh
     old = delta_sharing.load_as_pandas(url, version=before)
     new = delta_sharing.load_as_pandas(url)
     assert len(old) == len(new) > 0
+
+
+def test_requests_the_server_cannot_answer_are_clear_errors(sharing):
+    _, definition, local = sharing
+    share = definition.recipient("makati-city").share
+    headers = {"Authorization": f"Bearer {_token(local, 'makati-city')}"}
+    query = f"{local.server.endpoint}/shares/{share}/schemas/gold/tables/dim_zone/query"
+    changes = requests.post(query, headers=headers, json={"startingVersion": 0}, timeout=30)
+    assert changes.status_code == 400 and "startingVersion" in changes.json()["message"]
+    not_json = requests.post(query, headers=headers, data="{", timeout=30)
+    assert not_json.status_code == 400 and not_json.json()["errorCode"] == "MALFORMED_REQUEST"
+    missing = requests.post(query, headers=headers, json={"version": 999}, timeout=30)
+    assert missing.status_code == 400 and "version 999" in missing.json()["message"]

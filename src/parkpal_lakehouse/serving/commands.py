@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,12 +15,22 @@ from parkpal_lakehouse.config import LakehouseConfig, local_config
 from parkpal_lakehouse.errors import ParkPalError
 
 
-def _wait_for_signal(what: str) -> None:
+def _stop_on_signals(what: str) -> threading.Event:
+    """Installed before the server starts, so a SIGTERM right after it is ready still stops it cleanly."""
     from parkpal_lakehouse.ingestion import stop_on_signals
 
-    stop: threading.Event = stop_on_signals(lambda m: print(f"{what}: {m.split(':')[0]}: stopping", flush=True))
-    while not stop.wait(1.0):
-        pass
+    return stop_on_signals(lambda m: print(f"{what}: {m.split(':')[0]}: stopping", flush=True))
+
+
+def _serve(stop: threading.Event, announce: list[str], close: Callable[[], None]) -> int:
+    """Say where the server is, then block until SIGINT/SIGTERM, then close it."""
+    try:
+        print("\n".join(announce), flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        close()
+    return 0
 
 
 def _config(args: argparse.Namespace) -> LakehouseConfig:
@@ -55,22 +66,18 @@ def cmd_share_serve(args: argparse.Namespace) -> int:
 
     config = _config(args)
     definition = load_definition(args.definition)
+    stop = _stop_on_signals("share serve")
     spark = get_spark(config)
     sharing = start_local_sharing(spark, config, definition, args.host, args.port, publish=not args.no_publish,
                                   lifetime=timedelta(days=args.token_days))
     tables = len(sharing.published)
-    print(f"published {tables} share table(s)" if tables else "serving the share tables as last published")
-    print(f"Delta Sharing server: {sharing.server.endpoint}")
-    for recipient, path in sharing.profiles.items():
-        print(f"  profile for {recipient}: {path}")
     example = next(iter(definition.recipients))
     url = f"{sharing.profiles[example.name]}#{example.share}.gold.zone_metrics_hourly"
-    print(f"try: delta_sharing.load_as_pandas('{url}')", flush=True)
-    try:
-        _wait_for_signal("share serve")
-    finally:
-        sharing.stop()
-    return 0
+    published = f"published {tables} share table(s)" if tables else "serving the share tables as last published"
+    return _serve(stop, [published,
+                         f"Delta Sharing server: {sharing.server.endpoint}",
+                         *(f"  profile for {r}: {path}" for r, path in sharing.profiles.items()),
+                         f"try: delta_sharing.load_as_pandas('{url}')"], sharing.stop)
 
 
 def cmd_share_token(args: argparse.Namespace) -> int:
@@ -98,14 +105,11 @@ def cmd_sql_serve(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.serving.sql_endpoint import DEFAULT_PORT, start_sql_endpoint
 
     config = _config(args)
+    stop = _stop_on_signals("sql serve")
     endpoint = start_sql_endpoint(get_spark(config), args.host or "127.0.0.1", args.port or DEFAULT_PORT)
-    print(f"SQL endpoint (HiveServer2 / Spark Thrift): {endpoint.jdbc_url}")
-    print(f"try: beeline -u {endpoint.jdbc_url} -e 'SELECT * FROM gold.v_busiest_zones LIMIT 5'", flush=True)
-    try:
-        _wait_for_signal("sql serve")
-    finally:
-        endpoint.stop()
-    return 0
+    return _serve(stop, [f"SQL endpoint (HiveServer2 / Spark Thrift): {endpoint.jdbc_url}",
+                         f"try: beeline -u {endpoint.jdbc_url} -e 'SELECT * FROM gold.v_busiest_zones LIMIT 5'"],
+                  endpoint.stop)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

@@ -220,6 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._ndjson(svc.metadata_lines(snapshot), snapshot.version)
         if action == "query" and method == "POST":
             request = self._json_body()
+            if "startingVersion" in request or "endingVersion" in request:
+                raise RequestError(HTTPStatus.BAD_REQUEST, "INVALID_PARAMETER_VALUE",
+                                   "change queries (startingVersion) are not supported: query a version or timestamp")
             version = request.get("version")
             snapshot = svc.snapshot(table_dir, int(version) if version is not None else None,
                                     request.get("timestamp"))
