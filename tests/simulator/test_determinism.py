@@ -46,3 +46,23 @@ def test_a_root_with_a_city_is_not_overwritten(tmp_path):
     with pytest.raises(ConfigError, match="already holds a simulated city"):
         simulate(TINY, tmp_path)
     assert (tmp_path / "truth/manifest.json").read_text() == before
+
+
+def test_truth_times_keep_missing_moments_as_nat_without_float_noise():
+    """Searches that never parked have no parked_at: NaT, never a failure or a made-up time (pandas 2.3
+    converts float seconds with NaN through uninitialised memory under np.errstate(over="raise"))."""
+    import numpy as np
+
+    from parkpal_lakehouse.simulator.truth import TrueSearch, searches_frame
+
+    t0 = 1_793_750_400.123456  # 2026-11-04T00:00:00.123456Z
+    parked = TrueSearch(1, 100001, 1, 3, "LOT", t0, t0 + 5, t0 + 65.5, t0 + 70, t0 + 3600, 60.5, 3530.0,
+                        "parked", "activity")
+    abandoned = TrueSearch(2, 100002, 2, 3, "LOT", t0, t0 + 2, None, None, None, None, None, "abandoned", None)
+    with np.errstate(all="raise"):
+        frame = searches_frame([parked, abandoned] * 500)
+    assert str(frame["parked_at"].dtype) == "datetime64[ns, UTC]"
+    assert frame["parked_at"].isna().sum() == 500 and frame["departed_at"].isna().sum() == 500
+    us = pd.Timedelta("1us")  # float seconds: exact to well under a microsecond
+    assert abs(frame["parked_at"].iloc[0] - pd.Timestamp("2026-11-04T00:01:05.623456", tz="UTC")) < us
+    assert ((frame["zone_entry_at"] - pd.Timestamp("2026-11-04T00:00:00.123456", tz="UTC")).abs() < us).all()

@@ -115,7 +115,10 @@ def _sweep(visits: list[Visit], window: Window, hours: int, app_only: bool) -> t
 def searches_frame(searches: list[TrueSearch]) -> pd.DataFrame:
     frame = pd.DataFrame([s.__dict__ for s in searches])
     for col in ("zone_entry_at", "circling_start", "parked_at", "confirmed_at", "departed_at"):
-        frame[col] = pd.to_datetime(frame[col], unit="s", utc=True)
+        seconds = frame[col].astype("float64")
+        # NaN (a search that never parked) becomes NaT afterwards: pandas 2.3 converts float seconds with
+        # NaN through uninitialised memory under np.errstate(over="raise"), which fails now and then.
+        frame[col] = pd.to_datetime(seconds.fillna(0.0), unit="s", utc=True).where(seconds.notna())
     return frame
 
 
