@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import socket
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,30 @@ def _blocks(output: str, headers: list[list[str]]) -> list[list[list[str]]]:
     return blocks
 
 
+def _canonical(value: object) -> str:
+    """A Spark value as text that beeline's rendering of it also reduces to."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float | Decimal):
+        return f"{float(value):.6g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _canonical_cell(cell: str, like: object) -> str:
+    """beeline's csv2 text of a cell, reduced like `_canonical` reduces the Spark value of that column."""
+    if cell in ("", "NULL"):
+        return "NULL"
+    if isinstance(like, float | Decimal):
+        return f"{float(cell):.6g}"
+    if isinstance(like, datetime):
+        return cell[:19]
+    return cell
+
+
 @pytest.mark.slow
 def test_beeline_runs_every_documented_query_through_the_endpoint(spark, endpoint):
     queries = statements(QUERIES)
@@ -56,6 +82,12 @@ def test_beeline_runs_every_documented_query_through_the_endpoint(spark, endpoin
     assert len(blocks) == len(queries) >= 8
     for query, want, got in zip(queries, expected, blocks, strict=True):
         assert len(got) == len(want.rows) > 0, query
+        # column by column, a sample Spark value tells how to read beeline's text
+        likes = [next((r[i] for r in want.rows if r[i] is not None), None) for i in range(len(want.columns))]
+        spark_rows = sorted(tuple(_canonical(v) for v in row) for row in want.rows)
+        beeline_rows = sorted(tuple(_canonical_cell(c, like) for c, like in zip(row, likes, strict=True))
+                              for row in got)
+        assert beeline_rows == spark_rows, query
 
 
 def test_beeline_sees_gold_by_name_with_the_same_values_as_spark(spark, endpoint):

@@ -12,7 +12,6 @@ import csv
 import json
 import re
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import delta_sharing
@@ -212,7 +211,7 @@ def test_a_new_publish_is_a_new_version_and_old_versions_stay_readable(spark, sh
     from parkpal_lakehouse.sharing.publish import publish_shares
 
     only_zones = ShareDefinition(tuple(t for t in definition.tables if t.name == "dim_zone"), (recipient,))
-    publish_shares(spark, config, replace(only_zones), ["makati-city"])
+    publish_shares(spark, config, only_zones, ["makati-city"])
     assert delta_sharing.get_table_version(url) == before + 1
     old = delta_sharing.load_as_pandas(url, version=before)
     new = delta_sharing.load_as_pandas(url)
