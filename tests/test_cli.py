@@ -32,7 +32,8 @@ def test_every_subcommand_has_help(command, capsys):
         (["fly"], "invalid choice: 'fly'"),
         (["stream", "start", "--hubs", "parking-events"], "unknown hub parking-events"),
         (["stream", "start", "--trigger", "soon"], "expected availableNow or processingTime"),
-        (["stream", "start", "--source", "kafka", "--bootstrap-servers", "127.0.0.1:1"], "cannot reach Kafka"),
+        (["stream", "start", "--source", "kafka", "--bootstrap-servers", "127.0.0.1:1", "--root", "/tmp"],
+         "cannot reach Kafka"),
         (["stream"], "required: ACTION"),
         (["lake", "status", "--account", "Not_An_Account"], "--account must be a storage account name"),
         (["lake", "status", "--account", "parkpaldev", "--credential", "env:PARKPAL_UNSET_VAR"],
@@ -41,14 +42,19 @@ def test_every_subcommand_has_help(command, capsys):
           "--credential", "env:HOME"], "--engineers must be an Entra ID object id"),
         (["sessions", "backfill", "--from", "yesterday", "--to", "2026-11-03"], "expected a time like 2026-11-02"),
         (["sessions", "backfill", "--from", "2026-11-02"], "required: --to"),
-        (["sessions", "accuracy", "--root", "/nonexistent/city"], "no ground truth in /nonexistent/city/truth"),
+        (["sessions", "accuracy", "--root", "/nonexistent/city"], "--root /nonexistent/city does not exist"),
         (["hourly", "--hour", "2026-11-02T08:30"], "hours start on the hour: 2026-11-02T08:30:00+00:00"),
         (["hourly", "--from", "2026-11-02T08:00"], "--from and --to go together"),
         (["hourly", "--from", "2026-11-02T08:00", "--to", "2026-11-02T06:00"], "hour range is empty"),
         (["hourly", "--hour", "2026-11-02T08:00", "--from", "2026-11-02T08:00", "--to", "2026-11-02T09:00"],
          "give --hour or --from/--to, not both"),
         (["gold", "maintain", "--retention-hours", "24"], "would break 7-day time travel"),
-        (["gold", "accuracy", "--root", "/nonexistent/city"], "no ground truth in /nonexistent/city/truth"),
+        (["gold", "accuracy", "--root", "/nonexistent/city"], "--root /nonexistent/city does not exist"),
+        (["simulate", "--rate", "0"], "--rate: must be a positive number, not 0"),
+        (["simulate", "--rate", "nan"], "--rate: must be a positive number, not nan"),
+        (["sql", "SELECT 1", "--root", "/nonexistent/lake"], "--root /nonexistent/lake does not exist"),
+        (["hourly", "--root", "/nonexistent/lake"], "--root /nonexistent/lake does not exist"),
+        (["share", "publish", "--root", "/nonexistent/lake"], "--root /nonexistent/lake does not exist"),
         (["sql", "  "], "empty SQL statement"),
         ([], "required: COMMAND"),
     ],
@@ -65,6 +71,32 @@ def test_library_errors_are_one_line_too(tmp_path, monkeypatch):
     result = run("simulate", "--root", str(tmp_path), "--zones", "2", "--users", "10", "--sink", "eventhubs")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("parkpal simulate: error: the Event Hubs sink needs")
+
+
+def test_a_nonexistent_root_is_not_created():
+    from pathlib import Path
+
+    assert run("sql", "SELECT 1", "--root", "/nonexistent/lake").returncode == 2
+    assert not Path("/nonexistent").exists()
+
+
+def test_an_unreachable_event_hubs_namespace_is_one_line_and_leaves_the_root_free(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARKPAL_EVENTHUBS_SEND_CONNECTION_STRING",
+                       "Endpoint=sb://127.0.0.1:1/;SharedAccessKeyName=send;SharedAccessKey=c2VjcmV0")
+    root = tmp_path / "city"
+    result = run("simulate", "--root", str(root), "--zones", "2", "--users", "10", "--sink", "eventhubs")
+    assert result.returncode == 2
+    lines = [ln for ln in result.stderr.strip().splitlines() if not ln.startswith("[")]
+    assert len(lines) == 1 and "cannot reach Event Hubs" in lines[0], result.stderr
+    assert not (root / "truth").exists()
+    retry = run("simulate", "--root", str(root), "--zones", "2", "--users", "10")
+    assert retry.returncode == 0, retry.stderr  # not "already holds a simulated city"
+
+
+def test_a_one_user_city_simulates(tmp_path):
+    result = run("simulate", "--root", str(tmp_path), "--zones", "1", "--users", "1")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "truth" / "searches.parquet").exists()
 
 
 def test_simulate_writes_landing_truth_and_reports_progress(tmp_path):

@@ -29,7 +29,8 @@ def ingestion_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[H
     rows = []
     for hub in hubs or list(Hub):
         parsed = parsed_events(read_table(spark, config, bronze_table(hub)), hub, zones,
-                               config.stream.max_future_skew_minutes, config.rules.geofence_tolerance_m)
+                               config.stream.max_future_skew_minutes, config.rules.geofence_tolerance_m,
+                               config.stream.max_event_age_days)
         counts = parsed.agg(
             F.count("*").alias("bronze"),
             F.count_distinct(F.when(F.size("failed_rules") == 0, F.col("dedupe_key"))).alias("distinct_valid"),

@@ -55,6 +55,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not value > 0 or value == float("inf"):  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
 def _add_root(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=DEFAULT_ROOT, help="local storage root of the lakehouse (default: %(default)s)")
 
@@ -136,6 +146,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         sink = EventHubsSink()
     if args.history_weeks < 0:
         raise ParkPalError(f"--history-weeks must be 0 or more, not {args.history_weeks}")
+    if sink is not None:
+        sink.probe()  # an unreachable broker or namespace fails here, before anything is written
     report = simulate(settings, root, sink=sink, rate=args.rate, progress=_progress)
     if args.history_weeks:
         from parkpal_lakehouse.simulator.history import write_history
@@ -151,12 +163,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lakehouse(args: argparse.Namespace):
+def existing_root(root: str) -> str:
+    """A command that reads a lakehouse needs one: a mistyped --root must not become a new empty one."""
+    if not Path(root).is_dir():
+        raise ParkPalError(f"--root {root} does not exist: give the folder of a lakehouse "
+                           "(made by `parkpal demo`, `parkpal simulate` or `parkpal reference load`)")
+    return root
+
+
+def _lakehouse(args: argparse.Namespace, create: bool = False):
     from dataclasses import replace
 
     from parkpal_lakehouse.config import SourceConfig, StreamSettings, local_config
 
-    config = local_config(args.root)
+    config = local_config(args.root if create else existing_root(args.root))
     source = SourceConfig(kind=getattr(args, "source", "landing"),
                           bootstrap_servers=getattr(args, "bootstrap_servers", "") or "",
                           max_files_per_trigger=getattr(args, "max_files_per_trigger", None),
@@ -192,7 +212,7 @@ def cmd_reference_load(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.contracts.reference import load_reference_tables
     from parkpal_lakehouse.runtime.session import get_spark
 
-    config = _lakehouse(args)
+    config = _lakehouse(args, create=True)
     folder = args.folder or Path(args.root).resolve() / "reference"
     names = load_reference_tables(get_spark(config), config, folder)
     print(f"loaded zones.csv and vehicles.csv from {folder} into {', '.join(names)}")
@@ -343,9 +363,9 @@ def cmd_gold_maintain(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.gold.maintenance import maintain_lakehouse
     from parkpal_lakehouse.runtime.session import get_spark
 
-    config = _lakehouse(args)
     if args.retention_hours is not None and args.retention_hours < 168:
         raise ParkPalError(f"--retention-hours {args.retention_hours} would break 7-day time travel; use at least 168")
+    config = _lakehouse(args)
     print("\n".join(maintain_lakehouse(get_spark(config), config, args.retention_hours).lines()))
     return 0
 
@@ -376,11 +396,19 @@ def cmd_sql(args: argparse.Namespace) -> int:
         from parkpal_lakehouse.serving.commands import cmd_sql_serve
 
         return cmd_sql_serve(args)
+    if args.statement == "user":
+        from parkpal_lakehouse.serving.commands import cmd_sql_user
+
+        if not args.name:
+            raise ParkPalError("`parkpal sql user` needs the account's name, e.g. `parkpal sql user analyst`")
+        return cmd_sql_user(args)
+    if args.name:
+        raise ParkPalError(f"one SQL statement in one argument (quote it): got an extra {args.name!r}")
     if args.port is not None or args.host is not None:
         raise ParkPalError("--host and --port go with `parkpal sql serve`, not with a statement")
-    config = _lakehouse(args)
     if not args.statement.strip():
         raise ParkPalError("empty SQL statement")
+    config = _lakehouse(args)
     print(run_sql(get_spark(config), args.statement, args.max_rows).table())
     return 0
 
@@ -538,7 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-noise", action="store_true", help="a perfect wire: no duplicates, late or bad records")
     p.add_argument("--sink", choices=("landing", "kafka", "eventhubs"), default="landing")
     p.add_argument("--bootstrap-servers", default="localhost:9092", help="for --sink kafka")
-    p.add_argument("--rate", type=float, default=None, help="messages per second (default: as fast as possible)")
+    p.add_argument("--rate", type=_positive_float, default=None,
+                   help="messages per second (default: as fast as possible)")
     p.add_argument("--history-weeks", type=int, default=0,
                    help="also write N weeks of hourly occupancy before the first day to <root>/history/ "
                         "(an operator-style export with gaps and bad readings, for forecasting)")
@@ -659,8 +688,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_forecast_monitor)
 
     p = sub.add_parser("sql", help="run Spark SQL against the local catalog (e.g. SELECT * FROM gold.v_zone_daily), "
-                                   "or `sql serve`: a JDBC/ODBC endpoint over it")
-    p.add_argument("statement", help="one SQL statement, or `serve` to start the SQL endpoint")
+                                   "or `sql serve`: a read-only JDBC/ODBC endpoint over gold, `sql user NAME`: "
+                                   "an analyst account for it")
+    p.add_argument("statement", help="one SQL statement, `serve` to start the SQL endpoint, or `user`")
+    p.add_argument("name", nargs="?", default=None, help="with user: the account to create or rotate")
     _add_root(p)
     p.add_argument("--max-rows", type=_positive_int, default=100)
     p.add_argument("--host", default=None, help="with serve: interface to listen on (default 127.0.0.1)")

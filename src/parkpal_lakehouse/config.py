@@ -207,10 +207,15 @@ class SourceConfig:
     max_offsets_per_trigger: int | None = None
     max_files_per_trigger: int | None = None
     fail_on_data_loss: bool = True
+    # Landing files are written per arrival window (`<mm>` in the path is its start); a message was
+    # enqueued by the window's end, which is what bronze records (docs/event-contract.md).
+    landing_window_minutes: int = 15
 
     def __post_init__(self) -> None:
         if self.kind not in ("landing", "kafka", "eventhubs"):
             raise ConfigError(f"source kind must be landing, kafka or eventhubs, not {self.kind!r}")
+        if not 1 <= self.landing_window_minutes <= 60 or 60 % self.landing_window_minutes:
+            raise ConfigError(f"landing_window_minutes must divide 60, not {self.landing_window_minutes}")
 
 
 @dataclass(frozen=True)
@@ -218,15 +223,18 @@ class StreamSettings:
     """How the ingestion queries run."""
 
     trigger: str = "availableNow"  # availableNow | processingTime=<interval>, e.g. processingTime=10 seconds
-    # Event Hubs delivers at least once; redeliveries arrive within minutes of the original, so
-    # duplicates are dropped within this much *arrival* time. Event time is never used to drop here:
-    # late events must reach silver (sessionization handles lateness).
-    dedupe_watermark: str = "30 minutes"
+    # Event Hubs delivers at least once. Duplicates are removed against silver itself (same event date
+    # and key), never with a watermark: a late valid event must reach silver (a watermark dropped it).
     # Events stamped further than this after they were enqueued break `timestamp:future`.
     max_future_skew_minutes: int = 15
+    # Events stamped longer than this before they were enqueued break `timestamp:too_old` (a phone
+    # offline for a few days still uploads; a clock at 1970 does not make gold compute decades).
+    max_event_age_days: int = 30
     quality_checks: bool = True
 
     def __post_init__(self) -> None:
+        if self.max_event_age_days < 1 or self.max_future_skew_minutes < 0:
+            raise ConfigError("max_event_age_days must be >= 1 and max_future_skew_minutes >= 0")
         if self.trigger != "availableNow" and not self.trigger.startswith("processingTime="):
             raise ConfigError(f"trigger must be availableNow or processingTime=<interval>, not {self.trigger!r}")
 

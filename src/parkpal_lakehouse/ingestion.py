@@ -2,9 +2,10 @@
 
 Per hub two queries, each with its own checkpoint under `<root>/checkpoints/`:
 - `bronze_<hub>`: source stream -> `bronze.<hub>_raw` (raw body + metadata).
-- `silver_<hub>`: bronze Delta stream -> parse + validate -> dedupe within the arrival-time watermark ->
-  `foreachBatch`: quality expectations, then `silver.<hub>` and `silver.quarantine` (and the quality
-  results), every write idempotent on (query name, batch id).
+- `silver_<hub>`: bronze Delta stream -> parse + validate -> `foreachBatch`: quality expectations,
+  dedupe (within the batch and against silver's rows of the same event dates: no watermark, so no
+  valid event is ever dropped for being late), then `silver.<hub>` and `silver.quarantine` (and the
+  quality results), every write idempotent on (query name, batch id).
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ from parkpal_lakehouse.bronze import bronze_records, bronze_table
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
+from parkpal_lakehouse.io.landing import audit_landing, check_checkpoints_belong_here
 from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
 from parkpal_lakehouse.io.sources import RAW_SCHEMA, raw_stream
-from parkpal_lakehouse.io.tables import create_table_if_missing, read_stream
+from parkpal_lakehouse.io.tables import create_table_if_missing, read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.quality.expectations import SILVER_SUITES
 from parkpal_lakehouse.quality.runner import QUALITY_RESULTS_DDL, QualityGateFailed, check_quality, results_frame
 from parkpal_lakehouse.sessions.store import prepare_session_tables
 from parkpal_lakehouse.sessions.streaming import start_sessions
-from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events
+from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events, unseen_events
 from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table, zones_reference
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
         batch = batch.persist()
         try:
             events, quarantined = silver_events(batch), quarantined_records(batch)
+            existing = read_table(batch.sparkSession, config, table)
             results = []
             if config.stream.quality_checks:
                 outcome = check_quality(events, table, suite, batch_id=batch_id)
@@ -87,6 +90,7 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
                     log.warning("%s batch %s: expectation %s failed (warn)", name, batch_id, warning)
                 events, results = outcome.kept, outcome.results
                 quarantined = quarantined.unionByName(_quality_quarantine(outcome.dropped, batch))
+            events = unseen_events(events, existing, hub)
             append_once(events, config, table, name, batch_id, partition_by=("event_date",))
             append_once(quarantined, config, QUARANTINE, name, batch_id, partition_by=("quarantine_date",))
             if results:
@@ -113,10 +117,10 @@ def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> Stre
     limit = config.source.max_files_per_trigger
     bronze = read_stream(spark, config, bronze_table(hub), {"maxFilesPerTrigger": str(limit)} if limit else {})
     parsed = parsed_events(bronze, hub, zones_reference(spark, config), config.stream.max_future_skew_minutes,
-                           config.rules.geofence_tolerance_m)
-    deduped = parsed.withWatermark("enqueued_at", config.stream.dedupe_watermark) \
-        .dropDuplicatesWithinWatermark(["dedupe_key"])
-    writer = deduped.writeStream.foreachBatch(silver_batch_writer(config, hub, name))
+                           config.rules.geofence_tolerance_m, config.stream.max_event_age_days)
+    # No stateful dedupe with a watermark: it dropped valid late events silently. Each batch is
+    # deduplicated against silver itself in `silver_batch_writer`.
+    writer = parsed.writeStream.foreachBatch(silver_batch_writer(config, hub, name))
     return with_trigger(writer, config, name).start()
 
 
@@ -151,6 +155,8 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
     if sessions and set(hubs) != set(Hub):
         raise ConfigError("sessionization reads all three hubs' silver tables: run it with every hub")
     stop = stop or threading.Event()
+    if config.source.kind == "landing":
+        check_checkpoints_belong_here(config)
     prepare_tables(spark, config, hubs)  # fails fast without reference data; no create races later
     if sessions:
         prepare_session_tables(spark, config)
@@ -177,6 +183,10 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
             _raise_if_failed(q)
         if stop.is_set():
             break
+    if config.source.kind == "landing":
+        for warning in audit_landing(spark, config, hubs).warnings():
+            log.warning("landing: %s", warning)
+            progress(f"WARNING landing: {warning}")
     rows: dict[str, int] = {}
     for row in recorder.rows:
         rows[row["query_name"]] = rows.get(row["query_name"], 0) + row["num_input_rows"]
@@ -202,5 +212,5 @@ def _raise_if_failed(query: StreamingQuery) -> None:
     if gate:
         raise QualityGateFailed(gate.group(1).strip())
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "unknown error")
-    raise ParkPalError(f"query {query.name} stopped: {first[:300]}")
+    raise ParkPalError(f"query {query.name} stopped: {first[:400]} (stack trace in <root>/logs/spark-errors.log)")
 

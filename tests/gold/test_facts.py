@@ -1,5 +1,7 @@
 """Gate visits and the fact tables, on hand-made silver rows."""
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +13,10 @@ GATE_DDL = ("event_type STRING, event_id STRING, zone_id BIGINT, license_plate S
             "entry_event_id STRING, transaction_id STRING, amount DOUBLE, currency STRING, payment_method STRING, "
             "payment_status STRING, event_time TIMESTAMP")
 KEY = "test-key"
+
+
+def keyed(message: str) -> str:
+    return hmac.new(KEY.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def t(hh: int, mm: int = 0) -> datetime:
@@ -70,7 +76,9 @@ def test_gate_facts_flag_overdue_exits_and_hide_plates(gate_events):
     visits = gate_visits(gate_events, max_stay_hours=2)
     horizon_ms = int(t(14).timestamp() * 1000)  # e4 entered at 11:00: over 2 h before the horizon
     facts = fact_gate_sessions(visits, KEY, "Asia/Manila", horizon_ms, max_stay_hours=2)
-    rows = by_id(facts)
+    # The visit id leaves silver as HMAC(key, "visit|<entry event id>"), like every other identifier.
+    hashed = by_id(facts)
+    rows = {e: hashed[keyed(f"visit|{e}")] for e in ("e1", "e2", "e3", "e4", "x5")}
     assert rows["e4"].visit_status == "exit_missing"
     assert rows["e1"].duration_minutes == 120.0 and rows["e1"].net_amount == 0.0
     assert rows["e1"].date_key == 20261102 and rows["e1"].hour_key == 16  # 08:00 UTC is 16:00 in Manila
@@ -98,7 +106,8 @@ def test_session_facts_carry_a_keyed_user_hash_not_the_id(spark):
         "confirmation STRING, departure_source STRING, written_by STRING")
     fact = fact_parking_sessions(sessions, KEY, "Asia/Manila")
     row = fact.first()
-    assert "user_id" not in fact.columns and row.user_key not in ("42", None) and len(row.user_key) == 64
+    assert "user_id" not in fact.columns and row.user_key == keyed("user|42")
+    assert row.session_id == keyed("session|s1")
     assert fact_parking_sessions(sessions, "another-key", "Asia/Manila").first().user_key != row.user_key
     # 23:30 UTC on 2 Nov is 07:30 on 3 Nov in Manila
     assert (row.date_key, row.hour_key, str(row.entry_date)) == (20261103, 7, "2026-11-03")

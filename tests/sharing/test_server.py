@@ -20,23 +20,12 @@ import pytest
 import requests
 
 from parkpal_lakehouse.io.tables import read_table
-from parkpal_lakehouse.sharing.definition import ShareDefinition, load_definition
-from parkpal_lakehouse.sharing.local import start_local_sharing, token_store
+from parkpal_lakehouse.sharing.definition import ShareDefinition
+from parkpal_lakehouse.sharing.local import token_store
 from parkpal_lakehouse.sharing.profiles import rotate_profile
 from parkpal_lakehouse.sharing.publish import gold_source, recipient_zone_ids, shared_rows
 
 pytestmark = pytest.mark.integration
-RECIPIENTS = ("makati-city", "taguig-city")
-
-
-@pytest.fixture(scope="module")
-def sharing(spark, gold_city):
-    config, _ = gold_city
-    packaged = load_definition()
-    definition = ShareDefinition(packaged.tables, tuple(packaged.recipient(n) for n in RECIPIENTS))
-    local = start_local_sharing(spark, config, definition)
-    yield config, definition, local
-    local.stop()
 
 
 def _canonical(df: pd.DataFrame, columns: list[str]) -> list[tuple]:

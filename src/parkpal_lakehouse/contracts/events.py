@@ -11,6 +11,8 @@ they are what quarantine rows carry as the reason.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +46,14 @@ PAYMENT_STATUSES = ("PENDING", "COMPLETED", "FAILED", "REFUNDED")
 
 # Events stamped further than this in the future are invalid (phone clocks drift a little, not hours).
 MAX_FUTURE_SKEW = timedelta(minutes=15)
+# Events older than this when enqueued are invalid: a phone may upload a day or two late after being
+# offline, but not years (a clock at 1970 or 1900 would make gold compute decades of empty hours).
+MAX_EVENT_AGE = timedelta(days=30)
+# ISO-8601 instants exactly as Spark's silver parser reads them (`yyyy-MM-dd'T'HH:mm:ss[.S..S]XXX`).
+_ISO_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})")
+# Blank means missing: only whitespace JSON and Java's `\s` both call whitespace.
+_BLANK = re.compile(r"[ \t\n\x0b\f\r]*")
+_INT_RANGE = {"long": (-(2**63), 2**63 - 1), "int": (-(2**31), 2**31 - 1)}
 
 _KINDS: dict[str, DataType] = {
     "long": LongType(),
@@ -136,19 +146,67 @@ def event_type_of(hub: Hub, event: Mapping[str, Any]) -> str | None:
 
 
 def parse_timestamp(value: str) -> datetime:
-    """ISO-8601 with `Z` or an explicit offset, as UTC. A naive timestamp is not in the contract."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("timestamp has no Z or offset")
-    return parsed.astimezone(UTC)
+    """`2026-11-02T08:15:00.250+08:00` / `...Z` (0-9 fraction digits, a zone required), as UTC.
+    Anything else ISO-8601 allows (a space, no seconds, week dates, no zone) is not in the contract."""
+    match = _ISO_INSTANT.fullmatch(value)
+    if match is None:
+        raise ValueError("timestamp is not yyyy-MM-ddTHH:mm:ss[.fraction] with Z or an offset")
+    *fields, fraction, zone = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    offset = "+00:00" if zone == "Z" else zone
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    if hours > 18 or minutes > 59:
+        raise ValueError("timestamp offset out of range")
+    sign = 1 if offset[0] == "+" else -1
+    local = datetime(*map(int, fields), micros, tzinfo=UTC)  # raises on a month 13 or a 25th hour
+    return local - sign * timedelta(hours=hours, minutes=minutes)
+
+
+class StrictJsonError(ValueError):
+    """A body that is not exactly one JSON object (RFC 8259) without repeated keys."""
+
+
+def _no_constant(name: str) -> None:
+    raise StrictJsonError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise StrictJsonError("repeated key")
+    return dict(pairs)
+
+
+def load_event(body: str) -> dict[str, Any] | None:
+    """The event of a message body, parsed strictly: exactly one JSON object (whitespace around it
+    only), no repeated keys, no NaN/Infinity, no single quotes or comments. None when it is not."""
+    try:
+        event = json.loads(body, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def _present(value: Any) -> bool:
+    """Missing: absent, null, or a blank string."""
+    return value is not None and not (isinstance(value, str) and _BLANK.fullmatch(value))
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond any double: Spark reads it as Infinity
+        return False
 
 
 def _type_ok(kind: str, value: Any) -> bool:
     if kind in ("long", "int"):
-        return isinstance(value, int) and not isinstance(value, bool)
+        low, high = _INT_RANGE[kind]
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
     if kind == "double":
         return isinstance(value, int | float) and not isinstance(value, bool)
-    # Like Spark's JSON reader, a string field accepts a scalar number as its text.
+    # Like Spark's JSON reader, a string field accepts a scalar number as its text (not an object,
+    # array or boolean).
     return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
@@ -158,16 +216,20 @@ def contract_violations(
     *,
     now: datetime | None = None,
     zone_ids: frozenset[int] | None = None,
+    max_age: timedelta = MAX_EVENT_AGE,
 ) -> list[str]:
     """Names of the contract rules `event` breaks; empty when it is valid.
 
-    `now` enables the future-timestamp rule; `zone_ids` the unknown-zone rule.
+    `now` (when the message was enqueued) enables the future and too-old timestamp rules; `zone_ids`
+    the unknown-zone rule.
     """
     failed: list[str] = []
     event_type = event_type_of(hub, event)
+    if not isinstance(event_type, str) or not _present(event_type):
+        event_type = None
     for spec in CONTRACT[hub]:
         value = event.get(spec.name)
-        if value is None:
+        if not _present(value):
             if spec.required_when(event_type):
                 failed.append(f"required:{spec.name}")
             continue
@@ -178,17 +240,28 @@ def contract_violations(
             failed.append(f"enum:{spec.name}")
         if (spec.minimum is not None and value < spec.minimum) or (
             spec.maximum is not None and value > spec.maximum
-        ):
+        ) or (spec.kind == "double" and not _finite(value)):
             failed.append(f"range:{spec.name}")
         if spec.kind == "timestamp":
             try:
                 ts = parse_timestamp(str(value))
-            except ValueError:
+            except (ValueError, OverflowError):
                 failed.append("timestamp:unparseable")
             else:
                 if now is not None and ts > now + MAX_FUTURE_SKEW:
                     failed.append("timestamp:future")
+                if now is not None and ts < now - max_age:
+                    failed.append("timestamp:too_old")
     zone = event.get("zoneId")
-    if zone_ids is not None and isinstance(zone, int) and zone not in zone_ids:
+    if zone_ids is not None and _type_ok("long", zone) and zone not in zone_ids:
         failed.append("reference:zoneId")
     return failed
+
+
+def body_violations(hub: Hub, body: str, *, now: datetime | None = None, zone_ids: frozenset[int] | None = None,
+                    max_age: timedelta = MAX_EVENT_AGE) -> list[str]:
+    """The rules a raw message body breaks: `malformed:json` alone when it is not one strict JSON object."""
+    event = load_event(body)
+    if event is None:
+        return ["malformed:json"]
+    return contract_violations(hub, event, now=now, zone_ids=zone_ids, max_age=max_age)

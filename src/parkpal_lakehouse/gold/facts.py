@@ -14,11 +14,13 @@ PAYMENT_AFTER_EXIT_SLACK = "15 minutes"
 
 
 def fact_parking_sessions(sessions: DataFrame, key: str, timezone: str) -> DataFrame:
-    """`silver.parking_sessions` rows as facts: local date/hour keys of the zone entry, a keyed-hash
-    user key instead of the user id, nothing else about the person."""
+    """`silver.parking_sessions` rows as facts: local date/hour keys of the zone entry, keyed-hash
+    user and search keys instead of the user id and silver's session id (a plain hash of the user),
+    nothing else about the person."""
     entry = F.col("zone_entry_at")
     return sessions.select(
-        "session_id", pseudonym(F.col("user_id"), key, "user").alias("user_key"), "zone_id",
+        pseudonym(F.col("session_id"), key, "session").alias("session_id"),
+        pseudonym(F.col("user_id"), key, "user").alias("user_key"), "zone_id",
         date_key(entry, timezone).alias("date_key"), hour_key(entry, timezone).alias("hour_key"),
         hour_of(entry).alias("entry_hour"), "zone_entry_at", "circling_start", "parked_at", "confirmed_at",
         "departed_at", "closed_at", "circling_seconds", "parked_seconds", "outcome", "circling_is_estimate",
@@ -104,15 +106,16 @@ def gate_visits(gate_events: DataFrame, max_stay_hours: int) -> DataFrame:
 def fact_gate_sessions(visits: DataFrame, key: str, timezone: str, horizon_ms: int | None,
                        max_stay_hours: int) -> DataFrame:
     """`gate_visits` as facts. A visit still without an exit is `inside` until it has been longer than
-    `max_stay_hours` before the data horizon (newest gate event), then `exit_missing`. Plates become
-    keyed hashes."""
+    `max_stay_hours` before the data horizon (newest gate event), then `exit_missing`. Plates and the
+    visit id (a gate event id that silver and the car park hold) become keyed hashes."""
     first_seen = F.coalesce("entry_at", "exit_at")
     status = F.col("visit_status")
     if horizon_ms is not None:
         overdue = F.col("entry_at") + F.expr(f"INTERVAL {max_stay_hours} HOURS") < F.timestamp_millis(F.lit(horizon_ms))
         status = F.when((status == "inside") & overdue, F.lit("exit_missing")).otherwise(status)
     return visits.select(
-        "visit_id", "zone_id", pseudonym(F.col("license_plate"), key, "plate").alias("plate_key"), "vehicle_type",
+        pseudonym(F.col("visit_id"), key, "visit").alias("visit_id"), "zone_id",
+        pseudonym(F.col("license_plate"), key, "plate").alias("plate_key"), "vehicle_type",
         date_key(first_seen, timezone).alias("date_key"), hour_key(first_seen, timezone).alias("hour_key"),
         hour_of(first_seen).alias("visit_hour"), "entry_at", "exit_at",
         ((F.unix_micros("exit_at") - F.unix_micros("entry_at")) / 60e6).alias("duration_minutes"),

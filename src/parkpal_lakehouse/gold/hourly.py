@@ -34,7 +34,12 @@ from parkpal_lakehouse.gold.inputs import between, gate_events_around, hourly_in
 from parkpal_lakehouse.gold.keys import hour_of, pseudonym_key
 from parkpal_lakehouse.gold.maintenance import optimize_dates
 from parkpal_lakehouse.gold.metrics import zone_metrics_hourly
-from parkpal_lakehouse.gold.quality import RECONCILIATION_SUITE, ZONE_METRICS_SUITE, reconciliation
+from parkpal_lakehouse.gold.quality import (
+    RECONCILIATION_SUITE,
+    ZONE_METRICS_SUITE,
+    reconciliation,
+    with_finiteness,
+)
 from parkpal_lakehouse.gold.tables import (
     DIM_DATE,
     DIM_HOUR,
@@ -199,7 +204,7 @@ def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime,
     tz, max_stay = config.timezone, config.gold.max_stay_hours
     inputs = hourly_inputs(spark, config, start, end)
     metrics = zone_metrics_hourly(inputs, tz).localCheckpoint()
-    checks = [check_quality(metrics, ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end)),
+    checks = [check_quality(with_finiteness(metrics), ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end)),
               check_quality(reconciliation(metrics, inputs).localCheckpoint(), "gold.reconciliation",
                             RECONCILIATION_SUITE, window=(start, end))]
     results = [r for c in checks for r in c.results]

@@ -9,7 +9,7 @@ the range is written; every result goes to `ops.quality_results`.
 from __future__ import annotations
 
 import great_expectations.expectations as gxe
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.gold.keys import hour_of
@@ -30,6 +30,10 @@ ZONE_METRICS_SUITE: tuple[Expectation, ...] = (
     Expectation("gold_circling_not_negative",
                 lambda: gxe.ExpectColumnValuesToBeBetween(column="circling_seconds_min", min_value=0.0),
                 Policy.FAIL),
+    # NaN or Infinity anywhere (a non-finite amount would make revenue NaN) fails the range: the
+    # validator treats NaN as missing, so `with_finiteness` adds the column this checks.
+    Expectation("gold_numbers_finite",
+                lambda: gxe.ExpectColumnValuesToBeInSet(column="all_numbers_finite", value_set=[True]), Policy.FAIL),
     Expectation("gold_zone_hour_keys_present",
                 lambda: gxe.ExpectColumnValuesToNotBeNull(column="hour_start"), Policy.FAIL),
     Expectation("gold_capacity_positive",
@@ -47,6 +51,20 @@ RECONCILIATION_SUITE: tuple[Expectation, ...] = (
                 lambda: gxe.ExpectColumnValuesToBeBetween(column="revenue_difference", min_value=-REVENUE_TOLERANCE,
                                                           max_value=REVENUE_TOLERANCE), Policy.FAIL),
 )
+
+
+def with_finiteness(metrics: DataFrame) -> DataFrame:
+    """`metrics` plus `all_numbers_finite`: false where any float column of the row is NaN or +-Infinity."""
+    floats = [f.name for f in metrics.schema.fields if f.dataType.typeName() in ("double", "float")]
+    finite = [F.coalesce(~(F.isnan(c) | (F.abs(c) == F.lit(float("inf")))), F.lit(True)) for c in floats]
+    return metrics.withColumn("all_numbers_finite", _all(finite) if finite else F.lit(True))
+
+
+def _all(columns: list[Column]) -> Column:
+    result = columns[0]
+    for c in columns[1:]:
+        result = result & c
+    return result
 
 
 def reconciliation(metrics: DataFrame, inputs: HourlyInputs) -> DataFrame:

@@ -7,8 +7,9 @@ us, for latency). Where the events come from is
 configuration (`SourceConfig.kind`), resolved here and nowhere else:
 
 - `landing`: JSON Lines files under `<root>/landing/<hub>/YYYY/MM/DD/HH/<mm>-*.jsonl` (like Event Hubs
-  Capture); `enqueued_at` is the arrival window's start from the path (the file's modification time
-  for files not laid out that way); `received_at` is the modification time.
+  Capture); `enqueued_at` is the arrival window's end (`<mm>` + `landing_window_minutes`), as the
+  contract promises (the file's modification time for files not laid out that way); `received_at` is
+  the modification time.
 - `kafka`: a Kafka broker, one topic per hub; both times are the record timestamp.
 - `eventhubs`: Event Hubs through its Kafka endpoint (`<namespace>.servicebus.windows.net:9093`,
   SASL_SSL/PLAIN, user `$ConnectionString`, password from a secret reference).
@@ -39,6 +40,11 @@ def capture_window_start(path):
     return F.try_to_timestamp(text, F.lit("yyyy-MM-dd HH:mm"))
 
 
+def capture_window_end(path, window_minutes: int):
+    """The arrival window's end: its start from the path plus the window's length."""
+    return capture_window_start(path) + F.expr(f"INTERVAL {int(window_minutes)} MINUTES")
+
+
 def raw_stream(spark: SparkSession, config: LakehouseConfig, hub: Hub, dbutils: object | None = None) -> DataFrame:
     source = config.source
     if source.kind == "landing":
@@ -50,10 +56,15 @@ def _landing_stream(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> D
     folder = config.landing_path(hub.value)
     if "://" not in folder:  # a hub with nothing landed yet is normal; the file source needs the folder
         Path(folder).mkdir(parents=True, exist_ok=True)
+    from parkpal_lakehouse.io.landing import LANDING_GLOB
+
     reader = (
         spark.readStream.format("text")
         .option("recursiveFileLookup", "true")
-        .option("pathGlobFilter", "*.jsonl")
+        .option("pathGlobFilter", LANDING_GLOB)
+        # Only LF ends a line (CRLF leaves a CR that JSON reads as whitespace): a lone CR inside a line
+        # must not split one message into two records.
+        .option("lineSep", "\n")
     )
     if config.source.max_files_per_trigger:
         reader = reader.option("maxFilesPerTrigger", str(config.source.max_files_per_trigger))
@@ -64,7 +75,7 @@ def _landing_stream(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> D
         F.lit(None).cast("string").alias("kafka_topic"),
         F.lit(None).cast("int").alias("kafka_partition"),
         F.lit(None).cast("long").alias("kafka_offset"),
-        F.coalesce(capture_window_start(F.col("_metadata.file_path")),
+        F.coalesce(capture_window_end(F.col("_metadata.file_path"), config.source.landing_window_minutes),
                    F.col("_metadata.file_modification_time")).alias("enqueued_at"),
         F.col("_metadata.file_modification_time").alias("received_at"),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +60,8 @@ class LocalSparkSettings:
     driver_memory: str = "4g"
     ui_enabled: bool = False
     extra_conf: Mapping[str, str] = field(default_factory=dict)
+    # More jars for the driver and executors (the SQL endpoint's guard), after the pinned ones.
+    extra_jars: tuple[str, ...] = ()
 
 
 def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = None) -> SparkSession:
@@ -80,7 +82,7 @@ def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = Non
 
 def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -> SparkSession:
     java_executable()  # a one-line error now beats a JVM gateway stack trace later
-    jars = ensure_jars(SPARK_JARS)
+    jars = [*ensure_jars(SPARK_JARS), *settings.extra_jars]
     # Python workers (pandas UDFs, the stateful processor's driver-side runner) must be this interpreter,
     # the one with parkpal_lakehouse and pandas installed, not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -114,7 +116,8 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.streaming.stateStore.providerClass",
                 "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider")
         .config("spark.driver.extraJavaOptions",
-                f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'}")
+                f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'} "
+                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'}")
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)
@@ -126,15 +129,17 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
     return spark
 
 
-def register_local_catalog(spark: SparkSession, config: LakehouseConfig) -> list[str]:
-    """Create databases bronze/silver/gold and register every Delta table found under the root.
+def register_local_catalog(spark: SparkSession, config: LakehouseConfig,
+                           layers: Sequence[str] = LAYERS) -> list[str]:
+    """Create the layers' databases (bronze/silver/gold/ops) and register every Delta table found
+    under the root, then gold's views.
 
     Returns the registered table names. Idempotent, and cheap: one directory listing per layer.
     """
     from parkpal_lakehouse.io.tables import register
 
     registered: list[str] = []
-    for layer in LAYERS:
+    for layer in layers:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {config.schema(layer)}")
         layer_dir = Path(config.table_path(f"{layer}.x")).parent
         if not layer_dir.is_dir():

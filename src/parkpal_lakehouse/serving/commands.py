@@ -34,7 +34,9 @@ def _serve(stop: threading.Event, announce: list[str], close: Callable[[], None]
 
 
 def _config(args: argparse.Namespace) -> LakehouseConfig:
-    return local_config(args.root)
+    from parkpal_lakehouse.cli import existing_root
+
+    return local_config(existing_root(args.root))
 
 
 def cmd_share_list(args: argparse.Namespace) -> int:
@@ -101,15 +103,38 @@ def cmd_share_token(args: argparse.Namespace) -> int:
 
 
 def cmd_sql_serve(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.runtime.session import get_spark
-    from parkpal_lakehouse.serving.sql_endpoint import DEFAULT_PORT, start_sql_endpoint
+    from parkpal_lakehouse.serving.sql_endpoint import (
+        DEFAULT_PORT,
+        DEFAULT_USER,
+        check_port,
+        endpoint_session,
+        ensure_default_user,
+        password_file,
+        start_sql_endpoint,
+    )
 
     config = _config(args)
+    host, port = args.host or "127.0.0.1", args.port or DEFAULT_PORT
+    check_port(host, port)  # before a JVM starts
+    if not (Path(config.storage_root) / "tables" / "gold").is_dir():
+        raise ParkPalError(f"no gold under {config.storage_root}: run `parkpal demo` or `parkpal hourly` first")
+    made = ensure_default_user(config)
     stop = _stop_on_signals("sql serve")
-    endpoint = start_sql_endpoint(get_spark(config), args.host or "127.0.0.1", args.port or DEFAULT_PORT)
-    return _serve(stop, [f"SQL endpoint (HiveServer2 / Spark Thrift): {endpoint.jdbc_url}",
-                         f"try: beeline -u {endpoint.jdbc_url} -e 'SELECT * FROM gold.v_busiest_zones LIMIT 5'"],
+    endpoint = start_sql_endpoint(endpoint_session(config), config, host, port)
+    password = made or password_file(config, DEFAULT_USER)
+    return _serve(stop, [f"SQL endpoint (HiveServer2 / Spark Thrift, read-only, gold only): {endpoint.jdbc_url}",
+                         f"user {DEFAULT_USER}, password in {password} (new accounts: parkpal sql user NAME)",
+                         f"try: beeline -u {endpoint.jdbc_url} -n {DEFAULT_USER} -w {password} "
+                         "-e 'SELECT * FROM gold.v_busiest_zones LIMIT 5'"],
                   endpoint.stop)
+
+
+def cmd_sql_user(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.serving.sql_endpoint import set_password
+
+    path = set_password(_config(args), args.name)
+    print(f"new password for {args.name} (the previous one no longer works): {path}")
+    return 0
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

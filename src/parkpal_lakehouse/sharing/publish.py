@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig, join_uri
 from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.gold.keys import pseudonym_key
 from parkpal_lakehouse.io.tables import read_table, table_exists
 from parkpal_lakehouse.sharing.definition import Recipient, ShareDefinition, SharedTable, gold_ddl
 
@@ -57,6 +59,7 @@ def publish_shares(spark: SparkSession, config: LakehouseConfig, definition: Sha
     if not config.is_local:
         raise ParkPalError("on Databricks the shares are views (infra/sharing.tf); publish is for the local server")
     chosen = [definition.recipient(n) for n in recipients] if recipients else list(definition.recipients)
+    pseudonym_key(config)  # gold's pseudonyms must come from a key nobody else has, or nothing is shared
     if not table_exists(spark, config, "gold.dim_zone"):
         raise ParkPalError(f"gold is not built under {config.storage_root}: run `parkpal hourly` "
                            "(or `parkpal demo`) first")
@@ -71,7 +74,7 @@ def publish_shares(spark: SparkSession, config: LakehouseConfig, definition: Sha
             # Small per-recipient slices: one file each, so a client fetches a table in one request.
             (rows.coalesce(1).write.format("delta").mode("overwrite").option("overwriteSchema", "true")
              .option("delta.enableDeletionVectors", "false").save(path))
-            last = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
+            last = DeltaTable.forPath(spark, path).history(1).first()
             count = int((last["operationMetrics"] or {}).get("numOutputRows", 0))
             published.append(PublishedTable(recipient.share, table.name, count, path))
         zone_ids.unpersist()

@@ -14,12 +14,15 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,8 +35,14 @@ from parkpal_lakehouse.sharing.definition import SHARED_SCHEMA, ShareDefinition,
 from parkpal_lakehouse.sharing.snapshots import Snapshot, SnapshotError, read_snapshot, table_version
 from parkpal_lakehouse.sharing.tokens import TokenError, TokenStore
 
+log = logging.getLogger(__name__)
+
 PREFIX = "/delta-sharing"
 FILE_URL_SECONDS = 900  # pre-signed file URLs expire like cloud ones (15 min)
+MAX_BODY_BYTES = 64 * 1024  # a query request is a small JSON object; anything larger is refused
+_MAX_VERSION = 2**63 - 1
+# The protocol's timestamps: ISO-8601 instants with a zone, e.g. 2026-11-02T08:00:00Z (fractions optional).
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
 _TABLE_PATH = re.compile(r"^/shares/([^/]+)/schemas/([^/]+)/tables/([^/]+)/(version|metadata|query)$")
 
 
@@ -41,6 +50,41 @@ class RequestError(Exception):
     def __init__(self, status: HTTPStatus, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def _bad(message: str) -> RequestError:
+    return RequestError(HTTPStatus.BAD_REQUEST, "INVALID_PARAMETER_VALUE", message)
+
+
+def parse_version(value: object) -> int:
+    """A request's table version: a JSON integer from 0 to 2^63-1 (not a string, float or boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_VERSION:
+        raise _bad("version must be a non-negative integer")
+    return value
+
+
+def parse_timestamp(value: object) -> datetime:
+    """A request's timestamp: an ISO-8601 instant with `Z` or an offset, as an aware UTC datetime."""
+    match = _TIMESTAMP.match(value) if isinstance(value, str) and len(value) <= 40 else None
+    if match is None:
+        raise _bad("timestamp must be an ISO-8601 instant with a zone, e.g. 2026-11-02T08:00:00Z")
+    seconds, fraction, zone = match.groups()
+    text = seconds + (f".{fraction[:6].ljust(6, '0')}" if fraction else "") + ("+00:00" if zone == "Z" else zone)
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise _bad("timestamp is not a real instant (month, day, hour or offset out of range)") from None
+
+
+def parse_query_request(body: dict[str, Any]) -> tuple[int | None, datetime | None]:
+    """(version, timestamp) of a query request body; every other field the protocol allows is a hint."""
+    if "startingVersion" in body or "endingVersion" in body or "startingTimestamp" in body:
+        raise _bad("change queries (startingVersion) are not supported: query a version or timestamp")
+    version = parse_version(body["version"]) if body.get("version") is not None else None
+    timestamp = parse_timestamp(body["timestamp"]) if body.get("timestamp") is not None else None
+    if version is not None and timestamp is not None:
+        raise _bad("give version or timestamp, not both")
+    return version, timestamp
 
 
 @dataclass
@@ -106,11 +150,11 @@ class SharingService:
     def version(self, path: Path) -> int:
         return table_version(self.spark, str(path))
 
-    def snapshot(self, path: Path, version: int | None = None, timestamp: str | None = None) -> Snapshot:
+    def snapshot(self, path: Path, version: int | None = None, timestamp: datetime | None = None) -> Snapshot:
         try:
             return read_snapshot(self.spark, str(path), version, timestamp)
-        except SnapshotError as exc:
-            raise RequestError(HTTPStatus.BAD_REQUEST, "INVALID_PARAMETER_VALUE", str(exc)) from None
+        except SnapshotError as exc:  # our own messages: they name no path and quote no engine text
+            raise _bad(str(exc)) from None
 
     def metadata_lines(self, snapshot: Snapshot) -> list[dict[str, Any]]:
         return [{"protocol": {"minReaderVersion": 1}},
@@ -138,8 +182,8 @@ class SharingService:
 
     def signed_file(self, token: str) -> Path:
         body, _, signature = token.partition(".")
-        expected = hmac.new(self.signing_key, body.encode(), hashlib.sha256).hexdigest()
-        if not signature or not hmac.compare_digest(signature, expected):
+        expected = hmac.new(self.signing_key, body.encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature.encode("utf-8", "surrogateescape"), expected.encode()):
             raise RequestError(HTTPStatus.FORBIDDEN, "PERMISSION_DENIED", "invalid file URL signature")
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         if time.time() > claims["e"]:
@@ -151,6 +195,10 @@ class SharingService:
         return path
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _stable_id(name: str) -> str:
     digest = hashlib.sha256(name.encode()).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
@@ -159,6 +207,7 @@ def _stable_id(name: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     service: SharingService  # set on the subclass built per server
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a stalled client may hold its connection (a body it never sends)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         return  # quiet: the CLI prints what it serves
@@ -219,26 +268,38 @@ class _Handler(BaseHTTPRequestHandler):
             snapshot = svc.snapshot(table_dir)
             return self._ndjson(svc.metadata_lines(snapshot), snapshot.version)
         if action == "query" and method == "POST":
-            request = self._json_body()
-            if "startingVersion" in request or "endingVersion" in request:
-                raise RequestError(HTTPStatus.BAD_REQUEST, "INVALID_PARAMETER_VALUE",
-                                   "change queries (startingVersion) are not supported: query a version or timestamp")
-            version = request.get("version")
-            snapshot = svc.snapshot(table_dir, int(version) if version is not None else None,
-                                    request.get("timestamp"))
+            version, timestamp = parse_query_request(self._json_body())
+            snapshot = svc.snapshot(table_dir, version, timestamp)
             return self._ndjson(svc.query_lines(share, table, snapshot), snapshot.version)
         raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, "INVALID_PARAMETER_VALUE", f"{method} not allowed on {path}")
 
     def _json_body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
+        length = self._content_length()
         raw = self.rfile.read(length) if length else b"{}"
         try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
+            body = json.loads(raw or b"{}", parse_constant=_no_constant)
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError):
             raise RequestError(HTTPStatus.BAD_REQUEST, "MALFORMED_REQUEST", "request body is not JSON") from None
         if not isinstance(body, dict):
             raise RequestError(HTTPStatus.BAD_REQUEST, "MALFORMED_REQUEST", "request body must be a JSON object")
         return body
+
+    def _content_length(self) -> int:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "MALFORMED_REQUEST", "send the body with a Content-Length")
+        header = self.headers.get("Content-Length")
+        raw = "0" if header is None else header.strip()
+        if not raw.isdigit() or len(raw) > 12:
+            self.close_connection = True  # the body's end is unknown: do not read the rest as a request
+            raise RequestError(HTTPStatus.BAD_REQUEST, "MALFORMED_REQUEST",
+                               "Content-Length must be a non-negative integer")
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "MALFORMED_REQUEST",
+                               f"request body over {MAX_BODY_BYTES} bytes")
+        return length
 
     def _serve_file(self, path: Path, head: bool) -> None:
         size = path.stat().st_size
@@ -274,9 +335,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._route(method)
         except RequestError as err:
             self._error(err)
-        except Exception as exc:  # noqa: BLE001 - a request must get an answer, never a dropped connection
+        except Exception:  # noqa: BLE001 - a request must get an answer, never a dropped connection
+            # Never echo internal text (it can quote data, paths or the environment): an id to find it in our log.
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("sharing request %s %s failed (error id %s)", method, self.path[:200], error_id)
             self._error(RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR",
-                                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+                                     f"internal error; quote error id {error_id} to the data provider"))
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._handle("GET")

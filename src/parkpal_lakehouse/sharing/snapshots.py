@@ -1,19 +1,25 @@
 """A Delta table's snapshot as the sharing protocol describes it: version, metadata and data files.
 
-Read through Delta itself (DESCRIBE DETAIL, DESCRIBE HISTORY, time travel and `inputFiles`), never by
+Read through Delta itself (`DeltaTable.detail()` / `.history()`, time travel and `inputFiles`), never by
 parsing `_delta_log` here: the files listed are exactly those Delta reads for that version.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlparse
 
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from parkpal_lakehouse.errors import ParkPalError
+
+log = logging.getLogger(__name__)
 
 
 class SnapshotError(ParkPalError):
@@ -43,33 +49,49 @@ class Snapshot:
 
 
 def table_version(spark: SparkSession, path: str) -> int:
-    row = spark.sql(f"DESCRIBE HISTORY delta.`{path}` LIMIT 1").first()
+    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
     if row is None:
-        raise SnapshotError(f"{path} has no Delta history")
+        raise SnapshotError("the table has no Delta history")
     return int(row["version"])
 
 
+def version_at(spark: SparkSession, path: str, timestamp: datetime) -> int:
+    """The newest version committed at or before `timestamp` (an aware datetime, compared as a typed
+    value: nothing from a request is ever part of a SQL string)."""
+    if timestamp.tzinfo is None:
+        raise SnapshotError("a timestamp needs a zone (Z or an offset)")
+    history = DeltaTable.forPath(spark, path).history().select("version", "timestamp")
+    at = history.where(F.col("timestamp") <= F.lit(timestamp.astimezone(UTC))).orderBy(F.desc("version")).first()
+    if at is None:
+        raise SnapshotError("no version of the table at or before that timestamp")
+    return int(at["version"])
+
+
 def read_snapshot(spark: SparkSession, path: str, version: int | None = None,
-                  timestamp: str | None = None) -> Snapshot:
-    detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
+                  timestamp: datetime | None = None) -> Snapshot:
+    """The snapshot at `version`, or at the newest version at or before `timestamp`, or the latest.
+
+    Both arguments are typed values: the server parses requests into them, and they reach Delta as
+    time-travel options, never as SQL text."""
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 0):
+        raise SnapshotError("version must be a non-negative integer")
+    detail = DeltaTable.forPath(spark, path).detail().first()
     if int(detail["minReaderVersion"]) > 1:
-        raise SnapshotError(f"{path} needs Delta reader version {detail['minReaderVersion']} "
+        raise SnapshotError(f"the table needs Delta reader version {detail['minReaderVersion']} "
                             "(deletion vectors or column mapping); publish it without them")
-    reader = spark.read.format("delta")
     if timestamp is not None:
-        at = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").where(f"timestamp <= '{timestamp}'").first()
-        if at is None:
-            raise SnapshotError(f"no version of the table at or before {timestamp}")
-        version = int(at["version"])
+        version = version_at(spark, path, timestamp)
     if version is None:
         version = table_version(spark, path)
     try:
-        df = reader.option("versionAsOf", version).load(path)
-    except Exception as exc:  # a version that does not exist (or was vacuumed)
-        raise SnapshotError(f"version {version} cannot be read: {str(exc).splitlines()[0]}") from None
+        df = spark.read.format("delta").option("versionAsOf", version).load(path)
+        uris = sorted(df.inputFiles())
+    except Exception:  # a version that does not exist (or was vacuumed); Spark's text stays in our log
+        log.info("version %s of %s cannot be read", version, path, exc_info=True)
+        raise SnapshotError(f"version {version} of the table does not exist or was vacuumed") from None
     partition_columns = tuple(detail["partitionColumns"] or ())
     files = []
-    for uri in sorted(df.inputFiles()):
+    for uri in uris:
         local = unquote(urlparse(uri).path)
         values = {}
         for segment in local.split("/"):

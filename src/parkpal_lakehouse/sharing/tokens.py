@@ -72,9 +72,10 @@ class TokenStore:
 
     def authenticate(self, authorization: str | None, now: datetime | None = None) -> Grant:
         """The recipient a request's `Authorization` header stands for, or a TokenError saying why not."""
-        if not authorization or not authorization.startswith("Bearer ") or not authorization[7:].strip():
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():  # auth schemes are case-insensitive (RFC 9110)
             raise TokenError("missing bearer token: send 'Authorization: Bearer <token>' from your profile file")
-        digest = _hash(authorization[7:].strip())
+        digest = _hash(token.strip())
         for recipient, entry in self._read().items():
             if hmac.compare_digest(entry["token_sha256"], digest):
                 expires = datetime.fromisoformat(entry["expires_at"].replace("Z", "+00:00"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from collections.abc import Callable
+
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType
 
@@ -11,8 +13,11 @@ from parkpal_lakehouse.silver.rules import (
     distance_m,
     failed_rules,
     field_rules,
+    malformed_json,
     parse_event_time,
+    strict_json,
     timestamp_rules,
+    usable_value,
     zone_rules,
 )
 
@@ -26,50 +31,83 @@ _NATURAL_KEY = {
 }
 
 
+def event_key(hub: Hub, field: Callable[[str], Column]) -> Column:
+    """The contract's dedupe key of a valid event: `id:<eventId>`, else `key:` and its natural key with
+    the event time. `field` gives a wire field's column: typed bronze fields, or silver's columns."""
+    natural = F.concat_ws("|", *[field(k).cast("string") for k in _NATURAL_KEY[hub]],
+                          F.col("event_time").cast("string"))
+    return F.coalesce(F.concat(F.lit("id:"), field("eventId")), F.concat(F.lit("key:"), natural))
+
+
+def silver_key(hub: Hub) -> Column:
+    """`event_key` over a silver table's (snake_case) columns: equal to the key its bronze record had."""
+    columns = {s.name: s.column for s in CONTRACT[hub]}
+    return event_key(hub, lambda name: F.col(columns[name]))
+
+
+def unseen_events(events: DataFrame, silver: DataFrame, hub: Hub) -> DataFrame:
+    """Valid events of a micro-batch less duplicates: within the batch, and of events silver already
+    holds for the same event date and key. No watermark: a redelivery however late is still a
+    duplicate, and a new event however late still reaches silver (the watermark used to drop it)."""
+    batch = events.withColumn("_key", silver_key(hub)).dropDuplicates(["event_date", "_key"])
+    dates = [r.event_date for r in batch.select("event_date").distinct().collect()]
+    if not dates:
+        return batch.drop("_key")
+    seen = silver.where(F.col("event_date").isin(dates)).select("event_date", silver_key(hub).alias("_key"))
+    return batch.join(seen, ["event_date", "_key"], "left_anti").drop("_key")
+
+
 # Every field as its JSON text; null for a body that is not a JSON object (one parse finds both).
 _AS_TEXT = MapType(StringType(), StringType())
+# Jackson's lenient extensions off (the contract says JSON): `strict_json` catches the rest.
+_STRICT = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false", "allowComments": "false",
+           "allowUnquotedFieldNames": "false", "allowNumericLeadingZeros": "false"}
 
 
 def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew_minutes: int = 15,
-                  geofence_tolerance_m: float = 150.0) -> DataFrame:
+                  geofence_tolerance_m: float = 150.0, max_event_age_days: int = 30) -> DataFrame:
     """One row per bronze record: bronze metadata, the event's fields as snake_case typed columns,
     `event_time` (UTC), `failed_rules` (empty when valid) and `dedupe_key`.
 
-    `zones` needs `zone_id, latitude, longitude, radius_m`; it is broadcast (a few thousand rows).
+    The body must be exactly one JSON object (no trailing text, repeated keys, NaN or single quotes);
+    a blank string counts as missing. `zones` needs `zone_id, latitude, longitude, radius_m`; it is
+    broadcast (a few thousand rows).
     """
     specs = CONTRACT[hub]
     typed, text = F.col("_typed"), F.col("_text")
     df = bronze.select(
         *BRONZE_META,
-        F.from_json("body", wire_schema(hub)).alias("_typed"),
-        F.from_json("body", _AS_TEXT).alias("_text"),
-    ).withColumn("_malformed", F.col("_text").isNull()).withColumn("event_time", parse_event_time(text["timestamp"]))
+        F.from_json("body", wire_schema(hub), _STRICT).alias("_typed"),
+        F.from_json("body", _AS_TEXT, _STRICT).alias("_text"),
+        strict_json(F.col("body")).alias("_json"),
+    )
+    values = {s.name: usable_value(s, typed[s.name], text[s.name], "_json") for s in specs}
+    df = df.withColumn("_malformed", text.isNull() | malformed_json("_json")) \
+        .withColumn("event_time", parse_event_time(values["timestamp"]))
 
-    rules = field_rules(hub, typed, text) + timestamp_rules(
-        text["timestamp"], F.col("event_time"), F.col("enqueued_at"), max_future_skew_minutes
+    rules = field_rules(hub, typed, text, "_json") + timestamp_rules(
+        values["timestamp"], F.col("event_time"), F.col("enqueued_at"), max_future_skew_minutes, max_event_age_days
     )
     if any(s.name == "zoneId" for s in specs):
         zone_geo = F.broadcast(zones.select(
             F.col("zone_id").alias("_zone_id"), F.col("latitude").alias("_zone_lat"),
             F.col("longitude").alias("_zone_lon"), F.col("radius_m").alias("_zone_radius_m")))
-        df = df.join(zone_geo, typed["zoneId"] == F.col("_zone_id"), "left")
+        df = df.join(zone_geo, values["zoneId"] == F.col("_zone_id"), "left")
         distance = None
         if hub is Hub.GEOFENCE:
             # Only a real position can be outside a zone; one out of range breaks `range:*` alone.
-            lat, lon = typed["latitude"], typed["longitude"]
+            lat, lon = values["latitude"], values["longitude"]
             on_earth = lat.between(-90, 90) & lon.between(-180, 180)
             distance = F.when(on_earth, distance_m(lat, lon, F.col("_zone_lat"), F.col("_zone_lon")))
-        rules += zone_rules(hub, typed["zoneId"], F.col("_zone_id").isNotNull(), distance,
+        rules += zone_rules(hub, values["zoneId"], F.col("_zone_id").isNotNull(), distance,
                             F.col("_zone_radius_m"), geofence_tolerance_m)
 
     failed = failed_rules(F.col("_malformed"), rules)
-    natural = F.concat_ws("|", *[typed[k].cast("string") for k in _NATURAL_KEY[hub]],
-                          F.col("event_time").cast("string"))
     key = F.when(F.size(failed) > 0, F.concat(F.lit("record:"), F.col("record_id"))).otherwise(
-        F.coalesce(F.concat(F.lit("id:"), typed["eventId"]), F.concat(F.lit("key:"), natural)))
+        event_key(hub, lambda name: values[name]))
     return df.select(
         *BRONZE_META,
-        *[typed[s.name].alias(s.column) for s in specs if s.kind != "timestamp"],
+        *[values[s.name].alias(s.column) for s in specs if s.kind != "timestamp"],
         "event_time",
         F.to_date("event_time").alias("event_date"),
         failed.alias("failed_rules"),

@@ -18,8 +18,48 @@ Rule = tuple[str, Column]
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSSSSS]XXX"
 
 
+# The same characters as `contracts.events._BLANK`: a string of only these is missing.
+BLANK_PATTERN = "^[ \\t\\n\\x0B\\f\\r]*$"
+_FIRST_VALID = "0001-01-01 00:00:00"  # Python (the contract's validator) has no year 0
+
+
 def parse_event_time(raw_timestamp: Column) -> Column:
-    return F.try_to_timestamp(raw_timestamp, F.lit(TIMESTAMP_FORMAT))
+    ts = F.try_to_timestamp(raw_timestamp, F.lit(TIMESTAMP_FORMAT))
+    return F.when(ts >= F.lit(_FIRST_VALID).cast("timestamp"), ts)
+
+
+def strict_json(body: Column) -> Column:
+    """The body as a variant array `[<body>]`, for `malformed_json` and `json_type`. Spark's variant
+    parser refuses single quotes, NaN/Infinity and repeated keys; the brackets make anything after the
+    object (trailing text, `{A}{B}`) a syntax error or a second element."""
+    return F.try_parse_json(F.concat(F.lit("["), body, F.lit("]")))
+
+
+def malformed_json(wrapped: str) -> Column:
+    """True unless the wrapped body (column `wrapped`) holds exactly one JSON object."""
+    return (F.col(wrapped).isNull()
+            | F.expr(f"variant_get({wrapped}, '$[1]')").isNotNull()
+            | ~F.coalesce(F.expr(f"schema_of_variant(variant_get({wrapped}, '$[0]'))").startswith("OBJECT"),
+                          F.lit(False)))
+
+
+def json_type(wrapped: str, field: str) -> Column:
+    """The JSON type of a top-level field of the wrapped body: STRING, BIGINT, BOOLEAN, OBJECT<...>, ..."""
+    return F.expr(f"schema_of_variant(variant_get({wrapped}, '$[0].{field}'))")
+
+
+def presence_and_type(spec: FieldSpec, value: Column, text: Column, jtype: Column) -> tuple[Column, Column]:
+    """(present, type_broken) of one field, as the Python validator decides them: absent, null or a
+    blank string is missing; a string field takes a string or number, never an object, array or
+    boolean; a number field takes a JSON number that fits its type, never a string."""
+    present = text.isNotNull() & ~text.rlike(BLANK_PATTERN)
+    if spec.kind in ("string", "timestamp"):
+        wrong = jtype.startswith("OBJECT") | jtype.startswith("ARRAY") | (jtype == "BOOLEAN")
+        if spec.kind == "string":
+            wrong = wrong | value.isNull()
+    else:
+        wrong = value.isNull() | (jtype == "STRING")
+    return present, present & F.coalesce(wrong, F.lit(True))
 
 
 def distance_m(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Column:
@@ -35,35 +75,50 @@ def _required(spec: FieldSpec, event_type: Column | None) -> Column:
     return F.lit(spec.required)
 
 
-def field_rules(hub: Hub, typed: Column, raw: Column) -> list[Rule]:
-    """required / type / enum / range for every field of the hub's contract."""
+def field_rules(hub: Hub, typed: Column, raw: Column, wrapped: str) -> list[Rule]:
+    """required / type / enum / range for every field of the hub's contract (timestamps: required and
+    type here, their own rules in `timestamp_rules`). `wrapped` names the `strict_json` column."""
     event_type = typed["eventType"] if hub is Hub.GATE else None
     rules: list[Rule] = []
     for spec in CONTRACT[hub]:
         value, text = typed[spec.name], raw[spec.name]
-        rules.append((f"required:{spec.name}", text.isNull() & _required(spec, event_type)))
-        if spec.kind != "timestamp":
-            rules.append((f"type:{spec.name}", text.isNotNull() & value.isNull()))
+        present, broken = presence_and_type(spec, value, text, json_type(wrapped, spec.name))
+        usable = present & ~broken
+        rules.append((f"required:{spec.name}", ~present & _required(spec, event_type)))
+        rules.append((f"type:{spec.name}", broken))
         if spec.allowed is not None:
-            rules.append((f"enum:{spec.name}", value.isNotNull() & ~value.isin(list(spec.allowed))))
+            rules.append((f"enum:{spec.name}", usable & ~value.isin(list(spec.allowed))))
         bounds = []
         if spec.minimum is not None:
             bounds.append(value < F.lit(spec.minimum))
         if spec.maximum is not None:
             bounds.append(value > F.lit(spec.maximum))
+        if spec.kind == "double":  # NaN and +-Infinity are no amount, position or confidence
+            bounds.append(F.isnan(value) | (F.abs(value) == F.lit(float("inf"))))
         if bounds:
-            out_of_range = bounds[0] if len(bounds) == 1 else bounds[0] | bounds[1]
-            rules.append((f"range:{spec.name}", F.coalesce(out_of_range, F.lit(False))))
+            out_of_range = bounds[0]
+            for bound in bounds[1:]:
+                out_of_range = out_of_range | bound
+            rules.append((f"range:{spec.name}", usable & F.coalesce(out_of_range, F.lit(False))))
     return rules
 
 
+def usable_value(spec: FieldSpec, value: Column, text: Column, wrapped: str) -> Column:
+    """The typed value where the field is present and of its type; null for a blank or missing one."""
+    present, broken = presence_and_type(spec, value, text, json_type(wrapped, spec.name))
+    return F.when(present & ~broken, value)
+
+
 def timestamp_rules(
-    raw_timestamp: Column, event_time: Column, enqueued_at: Column, max_skew_minutes: int
+    usable_timestamp: Column, event_time: Column, enqueued_at: Column, max_skew_minutes: int, max_age_days: int
 ) -> list[Rule]:
+    """`usable_timestamp`: the raw timestamp where present and a string (see `usable_value`)."""
     return [
-        ("timestamp:unparseable", raw_timestamp.isNotNull() & event_time.isNull()),
+        ("timestamp:unparseable", usable_timestamp.isNotNull() & event_time.isNull()),
         ("timestamp:future",
          F.coalesce(event_time > enqueued_at + F.expr(f"INTERVAL {int(max_skew_minutes)} MINUTES"), F.lit(False))),
+        ("timestamp:too_old",
+         F.coalesce(event_time < enqueued_at - F.expr(f"INTERVAL {int(max_age_days)} DAYS"), F.lit(False))),
     ]
 
 
@@ -79,6 +134,6 @@ def zone_rules(hub: Hub, zone_id: Column, zone_found: Column, distance: Column |
 
 
 def failed_rules(malformed: Column, rules: list[Rule]) -> Column:
-    """array<string> of broken rule names; only `malformed:json` when the body is not a JSON object."""
+    """array<string> of broken rule names; only `malformed:json` when the body is not one JSON object."""
     broken = F.array_compact(F.array(*[F.when(cond, F.lit(name)) for name, cond in rules]))
     return F.when(malformed, F.array(F.lit("malformed:json"))).otherwise(broken)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ def simulate(
     """
     if (root / "truth" / "manifest.json").exists():
         raise ConfigError(f"{root} already holds a simulated city: use a fresh --root (or --days for more days)")
+    if rate is not None and not rate > 0:
+        raise ConfigError(f"rate must be a positive number of messages per second, not {rate}")
     started = time.perf_counter()
     progress(f"simulating {settings.days} day(s), {settings.zones} zones, {settings.users} users")
     city = generate(settings, root)
@@ -117,6 +120,13 @@ def simulate(
             sent += len(batch)
             if rate and sent % max(1, int(rate) * 10) < len(batch):
                 progress(f"sent {sent:,}/{len(city.messages):,}")
+    except Exception as exc:
+        # Nothing half-made: without its truth the root is free for the next try.
+        shutil.rmtree(root / "truth", ignore_errors=True)
+        if isinstance(exc, ConfigError):
+            raise
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise ConfigError(f"sending to {type(sink).__name__} failed after {sent:,} messages: {first[:300]}") from exc
     finally:
         sink.close()
     done = time.perf_counter()

@@ -103,6 +103,9 @@ class KafkaSink:
         except Exception as exc:  # kafka-python raises NoBrokersAvailable and friends
             raise ConfigError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
 
+    def probe(self) -> None:
+        """The broker answered when the producer was made (it bootstraps): nothing more to check."""
+
     def write(self, batch: Sequence[Delivery]) -> None:
         for d in batch:
             self.producer.send(d.hub.value, key=d.key.encode(), value=d.body.encode("utf-8"))
@@ -130,10 +133,20 @@ class EventHubsSink:
             from azure.eventhub import EventHubProducerClient
 
             def client_factory(c: str, hub: str) -> Any:
-                return EventHubProducerClient.from_connection_string(c, eventhub_name=hub)
+                # Few retries: a namespace that does not answer is a configuration error, not a blip.
+                return EventHubProducerClient.from_connection_string(c, eventhub_name=hub, retry_total=1)
 
         self._conn, self._factory, self._clients = conn, client_factory, {}
         self.batches_sent = 0
+
+    def probe(self, hub: str = "activity-events") -> None:
+        """One metadata call to the namespace before anything is generated: an unreachable namespace,
+        a wrong key or a missing hub is one line now rather than a stack trace after the city is made."""
+        try:
+            self._client(hub).get_eventhub_properties()
+        except Exception as exc:  # azure-eventhub raises ConnectError, AuthenticationError, ...
+            first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            raise ConfigError(f"cannot reach Event Hubs ({type(exc).__name__}): {first[:300]}") from None
 
     def _client(self, hub: str) -> Any:
         if hub not in self._clients:

@@ -9,6 +9,7 @@ Written as Parquet under `<root>/truth/`, with `manifest.json` holding the wire 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,8 @@ def _sweep(visits: list[Visit], window: Window, hours: int, app_only: bool) -> t
 
 
 def searches_frame(searches: list[TrueSearch]) -> pd.DataFrame:
-    frame = pd.DataFrame([s.__dict__ for s in searches])
+    # Named columns: a tiny city (one user) may make no search at all, and the frame keeps its shape.
+    frame = pd.DataFrame([s.__dict__ for s in searches], columns=[f.name for f in dataclasses.fields(TrueSearch)])
     for col in ("zone_entry_at", "circling_start", "parked_at", "confirmed_at", "departed_at"):
         seconds = frame[col].astype("float64")
         # NaN (a search that never parked) becomes NaT afterwards: pandas 2.3 converts float seconds with

@@ -1,0 +1,137 @@
+"""Landing files as a careless producer writes them, and late ones: every valid event reaches silver
+once, every line is one record, and nothing is ignored without a message.
+
+Hand-made gate events in hand-made landing files (zone 1 of the packaged sample city).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+
+from parkpal_lakehouse.balance import ingestion_balance
+from parkpal_lakehouse.bronze import bronze_table
+from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.contracts.reference import load_reference_tables
+from parkpal_lakehouse.errors import ConfigError
+from parkpal_lakehouse.ingestion import run_ingestion, silver_table
+from parkpal_lakehouse.io.landing import LandingAudit, audit_landing, check_checkpoints_belong_here
+from parkpal_lakehouse.io.tables import read_table
+
+pytestmark = pytest.mark.slow
+HUB = Hub.GATE
+
+
+def entry(event_id: str, at: str) -> dict:
+    return {"eventType": "VEHICLE_ENTRY", "eventId": event_id, "timestamp": at, "zoneId": 1, "gateId": "G1",
+            "laneId": "L1", "licensePlate": "ABC 1234", "plateConfidence": 0.9, "vehicleType": "CAR"}
+
+
+def land(config, window: str, name: str, events: list[dict | str], newline: str = "\n") -> Path:
+    """A landing file of the arrival window `YYYY/MM/DD/HH/mm`, written hidden then renamed."""
+    folder = Path(config.landing_path(HUB.value)) / window.rsplit("/", 1)[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{window.rsplit('/', 1)[1]}-{name}"
+    hidden = folder / f".{path.name}.tmp"
+    hidden.write_text("".join((e if isinstance(e, str) else json.dumps(e)) + newline for e in events))
+    hidden.rename(path)
+    return path
+
+
+def ingest(spark, config) -> None:
+    run_ingestion(spark, config, [HUB], progress=lambda _m: None, poll_seconds=1)
+
+
+def silver_ids(spark, config):
+    return read_table(spark, config, silver_table(HUB)).select("event_id")
+
+
+def expect_ids(spark, config, ids: list[str]) -> None:
+    expected = spark.createDataFrame([(i,) for i in sorted(ids)], "event_id STRING")
+    assert_df_equality(silver_ids(spark, config), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+@pytest.fixture
+def lake(spark, lakehouse):
+    load_reference_tables(spark, lakehouse)
+    return lakehouse
+
+
+def test_a_late_file_and_a_file_from_far_ahead_lose_no_valid_event(spark, lake):
+    land(lake, "2026/11/02/08/00", "a.jsonl",
+         [entry("e1", "2026-11-02T08:01:00Z"), entry("e2", "2026-11-02T08:02:00Z")])
+    ingest(spark, lake)
+    # a file whose arrival is a day later moves any arrival-time watermark far ahead ...
+    land(lake, "2026/11/03/10/00", "b.jsonl",
+         [entry("e3", "2026-11-03T10:01:00Z"), entry("e1", "2026-11-02T08:01:00Z")])
+    ingest(spark, lake)
+    # ... then a late file of the first day: a new valid event and a redelivery
+    land(lake, "2026/11/02/08/15", "c.jsonl",
+         [entry("e4", "2026-11-02T08:16:00Z"), entry("e2", "2026-11-02T08:02:00Z")])
+    ingest(spark, lake)
+    expect_ids(spark, lake, ["e1", "e2", "e3", "e4"])
+    balance = ingestion_balance(spark, lake, [HUB]).first()
+    assert (balance.bronze, balance.silver, balance.duplicates_removed, balance.unexplained) == (6, 4, 2, 0)
+
+
+def test_an_event_a_few_minutes_into_its_window_is_not_in_the_future(spark, lake):
+    # enqueued by the window's end (08:15 + 15 min): 08:31 is within the 15-minute skew, 08:46 is not
+    land(lake, "2026/11/02/08/15", "a.jsonl",
+         [entry("ok", "2026-11-02T08:31:00Z"), entry("late", "2026-11-02T08:46:00Z")])
+    ingest(spark, lake)
+    expect_ids(spark, lake, ["ok"])
+    rules = [r.failed_rules for r in read_table(spark, lake, "silver.quarantine").collect()]
+    assert rules == [["timestamp:future"]]
+    bronze = read_table(spark, lake, bronze_table(HUB)).select("enqueued_at").distinct().collect()
+    assert [str(r.enqueued_at) for r in bronze] == ["2026-11-02 08:30:00"]
+
+
+def test_line_endings_make_one_record_per_line(spark, lake):
+    crlf = land(lake, "2026/11/02/08/00", "crlf.jsonl", [entry("w1", "2026-11-02T08:01:00Z")], newline="\r\n")
+    body = json.dumps(entry("w2", "2026-11-02T08:02:00Z"))
+    lone_cr = body.replace('"zoneId": 1,', '"zoneId": 1,\r')  # a lone CR between tokens: JSON whitespace
+    land(lake, "2026/11/02/08/00", "cr.jsonl", [lone_cr])
+    ingest(spark, lake)
+    expect_ids(spark, lake, ["w1", "w2"])
+    assert read_table(spark, lake, bronze_table(HUB)).count() == 2
+    assert crlf.exists()
+
+
+def test_files_with_other_names_and_appended_lines_are_reported_not_ignored(spark, lake):
+    good = land(lake, "2026/11/02/08/00", "a.jsonl", [entry("a1", "2026-11-02T08:01:00Z")])
+    land(lake, "2026/11/02/08/00", "b.JSONL", [entry("b1", "2026-11-02T08:01:00Z")])
+    odd = land(lake, "2026/11/02/08/00", "c.json", [entry("c1", "2026-11-02T08:01:00Z")])
+    ingest(spark, lake)
+    expect_ids(spark, lake, ["a1", "b1"])  # .JSONL is JSON Lines whatever its case
+    time.sleep(1.1)
+    with good.open("a") as fh:  # a producer appends to a file that was already ingested
+        fh.write(json.dumps(entry("a2", "2026-11-02T08:02:00Z")) + "\n")
+    os.utime(good)
+    audit = audit_landing(spark, lake, [HUB])
+    assert isinstance(audit, LandingAudit)
+    assert audit.not_jsonl == [str(odd)]
+    assert audit.changed_after_ingestion == [str(good)]
+    lines = audit.warnings()
+    assert any("c.json" in w and "not *.jsonl" in w for w in lines)
+    assert any("a.jsonl" in w and "changed after" in w for w in lines)
+
+
+def test_a_copied_root_refuses_to_re_ingest_everything(spark, lake, tmp_path):
+    land(lake, "2026/11/02/08/00", "a.jsonl", [entry("a1", "2026-11-02T08:01:00Z")])
+    ingest(spark, lake)
+    check_checkpoints_belong_here(lake)  # the original root is fine
+    copy = tmp_path / "copied"
+    shutil.copytree(lake.storage_root, copy)
+    from parkpal_lakehouse.config import local_config
+
+    moved = local_config(copy)
+    with pytest.raises(ConfigError, match="was moved or copied"):
+        check_checkpoints_belong_here(moved)
+    with pytest.raises(ConfigError, match="was moved or copied"):
+        ingest(spark, moved)
