@@ -19,7 +19,7 @@ from parkpal_lakehouse.balance import ingestion_balance
 from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.contracts.reference import load_reference_tables
-from parkpal_lakehouse.errors import ConfigError
+from parkpal_lakehouse.errors import ConfigError, ParkPalError
 from parkpal_lakehouse.ingestion import run_ingestion, silver_table
 from parkpal_lakehouse.io.landing import LandingAudit, audit_landing, check_checkpoints_belong_here
 from parkpal_lakehouse.io.tables import read_table
@@ -135,3 +135,14 @@ def test_a_copied_root_refuses_to_re_ingest_everything(spark, lake, tmp_path):
         check_checkpoints_belong_here(moved)
     with pytest.raises(ConfigError, match="was moved or copied"):
         ingest(spark, moved)
+
+
+def test_a_damaged_checkpoint_is_one_line_naming_the_file(spark, lake):
+    land(lake, "2026/11/02/08/00", "a.jsonl", [entry("a1", "2026-11-02T08:01:00Z")])
+    ingest(spark, lake)
+    offsets = Path(lake.checkpoint_path("bronze_gate_events")) / "offsets" / "0"
+    offsets.write_text("garbage{")
+    with pytest.raises(ParkPalError) as err:
+        ingest(spark, lake)
+    message = str(err.value)
+    assert "\n" not in message and str(offsets) in message and "spark-errors.log" in message

@@ -33,7 +33,9 @@ def ingestion_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[H
                                config.stream.max_event_age_days)
         counts = parsed.agg(
             F.count("*").alias("bronze"),
-            F.count_distinct(F.when(F.size("failed_rules") == 0, F.col("dedupe_key"))).alias("distinct_valid"),
+            # silver keeps one event per (event date, contract key): `silver.parse.unseen_events`
+            F.count_distinct(F.when(F.size("failed_rules") == 0, F.concat_ws("|", F.col("event_date").cast("string"),
+                                                                             F.col("dedupe_key")))).alias("distinct_valid"),
             F.sum(F.when(F.size("failed_rules") == 0, 1).otherwise(0)).alias("valid"),
         ).first()
         silver = read_table(spark, config, silver_table(hub)).count()

@@ -234,7 +234,19 @@ def cmd_stream_start(args: argparse.Namespace) -> int:
     state = "stopped on signal" if report.stopped_by_signal else "done"
     print(f"ingestion {state}: {report.batches} micro-batches; rows in: "
           + ", ".join(f"{k} {v:,}" for k, v in sorted(report.rows_in.items())))
-    return 0
+    if report.stopped_by_signal or args.no_balance:
+        return 0
+    # Every bronze record must be in silver, in quarantine or a removed duplicate: anything else fails loudly.
+    from parkpal_lakehouse.balance import ingestion_balance
+
+    unexplained = [r for r in ingestion_balance(spark, config, list(args.hubs)).collect() if r.unexplained]
+    for r in unexplained:
+        print(f"parkpal stream start: error: {r.hub}: {r.unexplained:,} bronze record(s) neither in silver, "
+              f"in quarantine nor duplicates (bronze {r.bronze:,} = silver {r.silver:,} + quarantine "
+              f"{r.quarantine:,} + duplicates {r.duplicates_removed:,} + {r.unexplained:,})", file=sys.stderr)
+    if not unexplained:
+        print(f"balance: every bronze record of {len(args.hubs)} hub(s) is in silver, quarantine or a duplicate")
+    return 1 if unexplained else 0
 
 
 def cmd_stream_balance(args: argparse.Namespace) -> int:
@@ -596,6 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-quality", action="store_true", help="skip the great-expectations checks")
     p.add_argument("--no-sessions", action="store_true",
                    help="skip sessionization (it runs when all three hubs are ingested)")
+    p.add_argument("--no-balance", action="store_true",
+                   help="skip the closing balance (bronze = silver + quarantine + duplicates; exit 1 if not)")
     p.set_defaults(func=cmd_stream_start)
     p = stream.add_parser("balance", help="bronze = silver + quarantine + duplicates, per hub")
     _add_root(p)

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import delta_sharing
@@ -15,6 +14,7 @@ import yaml
 from conftest import copy_city
 
 from parkpal_lakehouse.sharing.definition import default_definition_path
+from tests.support.servers import announced_lines
 
 PARKPAL = str(Path(sys.executable).parent / "parkpal")
 
@@ -46,14 +46,8 @@ def test_share_serve_hands_out_profiles_that_the_official_client_reads(gold_city
     server = subprocess.Popen([PARKPAL, "share", "serve", "--root", config.storage_root, "--port", "0",
                                "--definition", str(definition)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
-    lines: list[str] = []
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and not (lines and lines[-1].startswith("try:")):
-            line = server.stdout.readline()
-            if not line:
-                break
-            lines.append(line.strip())
+        lines = announced_lines(server)
         assert lines and lines[-1].startswith("try:"), (lines, server.poll())
         assert lines[0] == "published 6 share table(s)"
         profile = Path(config.storage_root) / "sharing" / "profiles" / "makati-city.share"
