@@ -16,6 +16,7 @@ DEMO_ARGS ?=
 $(STAMP): pyproject.toml
 	@command -v java >/dev/null || { echo "make: Java 17+ is needed (apt-get install openjdk-17-jre-headless)"; exit 2; }
 	@command -v mvn >/dev/null || { echo "make: Maven is needed once to fetch the pinned jars (apt-get install maven)"; exit 2; }
+	@command -v javac >/dev/null || { echo "make: a JDK is needed (javac compiles the SQL endpoint's guard: apt-get install openjdk-17-jdk-headless)"; exit 2; }
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.8
 	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]'
