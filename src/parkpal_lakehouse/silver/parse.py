@@ -13,11 +13,12 @@ from parkpal_lakehouse.silver.rules import (
     distance_m,
     failed_rules,
     field_rules,
+    json_type,
     malformed_json,
     parse_event_time,
+    presence_and_type,
     strict_json,
     timestamp_rules,
-    usable_value,
     zone_rules,
 )
 
@@ -81,11 +82,26 @@ def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew
         F.from_json("body", _AS_TEXT, _STRICT).alias("_text"),
         strict_json(F.col("body")).alias("_json"),
     )
-    values = {s.name: usable_value(s, typed[s.name], text[s.name], "_json") for s in specs}
+    # Each field's JSON type, then whether it is present and of its type: computed once per record
+    # (as struct columns Spark does not inline into every rule that reads them).
+    df = df.withColumn("_kinds", F.struct(*[json_type("_json", s.name).alias(s.name) for s in specs]))
+    checks = []
+    for s in specs:
+        is_present, is_broken = presence_and_type(s, typed[s.name], text[s.name], F.col("_kinds")[s.name])
+        checks += [is_present.alias(f"present_{s.name}"), is_broken.alias(f"broken_{s.name}")]
+    df = df.withColumn("_checks", F.struct(*checks))
+
+    def present(name: str) -> Column:
+        return F.col("_checks")[f"present_{name}"]
+
+    def broken(name: str) -> Column:
+        return F.col("_checks")[f"broken_{name}"]
+
+    values = {s.name: F.when(present(s.name) & ~broken(s.name), typed[s.name]) for s in specs}
     df = df.withColumn("_malformed", text.isNull() | malformed_json("_json")) \
         .withColumn("event_time", parse_event_time(values["timestamp"]))
 
-    rules = field_rules(hub, typed, text, "_json") + timestamp_rules(
+    rules = field_rules(hub, typed, present, broken) + timestamp_rules(
         values["timestamp"], F.col("event_time"), F.col("enqueued_at"), max_future_skew_minutes, max_event_age_days
     )
     if any(s.name == "zoneId" for s in specs):

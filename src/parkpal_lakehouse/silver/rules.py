@@ -7,6 +7,7 @@ validator's (`contracts.events.contract_violations`) so quarantine reasons read 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -75,17 +76,18 @@ def _required(spec: FieldSpec, event_type: Column | None) -> Column:
     return F.lit(spec.required)
 
 
-def field_rules(hub: Hub, typed: Column, raw: Column, wrapped: str) -> list[Rule]:
+def field_rules(hub: Hub, typed: Column, present: Callable[[str], Column],
+                broken: Callable[[str], Column]) -> list[Rule]:
     """required / type / enum / range for every field of the hub's contract (timestamps: required and
-    type here, their own rules in `timestamp_rules`). `wrapped` names the `strict_json` column."""
+    type here, their own rules in `timestamp_rules`). `present(field)` and `broken(field)` are the
+    field's `presence_and_type`, computed once per record."""
     event_type = typed["eventType"] if hub is Hub.GATE else None
     rules: list[Rule] = []
     for spec in CONTRACT[hub]:
-        value, text = typed[spec.name], raw[spec.name]
-        present, broken = presence_and_type(spec, value, text, json_type(wrapped, spec.name))
-        usable = present & ~broken
-        rules.append((f"required:{spec.name}", ~present & _required(spec, event_type)))
-        rules.append((f"type:{spec.name}", broken))
+        value = typed[spec.name]
+        usable = present(spec.name) & ~broken(spec.name)
+        rules.append((f"required:{spec.name}", ~present(spec.name) & _required(spec, event_type)))
+        rules.append((f"type:{spec.name}", broken(spec.name)))
         if spec.allowed is not None:
             rules.append((f"enum:{spec.name}", usable & ~value.isin(list(spec.allowed))))
         bounds = []
@@ -103,16 +105,10 @@ def field_rules(hub: Hub, typed: Column, raw: Column, wrapped: str) -> list[Rule
     return rules
 
 
-def usable_value(spec: FieldSpec, value: Column, text: Column, wrapped: str) -> Column:
-    """The typed value where the field is present and of its type; null for a blank or missing one."""
-    present, broken = presence_and_type(spec, value, text, json_type(wrapped, spec.name))
-    return F.when(present & ~broken, value)
-
-
 def timestamp_rules(
     usable_timestamp: Column, event_time: Column, enqueued_at: Column, max_skew_minutes: int, max_age_days: int
 ) -> list[Rule]:
-    """`usable_timestamp`: the raw timestamp where present and a string (see `usable_value`)."""
+    """`usable_timestamp`: the raw timestamp where it is present and a string (else null)."""
     return [
         ("timestamp:unparseable", usable_timestamp.isNotNull() & event_time.isNull()),
         ("timestamp:future",
