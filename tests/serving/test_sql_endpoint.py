@@ -206,6 +206,9 @@ GUARDED = [  # each refused by the guard before it runs
     "SELECT zone_id FROM gold.dim_zone WHERE zone_id IN (SELECT user_id FROM silver.parking_sessions)",
     "SELECT xpath_string('<a>x</a>', 'a')",
     "SELECT * FROM read_files('/etc/passwd')",
+    "SELECT IDENTIFIER('reflect')('java.lang.System', 'getProperty', 'user.home')",  # ran before: found in review
+    "SELECT * FROM IDENTIFIER(concat('silver', '.gate_events'))",
+    "VALUES (reflect('java.lang.System', 'getProperty', 'user.home'))",
 ]
 NOT_THERE = [  # silver, bronze, ops are not even in the endpoint's catalog
     "SHOW TABLES IN silver",

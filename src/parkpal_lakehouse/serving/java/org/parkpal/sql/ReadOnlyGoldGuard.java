@@ -33,7 +33,8 @@ import scala.runtime.BoxedUnit;
  * parser. Once `lock()` is called, every statement an analyst sends must parse into a read of tables and
  * views of the allowed database (gold), or a read-only catalog listing: writes, DDL, SET, ADD JAR,
  * path-based reads (`parquet.`/x``), temporary views and functions, Java reflection and file functions
- * are refused before anything is resolved or run.
+ * are refused before anything is resolved or run. A check rule on analysed plans refuses reflection
+ * again, whatever the syntax that produced it.
  *
  * It checks the statement's own syntax tree (what the analyst wrote), not the plans Spark and Delta
  * build internally (Delta reads its log by path). It is an allow-list: a node not named here is refused.
@@ -50,7 +51,7 @@ public final class ReadOnlyGoldGuard implements Function1<SparkSessionExtensions
         "UnresolvedWith", "WithCTE", "CTERelationDef", "CTERelationRef", "Sample", "Tail", "Pivot", "Unpivot",
         "RepartitionByExpression", "UnresolvedHint", "WithWindowDefinition", "LateralJoin", "Subquery",
         "UnresolvedTableValuedFunction", "UnresolvedTVFAliases", "RelationTimeTravel", "Expand",
-        "UnresolvedHaving", "NamedParametersSupport", "Range", "PlanWithUnresolvedIdentifier"));
+        "UnresolvedHaving", "NamedParametersSupport", "Range"));
 
     /** Catalog listings that change nothing (the endpoint's catalog holds the allowed database only). */
     private static final Set<String> LISTING_NODES = new HashSet<>(Arrays.asList(
@@ -64,6 +65,15 @@ public final class ReadOnlyGoldGuard implements Function1<SparkSessionExtensions
         "reflect", "java_method", "try_reflect", "input_file_name", "input_file_block_start",
         "input_file_block_length", "xpath", "xpath_boolean", "xpath_double", "xpath_float", "xpath_int",
         "xpath_long", "xpath_number", "xpath_short", "xpath_string", "from_xml", "schema_of_xml"));
+
+    /** Expressions a statement may not hold: an `IDENTIFIER(...)` names its table or function only when
+     *  analysed, after this check, so it could name silver or `reflect`; analysts need no such clause. */
+    private static final Set<String> FORBIDDEN_EXPRESSIONS = new HashSet<>(Arrays.asList(
+        "ExpressionWithUnresolvedIdentifier", "UnresolvedIdentifier"));
+
+    /** Analysed expressions refused wherever they come from (a second line behind the parser check). */
+    private static final Set<String> FORBIDDEN_ANALYSED = new HashSet<>(Arrays.asList(
+        "CallMethodViaReflection", "TryReflect"));
 
     /** Table-valued functions that only make rows. */
     private static final Set<String> ALLOWED_TABLE_FUNCTIONS = new HashSet<>(Arrays.asList(
@@ -85,6 +95,23 @@ public final class ReadOnlyGoldGuard implements Function1<SparkSessionExtensions
     @Override
     public BoxedUnit apply(SparkSessionExtensions extensions) {
         extensions.injectParser((SparkSession session, ParserInterface delegate) -> new GuardedParser(delegate));
+        extensions.injectCheckRule((SparkSession session) -> (LogicalPlan plan) -> {
+            if (LOCKED.get()) {
+                plan.foreachWithSubqueries((LogicalPlan node) -> {
+                    scala.collection.Iterator<Expression> it = node.expressions().iterator();
+                    while (it.hasNext()) {
+                        it.next().foreach((Expression e) -> {
+                            if (FORBIDDEN_ANALYSED.contains(e.getClass().getSimpleName())) {
+                                refuse(e.prettyName() + "() is not allowed");
+                            }
+                            return BoxedUnit.UNIT;
+                        });
+                    }
+                    return BoxedUnit.UNIT;
+                });
+            }
+            return BoxedUnit.UNIT;
+        });
         return BoxedUnit.UNIT;
     }
 
@@ -141,6 +168,9 @@ public final class ReadOnlyGoldGuard implements Function1<SparkSessionExtensions
     }
 
     private static void checkExpression(Expression e) {
+        if (FORBIDDEN_EXPRESSIONS.contains(e.getClass().getSimpleName())) {
+            refuse("IDENTIFIER(...) is not allowed: name tables and functions directly");
+        }
         if (e instanceof UnresolvedFunction) {
             List<String> fn = parts(((UnresolvedFunction) e).nameParts());
             if (FORBIDDEN_FUNCTIONS.contains(fn.get(fn.size() - 1).toLowerCase(Locale.ROOT))) {
