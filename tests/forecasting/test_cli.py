@@ -22,9 +22,11 @@ def test_every_forecast_command_has_help(action, capsys):
     (["forecast", "backtest", "--input", "/nonexistent/occupancy.csv"], "--input /nonexistent/occupancy.csv: no such"),
     (["forecast", "train"], "gold.zone_metrics_hourly does not exist: run `parkpal hourly` first"),
     (["simulate", "--history-weeks", "-1"], "--history-weeks must be 0 or more"),
+    (["forecast", "train", "--root", "/nonexistent/lake"], "--root /nonexistent/lake does not exist"),
 ])
 def test_bad_forecast_arguments_are_one_line_errors(args, message, tmp_path, capsys):
-    assert main([*args, "--root", str(tmp_path / "lake")]) == 2
+    root = [] if "--root" in args else ["--root", str(tmp_path)]  # an existing (empty) lakehouse folder
+    assert main([*args, *root]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
