@@ -78,8 +78,9 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
     def write(batch: DataFrame, batch_id: int) -> None:
         batch = batch.persist()
         try:
-            events, quarantined = silver_events(batch), quarantined_records(batch)
-            existing = read_table(batch.sparkSession, config, table)
+            # Duplicates out first (within the batch and against silver), then the expectations.
+            events = unseen_events(silver_events(batch), read_table(batch.sparkSession, config, table), hub)
+            quarantined = quarantined_records(batch)
             results = []
             if config.stream.quality_checks:
                 outcome = check_quality(events, table, suite, batch_id=batch_id)
@@ -90,7 +91,6 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
                     log.warning("%s batch %s: expectation %s failed (warn)", name, batch_id, warning)
                 events, results = outcome.kept, outcome.results
                 quarantined = quarantined.unionByName(_quality_quarantine(outcome.dropped, batch))
-            events = unseen_events(events, existing, hub)
             append_once(events, config, table, name, batch_id, partition_by=("event_date",))
             append_once(quarantined, config, QUARANTINE, name, batch_id, partition_by=("quarantine_date",))
             if results:
