@@ -100,6 +100,8 @@ CORPUS: list[BadInput] = [
              ("timestamp:unparseable",)),
     BadInput("no such day", _A, _with(ACTIVITY, timestamp="2026-02-30T08:00:00Z"), ("timestamp:unparseable",)),
     BadInput("hour 24", _A, _with(ACTIVITY, timestamp="2026-11-02T24:00:00Z"), ("timestamp:unparseable",)),
+    BadInput("full-width digits in the timestamp", _A,
+             _with(ACTIVITY, timestamp="\uff12\uff10\uff12\uff16-11-02T08:00:00Z"), ("timestamp:unparseable",)),
     BadInput("epoch number as timestamp", _A, _with(ACTIVITY, timestamp=1793606400), ("timestamp:unparseable",)),
     BadInput("an hour in the future", _A, _with(ACTIVITY, timestamp="2026-11-02T09:30:00Z"), ("timestamp:future",)),
     BadInput("dated 1900", _A, _with(ACTIVITY, timestamp="1900-01-01T00:00:00Z"), ("timestamp:too_old",)),

@@ -50,7 +50,8 @@ MAX_FUTURE_SKEW = timedelta(minutes=15)
 # offline, but not years (a clock at 1970 or 1900 would make gold compute decades of empty hours).
 MAX_EVENT_AGE = timedelta(days=30)
 # ISO-8601 instants exactly as Spark's silver parser reads them (`yyyy-MM-dd'T'HH:mm:ss[.S..S]XXX`).
-_ISO_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})")
+_ISO_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})",
+                          re.ASCII)
 # Blank means missing: only whitespace JSON and Java's `\s` both call whitespace.
 _BLANK = re.compile(r"[ \t\n\x0b\f\r]*")
 _INT_RANGE = {"long": (-(2**63), 2**63 - 1), "int": (-(2**31), 2**31 - 1)}

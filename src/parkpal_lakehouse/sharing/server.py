@@ -42,7 +42,7 @@ FILE_URL_SECONDS = 900  # pre-signed file URLs expire like cloud ones (15 min)
 MAX_BODY_BYTES = 64 * 1024  # a query request is a small JSON object; anything larger is refused
 _MAX_VERSION = 2**63 - 1
 # The protocol's timestamps: ISO-8601 instants with a zone, e.g. 2026-11-02T08:00:00Z (fractions optional).
-_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$", re.ASCII)
 _TABLE_PATH = re.compile(r"^/shares/([^/]+)/schemas/([^/]+)/tables/([^/]+)/(version|metadata|query)$")
 
 
@@ -290,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "MALFORMED_REQUEST", "send the body with a Content-Length")
         header = self.headers.get("Content-Length")
         raw = "0" if header is None else header.strip()
-        if not raw.isdigit() or len(raw) > 12:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
             self.close_connection = True  # the body's end is unknown: do not read the rest as a request
             raise RequestError(HTTPStatus.BAD_REQUEST, "MALFORMED_REQUEST",
                                "Content-Length must be a non-negative integer")
