@@ -352,12 +352,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("POST")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (e.g. after a 413 while still sending) is no server error: log, don't print."""
+        log.debug("sharing connection from %s ended", client_address, exc_info=True)
+
+
 class SharingServer:
     """The HTTP server in a background thread; `endpoint` is what profile files point at."""
 
     def __init__(self, service: SharingService, host: str = "127.0.0.1", port: int = 0) -> None:
         handler = type("SharingHandler", (_Handler,), {"service": service})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _QuietServer((host, port), handler)
         self.httpd.daemon_threads = True
         bound_host, bound_port = self.httpd.server_address[:2]
         if bound_host in ("0.0.0.0", "::"):  # listening everywhere: profiles name this machine
