@@ -2,10 +2,10 @@
 
 Per hub two queries, each with its own checkpoint under `<root>/checkpoints/`:
 - `bronze_<hub>`: source stream -> `bronze.<hub>_raw` (raw body + metadata).
-- `silver_<hub>`: bronze Delta stream -> parse + validate -> `foreachBatch`: quality expectations,
-  dedupe (within the batch and against silver's rows of the same event dates: no watermark, so no
-  valid event is ever dropped for being late), then `silver.<hub>` and `silver.quarantine` (and the
-  quality results), every write idempotent on (query name, batch id).
+- `silver_<hub>`: bronze Delta stream -> parse + validate -> `foreachBatch`: dedupe (within the batch
+  and against silver's rows of the same event dates: no watermark, so no valid event is ever dropped
+  for being late), quality expectations, then `silver.<hub>` and `silver.quarantine` (and the quality
+  results), every write idempotent on (query name, batch id).
 """
 
 from __future__ import annotations
