@@ -211,6 +211,11 @@ def _raise_if_failed(query: StreamingQuery) -> None:
     gate = re.search(r"QualityGateFailed: (.+)", text)  # the Python exception's own line in the traceback
     if gate:
         raise QualityGateFailed(gate.group(1).strip())
+    if "STREAMING_STATEFUL_OPERATOR_NOT_MATCH" in text and query.name.startswith("silver_"):
+        raise ParkPalError(
+            f"query {query.name}: its checkpoint was written by an older ParkPal (silver deduplicated with a "
+            "watermark, which could drop late events); this version cannot resume it. Ingest into a fresh "
+            "root (`parkpal demo --fresh`, or simulate/land again under a new --root)")
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "unknown error")
     raise ParkPalError(f"query {query.name} stopped: {first[:400]} (stack trace in <root>/logs/spark-errors.log)")
 
