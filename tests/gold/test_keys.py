@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.config import GoldSettings, LakehouseConfig, SecretRef, local_config
+from parkpal_lakehouse.config import Environment, GoldSettings, LakehouseConfig, SecretRef, local_config
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.gold.facts import fact_parking_sessions
 from parkpal_lakehouse.gold.keys import (
@@ -98,7 +98,7 @@ def test_each_lakehouse_gets_its_own_private_key(tmp_path):
 def test_a_key_that_is_not_secret_is_refused_and_nothing_is_published(spark, tmp_path, monkeypatch, value):
     ref = SecretRef("parkpal", "gold-pseudonym-key", env_var="PARKPAL_TEST_PSEUDONYM_KEY")
     monkeypatch.setenv("PARKPAL_TEST_PSEUDONYM_KEY", value)
-    config = LakehouseConfig(env=local_config(tmp_path).env, storage_root=str(tmp_path / "lake"),
+    config = LakehouseConfig(env=Environment.LOCAL, storage_root=str(tmp_path / "lake"),
                              gold=GoldSettings(pseudonym_key=ref))
     with pytest.raises(ConfigError, match="not a secret"):
         publish_shares(spark, config, load_definition())
@@ -106,7 +106,7 @@ def test_a_key_that_is_not_secret_is_refused_and_nothing_is_published(spark, tmp
 
 
 def test_a_cloud_lakehouse_needs_a_secret_scope_key():
-    config = LakehouseConfig(env=local_config(".").env, storage_root="abfss://gold@acct.dfs.core.windows.net/x")
+    config = LakehouseConfig(env=Environment.LOCAL, storage_root="abfss://gold@acct.dfs.core.windows.net/x")
     with pytest.raises(ConfigError, match="secret-scope"):
         pseudonym_key(config)
 

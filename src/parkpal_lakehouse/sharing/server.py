@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from pyspark.sql import SparkSession
 
+from parkpal_lakehouse.contracts.events import parse_timestamp as contract_timestamp
 from parkpal_lakehouse.sharing.definition import SHARED_SCHEMA, ShareDefinition, ShareDefinitionError
 from parkpal_lakehouse.sharing.snapshots import Snapshot, SnapshotError, read_snapshot, table_version
 from parkpal_lakehouse.sharing.tokens import TokenError, TokenStore
@@ -41,8 +42,6 @@ PREFIX = "/delta-sharing"
 FILE_URL_SECONDS = 900  # pre-signed file URLs expire like cloud ones (15 min)
 MAX_BODY_BYTES = 64 * 1024  # a query request is a small JSON object; anything larger is refused
 _MAX_VERSION = 2**63 - 1
-# The protocol's timestamps: ISO-8601 instants with a zone, e.g. 2026-11-02T08:00:00Z (fractions optional).
-_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$", re.ASCII)
 _TABLE_PATH = re.compile(r"^/shares/([^/]+)/schemas/([^/]+)/tables/([^/]+)/(version|metadata|query)$")
 
 
@@ -64,16 +63,14 @@ def parse_version(value: object) -> int:
 
 
 def parse_timestamp(value: object) -> datetime:
-    """A request's timestamp: an ISO-8601 instant with `Z` or an offset, as an aware UTC datetime."""
-    match = _TIMESTAMP.match(value) if isinstance(value, str) and len(value) <= 40 else None
-    if match is None:
-        raise _bad("timestamp must be an ISO-8601 instant with a zone, e.g. 2026-11-02T08:00:00Z")
-    seconds, fraction, zone = match.groups()
-    text = seconds + (f".{fraction[:6].ljust(6, '0')}" if fraction else "") + ("+00:00" if zone == "Z" else zone)
+    """A request's timestamp: an ISO-8601 instant with `Z` or an offset (the event contract's grammar,
+    `contracts.events.parse_timestamp`), as an aware UTC datetime."""
     try:
-        return datetime.fromisoformat(text).astimezone(UTC)
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValueError(value)
+        return contract_timestamp(value)
     except (ValueError, OverflowError):
-        raise _bad("timestamp is not a real instant (month, day, hour or offset out of range)") from None
+        raise _bad("timestamp must be an ISO-8601 instant with a zone, e.g. 2026-11-02T08:00:00Z") from None
 
 
 def parse_query_request(body: dict[str, Any]) -> tuple[int | None, datetime | None]:
