@@ -129,7 +129,7 @@ def _simulation_settings(args: argparse.Namespace):
 
     return SimulationSettings(
         seed=args.seed, start_date=args.start_date, days=args.days, zones=args.zones, users=args.users,
-        noise=NoiseSettings.off() if args.no_noise else NoiseSettings(),
+        noise=NoiseSettings.off() if args.no_noise else NoiseSettings(), device=args.device,
     )
 
 
@@ -215,7 +215,7 @@ def cmd_reference_load(args: argparse.Namespace) -> int:
     config = _lakehouse(args, create=True)
     folder = args.folder or Path(args.root).resolve() / "reference"
     names = load_reference_tables(get_spark(config), config, folder)
-    print(f"loaded zones.csv and vehicles.csv from {folder} into {', '.join(names)}")
+    print(f"loaded the reference files from {folder} into {', '.join(names)}")
     return 0
 
 
@@ -558,7 +558,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.demo import run_demo
 
     return run_demo(Path(args.root).resolve(), days=args.days, fresh=args.fresh, progress=_progress,
-                    zones=args.zones, users=args.users)
+                    zones=args.zones, users=args.users, device=args.device)
+
+
+DEVICE_CHOICES = ("platform", "chatty")  # simulator/settings.DEVICE_PROFILES (not imported: keeps --help fast)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -576,6 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--users", type=_positive_int, default=5000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--no-noise", action="store_true", help="a perfect wire: no duplicates, late or bad records")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="platform",
+                   help="how phones report: 'platform' (transitions only, silent while parked, late geofence "
+                        "alerts; the default) or 'chatty' (a reading every 10 s, a parked heartbeat)")
     p.add_argument("--sink", choices=("landing", "kafka", "eventhubs"), default="landing")
     p.add_argument("--bootstrap-servers", default="localhost:9092", help="for --sink kafka")
     p.add_argument("--rate", type=_positive_float, default=None,
@@ -740,6 +746,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=_positive_int, default=2)
     p.add_argument("--zones", type=_positive_int, default=50, help="of a new simulated city")
     p.add_argument("--users", type=_positive_int, default=5000, help="of a new simulated city")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="platform",
+                   help="how the simulated phones report (see `parkpal simulate --help`)")
     p.add_argument("--fresh", action="store_true", help="delete the root first and start over")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -73,29 +73,52 @@ class SecretRef:
 class CirclingRules:
     """The product's definition of a search for parking; every threshold is configuration."""
 
+    # A STILL reading is evidence the car stopped only at this confidence or more.
     still_min_confidence: int = 80
+    # The car is parked once the phone has been STILL this long inside the zone with nothing
+    # contradicting it (phones report transitions, not a heartbeat: no further reading is needed). A
+    # red light or a queue is shorter; a driver who parks and sits longer than this is parked.
     still_min_seconds: int = 30
-    # A single reading below this confidence inside a STILL run is a flap, not the end of the run.
+    # A single reading below this confidence inside a STILL or IN_VEHICLE run is a flap, not the end of it.
     flap_max_confidence: int = 70
+    # A walking/on-foot reading at this confidence or more, inside the zone while searching, means the
+    # driver got out of the car: parked, at the start of the STILL run before it (or at the walk).
+    walk_min_confidence: int = 80
     # A zone EXIT followed by an ENTER of the same zone within this many seconds is GPS jitter.
     jitter_reentry_seconds: int = 60
-    # IN_VEHICLE sustained this long after parking means the driver has left.
+    # IN_VEHICLE sustained this long (not contradicted) after parking means the driver has left.
     departure_min_seconds: int = 20
-    # No event from a user for this long closes an open search as timed_out.
+    # No event from a user for this long closes a search that has not parked as timed_out. A parked
+    # search is never closed by silence: a parked phone has nothing to report until the driver returns.
     silence_timeout_seconds: int = 30 * 60
+    # A parked search with no departure evidence this long after parking closes with
+    # `departure_source='unknown'` (the phone was switched off, the app removed, the EXIT missed).
+    max_stay_seconds: int = 24 * 3600
     # Geofence positions may fall this far outside a zone's radius before they are invalid, and STILL
     # readings this far outside it still count as "inside the zone" (GPS error while parked).
     geofence_tolerance_m: float = 150.0
-    # "IN_VEHICLE just before the ENTER": the last confident reading within this many seconds.
-    entry_lookback_seconds: int = 120
+    # The last reported activity holds until the next one (transition reporting); after this long
+    # with no report it is no longer trusted (a phone switched off, a lost update) and is forgotten.
+    activity_hold_seconds: int = 3 * 3600
 
     def __post_init__(self) -> None:
-        if not 0 <= self.flap_max_confidence < self.still_min_confidence <= 100:
-            raise ConfigError("circling rules need 0 <= flap_max_confidence < still_min_confidence <= 100")
+        if not 0 <= self.flap_max_confidence < min(self.still_min_confidence, self.walk_min_confidence):
+            raise ConfigError("circling rules need 0 <= flap_max_confidence < still_min_confidence and "
+                              "walk_min_confidence")
+        if max(self.still_min_confidence, self.walk_min_confidence) > 100:
+            raise ConfigError("circling rule confidences are percentages (at most 100)")
         if min(self.still_min_seconds, self.jitter_reentry_seconds, self.departure_min_seconds) < 0:
             raise ConfigError("circling rule durations cannot be negative")
-        if self.silence_timeout_seconds <= max(self.jitter_reentry_seconds, self.entry_lookback_seconds):
-            raise ConfigError("silence_timeout_seconds must exceed jitter_reentry_seconds and entry_lookback_seconds")
+        if self.silence_timeout_seconds <= self.jitter_reentry_seconds:
+            raise ConfigError("silence_timeout_seconds must exceed jitter_reentry_seconds")
+        if self.max_stay_seconds < self.silence_timeout_seconds or self.activity_hold_seconds < 1:
+            raise ConfigError("max_stay_seconds must be at least silence_timeout_seconds; activity_hold_seconds >= 1")
+
+    @property
+    def forget_after_seconds(self) -> int:
+        """A user silent this long has no state left: every deadline of the rules has passed."""
+        return max(self.silence_timeout_seconds, self.max_stay_seconds, self.activity_hold_seconds) + \
+            self.jitter_reentry_seconds + max(self.still_min_seconds, self.departure_min_seconds)
 
 
 @dataclass(frozen=True)
@@ -110,7 +133,10 @@ class SessionSettings:
     `ops.pipeline_progress.rows_dropped_by_watermark`) and are still in silver for a backfill.
     """
 
-    watermark_seconds: int = 60
+    # How long the stream waits before applying a user's events in order. Geofence alerts reach phones
+    # late (Android documents "usually less than 2 minutes"), so 150 s lets a late ENTER take its place
+    # before the STILL that follows it is applied; what comes later still is repaired (late_events).
+    watermark_seconds: int = 150
     late_horizon_hours: int = 24
 
     def __post_init__(self) -> None:
@@ -144,8 +170,18 @@ class GoldSettings:
     # Key of the keyed hash that turns user ids and licence plates into pseudonymous keys. None: a
     # fixed development key (local only); Databricks reads it from the secret scope.
     pseudonym_key: SecretRef | None = None
+    # Street zones have no gates, so only app users are seen there. The share of vehicles that are app
+    # users' is measured at gated car parks of the same city over this many days before the hour...
+    penetration_days: int = 28
+    # ...per hour of the week, pulled towards the city's overall share as if that share had been seen
+    # in this many extra gate entries (a quiet hour-of-week cell does not swing the estimate).
+    penetration_prior_entries: int = 50
+    # The all-driver street estimate's interval (two-sided, of the sampling of app users).
+    estimate_interval: float = 0.8
 
     def __post_init__(self) -> None:
+        if self.penetration_days < 1 or self.penetration_prior_entries < 0 or not 0 < self.estimate_interval < 1:
+            raise ConfigError("gold penetration_days >= 1, penetration_prior_entries >= 0, 0 < estimate_interval < 1")
         if self.max_stay_hours < 1 or self.change_margin_minutes < 0 or self.conflict_retries < 1:
             raise ConfigError("gold max_stay_hours and conflict_retries must be >= 1, change_margin_minutes >= 0")
         if self.vacuum_retention_hours < 168:

@@ -52,11 +52,11 @@ def _simulate(root: Path, settings: SimulationSettings, progress: Callable[[str]
 
 
 def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None], zones: int = DEMO_ZONES,
-             users: int = DEMO_USERS, bundle: str | Path | None = None) -> int:
+             users: int = DEMO_USERS, bundle: str | Path | None = None, device: str = "platform") -> int:
     if fresh and root.exists():
         progress(f"--fresh: removing {root}")
         shutil.rmtree(root)
-    _simulate(root, SimulationSettings(days=days, zones=zones, users=users), progress)
+    _simulate(root, SimulationSettings(days=days, zones=zones, users=users, device=device), progress)
     config = local_config(root)
     started = time.perf_counter()
     spark = get_spark(config)  # one session: every job's tasks run in this process

@@ -8,7 +8,9 @@ import pytest
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.contracts.reference import load_zones
 
-MS = 0.0015  # timestamps travel with millisecond precision
+MS = 0.0015  # gate timestamps travel with millisecond precision
+SECOND = 1.0015  # the platform profile's phones send whole seconds
+MISSED = 0.02  # the OS drops a few geofence transitions (0.3% each); far fewer than this may be missing
 
 
 def _by_user(events):
@@ -28,17 +30,20 @@ def test_parked_street_searches_match_enter_and_first_still(small_city):
     s = small_city.searches
     parked = s[(s.outcome == "parked") & (s.zone_type == "STREET")]
     assert len(parked) > 50
+    missed = 0
     for row in parked.itertuples():
         entered = _ts(row.zone_entry_at)
         enter = [g for g in geofence[row.user_id]
-                 if g["transition"] == "ENTER" and g["zoneId"] == row.zone_id and abs(g["_ts"] - entered) < MS]
-        assert enter, row
+                 if g["transition"] == "ENTER" and g["zoneId"] == row.zone_id and 0 <= entered - g["_ts"] < SECOND]
+        missed += not enter
+        # the car stopped at the first confident STILL (the wire truncates to the second)
         still = [a for a in activity[row.user_id] if a["activityType"] == "STILL" and a["confidence"] >= 80
-                 and abs(a["_ts"] - _ts(row.parked_at)) < MS]
+                 and 0 <= _ts(row.parked_at) - a["_ts"] < SECOND]
         assert still, row
         assert row.circling_seconds == pytest.approx(_ts(row.parked_at) - _ts(row.zone_entry_at), abs=1e-3)
-        assert _ts(row.confirmed_at) - _ts(row.parked_at) >= 30
+        assert 0 < _ts(row.confirmed_at) - _ts(row.parked_at) <= 30  # at 30 s, or earlier when the driver walks
         assert row.confirmation == "activity"
+    assert missed <= MISSED * len(parked)
 
 
 def test_parked_gated_searches_match_a_gate_entry_of_the_users_vehicle(small_city):
@@ -60,10 +65,10 @@ def test_abandoned_searches_end_with_a_zone_exit(small_city):
     s = small_city.searches
     abandoned = s[s.outcome == "abandoned"]
     assert len(abandoned) > 0
-    for row in abandoned.itertuples():
-        left = _ts(row.zone_entry_at) + row.circling_seconds
-        assert any(g["transition"] == "EXIT" and g["zoneId"] == row.zone_id and abs(g["_ts"] - left) < MS
-                   for g in geofence[row.user_id]), row
+    exits = [any(g["transition"] == "EXIT" and g["zoneId"] == row.zone_id
+                 and 0 <= _ts(row.zone_entry_at) + row.circling_seconds - g["_ts"] < SECOND
+                 for g in geofence[row.user_id]) for row in abandoned.itertuples()]
+    assert sum(exits) >= (1 - MISSED) * len(exits) - 1
 
 
 def test_gated_occupancy_truth_matches_gate_entries_and_exits(small_city):

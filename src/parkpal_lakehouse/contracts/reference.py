@@ -1,4 +1,7 @@
-"""Reference data: parking zones and the vehicles registered to app users.
+"""Reference data: parking zones, the vehicles registered to app users, and street counts.
+
+`street_counts.csv` (optional) holds manual counts of the vehicles parked in a street zone at an
+instant (the parking surveys cities run); gold calibrates the street all-driver estimate with them.
 
 Shipped as CSV under the package (`contracts/reference/`), written by the simulator for the city it
 makes, and loadable from any path. Columns are camelCase like the events; Spark loaders rename to
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -26,6 +30,7 @@ ZONES_DDL = (
     "latitude DOUBLE, longitude DOUBLE, radius_m DOUBLE, hourly_rate DOUBLE, currency STRING"
 )
 VEHICLES_DDL = "user_id BIGINT, license_plate STRING"
+STREET_COUNTS_DDL = "zone_id BIGINT, counted_at TIMESTAMP, vehicles INT"
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,13 @@ class Zone:
 class Vehicle:
     userId: int  # noqa: N815
     licensePlate: str  # noqa: N815
+
+
+@dataclass(frozen=True)
+class StreetCount:
+    zoneId: int  # noqa: N815
+    countedAt: str  # noqa: N815 - an instant with its offset, e.g. 2026-11-04T10:30:00+08:00
+    vehicles: int
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -116,11 +128,32 @@ def vehicles_df(spark: SparkSession, path: str | Path | None = None) -> DataFram
     return spark.createDataFrame([tuple(asdict(v).values()) for v in load_vehicles(path)], VEHICLES_DDL)
 
 
+def load_street_counts(path: Path) -> list[tuple[int, datetime, int]]:
+    """`street_counts.csv` as (zone_id, counted_at UTC, vehicles); a missing file is no counts."""
+    from parkpal_lakehouse.contracts.events import parse_timestamp
+
+    if not path.is_file():
+        return []
+    out = []
+    for row in _read_rows(path, StreetCount):
+        try:
+            counted = parse_timestamp(row.countedAt)
+        except ValueError as exc:
+            raise EventContractError(f"{path}: countedAt {row.countedAt!r}: {exc}") from exc
+        if row.vehicles < 0:
+            raise EventContractError(f"{path}: vehicles must be >= 0, not {row.vehicles}")
+        out.append((row.zoneId, counted, row.vehicles))
+    return out
+
+
 def load_reference_tables(spark: SparkSession, config: LakehouseConfig, folder: str | Path | None = None) -> list[str]:
-    """Write `zones.csv` and `vehicles.csv` from `folder` (default: the packaged sample city) into
-    `silver.zones` and `silver.vehicles`, replacing them; returns the physical table names."""
+    """Write `zones.csv`, `vehicles.csv` and (if present) `street_counts.csv` from `folder` (default: the
+    packaged sample city) into `silver.zones`, `silver.vehicles` and `silver.street_counts`, replacing
+    them; returns the physical table names."""
     from parkpal_lakehouse.io.tables import overwrite_table
 
     base = Path(folder) if folder else sample_reference_dir()
+    counts = spark.createDataFrame(load_street_counts(base / "street_counts.csv"), STREET_COUNTS_DDL)
     return [overwrite_table(zones_df(spark, base / "zones.csv"), config, "silver.zones"),
-            overwrite_table(vehicles_df(spark, base / "vehicles.csv"), config, "silver.vehicles")]
+            overwrite_table(vehicles_df(spark, base / "vehicles.csv"), config, "silver.vehicles"),
+            overwrite_table(counts, config, "silver.street_counts")]

@@ -203,7 +203,7 @@ def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime,
     """Compute and write [start, end); returns rows written per table, quality warnings, local dates written."""
     tz, max_stay = config.timezone, config.gold.max_stay_hours
     inputs = hourly_inputs(spark, config, start, end)
-    metrics = zone_metrics_hourly(inputs, tz).localCheckpoint()
+    metrics = zone_metrics_hourly(inputs, tz, config.gold.estimate_interval).localCheckpoint()
     checks = [check_quality(with_finiteness(metrics), ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end)),
               check_quality(reconciliation(metrics, inputs).localCheckpoint(), "gold.reconciliation",
                             RECONCILIATION_SUITE, window=(start, end))]

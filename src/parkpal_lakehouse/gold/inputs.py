@@ -13,11 +13,11 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.gold.facts import gate_visits
 from parkpal_lakehouse.gold.metrics import HourlyInputs, zone_hour_grid
-from parkpal_lakehouse.gold.occupancy import gate_stays, session_stays
+from parkpal_lakehouse.gold.occupancy import app_penetration, gate_stays, session_stays, street_surveys
 from parkpal_lakehouse.gold.tables import DIM_ZONE
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.tables import read_table, table_exists
 from parkpal_lakehouse.sessions.store import OPEN_SESSIONS, PARKING_SESSIONS
-from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table
+from parkpal_lakehouse.silver.tables import QUARANTINE, STREET_COUNTS, VEHICLES, silver_table
 
 
 def between(column: str, start: datetime, end: datetime) -> Column:
@@ -74,6 +74,26 @@ def quarantined_zone_events(spark: SparkSession, config: LakehouseConfig, start:
     return parsed.filter(F.col("zone_id").isNotNull() & between("event_time", start, end))
 
 
+def penetration_before(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
+    """`occupancy.app_penetration` from the gate entries and street counts of the `penetration_days`
+    before `end` (the app stays at each count from the sessions)."""
+    lo = start - timedelta(days=config.gold.penetration_days)
+    entries = read_table(spark, config, silver_table(Hub.GATE)).filter(
+        dates_between("event_date", lo, end) & between("event_time", lo, end)
+        & (F.col("event_type") == "VEHICLE_ENTRY") & F.col("license_plate").isNotNull()
+    ).dropDuplicates(["event_id"]).select("zone_id", F.col("event_time").alias("entry_at"), "license_plate")
+    zone_city = read_table(spark, config, DIM_ZONE).filter("is_current").select("zone_id", "city")
+    surveys = None
+    if table_exists(spark, config, STREET_COUNTS):
+        counts = read_table(spark, config, STREET_COUNTS).filter(between("counted_at", lo, end))
+        sessions = read_table(spark, config, PARKING_SESSIONS).filter(
+            dates_between("entry_date", lo - lookback(config), end) & (F.col("zone_entry_at") < F.lit(end)))
+        stays = session_stays(sessions, read_table(spark, config, OPEN_SESSIONS), config.gold.max_stay_hours)
+        surveys = street_surveys(counts, stays, zone_city)
+    return app_penetration(entries, read_table(spark, config, VEHICLES), zone_city, config.timezone,
+                           config.gold.penetration_prior_entries, surveys)
+
+
 def hour_frame(spark: SparkSession, start: datetime, end: datetime) -> DataFrame:
     """`hour_start` for every hour in [start, end) (UTC-aware datetimes on whole hours)."""
     last = end - timedelta(hours=1)
@@ -106,4 +126,5 @@ def hourly_inputs(spark: SparkSession, config: LakehouseConfig, start: datetime,
         zone_events=geofence.unionByName(
             gate.filter(between("event_time", start, end)).select("zone_id", "event_time")),
         quarantined=quarantined_zone_events(spark, config, start, end),
+        penetration=penetration_before(spark, config, start, end).localCheckpoint(),
     )

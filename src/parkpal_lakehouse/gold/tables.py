@@ -43,7 +43,9 @@ ZONE_METRICS_HOURLY_DDL = (
     "capacity INT, searches_started BIGINT, parked BIGINT, abandoned BIGINT, timed_out BIGINT, no_search BIGINT, "
     "circling_seconds_avg DOUBLE, circling_seconds_min DOUBLE, circling_seconds_max DOUBLE, "
     "circling_seconds_p50 DOUBLE, circling_seconds_p90 DOUBLE, occupied_avg DOUBLE, occupied_peak BIGINT, "
-    "occupancy_rate DOUBLE, peak_occupancy_rate DOUBLE, occupancy_source STRING, revenue DOUBLE, "
+    "occupancy_rate DOUBLE, peak_occupancy_rate DOUBLE, occupancy_source STRING, occupancy_rate_low DOUBLE, "
+    "occupancy_rate_high DOUBLE, app_occupied_avg DOUBLE, app_penetration DOUBLE, open_ended_stays BIGINT, "
+    "revenue DOUBLE, "
     "payments_completed BIGINT, refunds BIGINT, gate_entries BIGINT, gate_exits BIGINT, events_received BIGINT, "
     "events_quarantined BIGINT, data_completeness DOUBLE, metric_date DATE"
 )

@@ -20,14 +20,17 @@ def view_sql(config: LakehouseConfig) -> dict[str, str]:
     m, d, h, z = (config.table_name(t) for t in (ZONE_METRICS_HOURLY, DIM_DATE, DIM_HOUR, DIM_ZONE))
     daily = config.table_name(V_ZONE_DAILY)
     return {
-        # One row per zone and local day: searches, circling weighted by parked searches, occupancy.
+        # One row per zone and local day: searches, circling weighted by parked searches, occupancy (all
+        # vehicles: gates, or the street all-driver estimate with its interval; and app users only).
         V_ZONE_DAILY: f"""
 SELECT m.zone_id, z.name AS zone_name, m.zone_type, m.operator, d.date, d.day_name, d.is_weekend, d.is_holiday,
        SUM(m.searches_started) AS searches_started, SUM(m.parked) AS parked, SUM(m.abandoned) AS abandoned,
        SUM(m.circling_seconds_avg * m.parked) / NULLIF(SUM(CASE WHEN m.circling_seconds_avg IS NOT NULL
            THEN m.parked END), 0) AS circling_seconds_avg,
        AVG(m.occupancy_rate) AS occupancy_rate_avg, MAX(m.peak_occupancy_rate) AS peak_occupancy_rate,
-       FIRST(m.occupancy_source) AS occupancy_source, SUM(m.revenue) AS revenue,
+       AVG(m.occupancy_rate_low) AS occupancy_rate_low_avg, AVG(m.occupancy_rate_high) AS occupancy_rate_high_avg,
+       AVG(m.app_occupied_avg / m.capacity) AS app_occupancy_rate_avg,
+       MIN_BY(m.occupancy_source, m.occupancy_source = 'app_sessions') AS occupancy_source, SUM(m.revenue) AS revenue,
        SUM(m.gate_entries) AS gate_entries, COUNT(*) AS hours
 FROM {m} m
 JOIN {d} d ON d.date_key = m.date_key

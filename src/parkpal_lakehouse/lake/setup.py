@@ -19,6 +19,7 @@ from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.lake.layout import DIRECTORIES, LakeRoles, container_acl
 
 REFERENCE_FILES = ("zones.csv", "vehicles.csv")
+OPTIONAL_REFERENCE_FILES = ("street_counts.csv",)
 
 
 def account_url(account: str) -> str:
@@ -82,13 +83,14 @@ def init_lake(service: DataLakeServiceClient, roles: LakeRoles) -> LakeInitRepor
 
 
 def upload_reference(service: DataLakeServiceClient, folder: Path) -> list[str]:
-    """Upload zones.csv and vehicles.csv to `landing/reference/` (overwriting); returns the paths."""
+    """Upload zones.csv and vehicles.csv (and street_counts.csv, if there) to `landing/reference/`
+    (overwriting); returns the paths."""
     missing = [name for name in REFERENCE_FILES if not (folder / name).is_file()]
     if missing:
         raise ConfigError(f"{folder} lacks {', '.join(missing)}")
     fs = service.get_file_system_client("landing")
     paths = []
-    for name in REFERENCE_FILES:
+    for name in REFERENCE_FILES + tuple(n for n in OPTIONAL_REFERENCE_FILES if (folder / n).is_file()):
         path = f"reference/{name}"
         fs.get_file_client(path).upload_data((folder / name).read_bytes(), overwrite=True)
         paths.append(f"landing/{path}")

@@ -3,9 +3,10 @@
 Both re-run the circling rules (`batch.circling_sessions`, the streaming processor's twin) for a set
 of users up to the data horizon (newest event time minus the session watermark, where the stream's
 own rules stand), and replace those users' sessions that entered from a per-user start on. The replay
-begins at the user's last silence before that start (the rules forget a user after the silence
-timeout), so it reproduces a full run exactly: a GPS-jitter re-entry just after the start is still
-seen as part of the session that began before it. Writes are MERGEs by the deterministic
+begins at the user's last silence before that start long enough for the rules to have forgotten the
+user (`CirclingRules.forget_after_seconds`: a parked search stays open up to the longest stay, the
+current activity holds for hours), so it reproduces a full run exactly: a GPS-jitter re-entry just
+after the start is still seen as part of the session that began before it. Writes are MERGEs by the deterministic
 `session_id`, so a rerun changes nothing.
 """
 
@@ -54,14 +55,15 @@ def data_horizon_ms(events: DataFrame, watermark_seconds: int) -> int | None:
     return None if newest is None else int(newest) - 1000 * watermark_seconds
 
 
-def restart_points(events: DataFrame, starts: DataFrame, silence_timeout_seconds: int) -> DataFrame:
+def restart_points(events: DataFrame, starts: DataFrame, forget_after_seconds: int) -> DataFrame:
     """Per user (`starts`: `user_id, from_ts`), where replaying the rules reproduces exactly the state a
-    full run has at `from_ts`: the first event after the user's last silence longer than the timeout (the
-    rules forget a user then), or the user's first event. Returns `user_id, restart_ms`."""
+    full run has at `from_ts`: the first event after the user's last silence longer than
+    `forget_after_seconds` (the rules hold nothing of a user then), or the user's first event.
+    Returns `user_id, restart_ms`."""
     order = Window.partitionBy("user_id").orderBy("t_ms", "kind", "event_key")
     before = events.join(F.broadcast(starts), "user_id").filter(F.col("event_time") <= F.col("from_ts")) \
         .withColumn("_previous_ms", F.lag("t_ms").over(order))
-    fresh = F.col("_previous_ms").isNull() | (F.col("t_ms") - F.col("_previous_ms") > 1000 * silence_timeout_seconds)
+    fresh = F.col("_previous_ms").isNull() | (F.col("t_ms") - F.col("_previous_ms") > 1000 * forget_after_seconds)
     restarts = before.filter(fresh).groupBy("user_id").agg(F.max("t_ms").alias("restart_ms"))
     # Users with no event before their start replay from the start itself.
     return starts.join(restarts, "user_id", "left").select(
@@ -81,7 +83,7 @@ def resessionize(spark: SparkSession, config: LakehouseConfig, starts: DataFrame
     starts, users = spark.createDataFrame(fixed, "user_id BIGINT, from_ts TIMESTAMP"), len(fixed)
     if horizon is None or users == 0:
         return ResessionizeReport(0, 0, None)
-    scoped = events.join(restart_points(events, starts, config.rules.silence_timeout_seconds), "user_id") \
+    scoped = events.join(restart_points(events, starts, config.rules.forget_after_seconds), "user_id") \
         .filter(F.col("t_ms") >= F.col("restart_ms")).drop("restart_ms")
     zones = zone_geometry(zones_reference(spark, config))
     rows = circling_sessions(scoped, zones, config.rules, horizon)

@@ -1,26 +1,37 @@
 """The circling rules: one user's events, in event-time order, become searches for parking.
 
 Pure Python, no Spark: the streaming processor and the batch twin both drive a `UserTracker`, so
-the two paths cannot disagree about what a session is. Times are epoch milliseconds (UTC).
+the two paths cannot disagree about what a session is. Times are epoch milliseconds (UTC). The rules
+assume only what the platforms promise: activity is reported on *change* (a transition), not as a
+heartbeat, so the last confident activity holds until the next one (`activity_hold_seconds`), and a
+run "lasts" as long as nothing contradicts it. docs/sessionization.md states each rule with a
+hand-written sequence (tests/sessions/test_rules.py).
 
 A search (session) per user:
-- starts at a geofence ENTER. `circling_start` is the ENTER if the user's last confident activity
-  within `entry_lookback_seconds` was IN_VEHICLE, else the first confident IN_VEHICLE after it; a
-  user who never drives in the zone ends as `no_search`.
-- is **parked** at the start of the first STILL run (confidence >= `still_min_confidence`, inside
-  the zone's radius + tolerance) lasting `still_min_seconds`, confirmed by the reading that makes it
-  that long; or at a gate VEHICLE_ENTRY of one of the user's vehicles into the zone, confirmed at
-  once. A single low-confidence reading (<= `flap_max_confidence`) inside a run is a flap and is
-  ignored; two in a row, or a confident non-STILL reading, end the run.
+- starts at a geofence ENTER. `circling_start` is the ENTER if the user's current activity (the last
+  confident one) is IN_VEHICLE, else the first confident IN_VEHICLE after it; a user who never drives
+  in the zone ends as `no_search`.
+- is **parked** at the start of a STILL run (confidence >= `still_min_confidence`, inside the zone's
+  radius + tolerance) that lasts `still_min_seconds` with nothing contradicting it (confirmed then);
+  at the start of a STILL run (or at the walk itself) when the driver then walks inside the zone
+  (walking/on foot/running, confidence >= `walk_min_confidence`: the driver got out of the car); or
+  at a gate VEHICLE_ENTRY of one of the user's vehicles into the zone, confirmed at once. A single
+  low-confidence reading (<= `flap_max_confidence`) inside a run is a flap and is ignored; two in a
+  row, or a confident reading of another kind, end the run.
 - is **abandoned** when the user leaves the zone before parking (`circling_seconds` = exit - start,
-  flagged as `circling_is_estimate`), **timed_out** after `silence_timeout_seconds` of silence.
-- after parking, **departs** at the start of `departure_min_seconds` of confident IN_VEHICLE, at a
-  confirmed zone EXIT, or at a gate VEHICLE_EXIT, whichever shows first.
+  flagged as `circling_is_estimate`), **timed_out** after `silence_timeout_seconds` of silence
+  before parking.
+- once parked, stays open however long the phone is silent, until departure evidence: IN_VEHICLE
+  sustained `departure_min_seconds` (departed at its start), a confirmed zone EXIT while not on foot,
+  or a gate VEHICLE_EXIT, whichever shows first. An EXIT or another zone's ENTER on foot is the driver
+  walking away from the car and changes nothing. With no evidence for `max_stay_seconds` after
+  parking it closes with `departure_source='unknown'` and no departure time.
 - GPS jitter: an EXIT followed by an ENTER of the same zone within `jitter_reentry_seconds` is
   ignored, so an EXIT only counts once that long has passed without a re-entry.
 
-Deadlines (the jitter window after an EXIT, the silence timeout) fire when time moves strictly past
-them: before an event with a later time is applied, or when the caller advances the clock.
+Deadlines (a run lasting long enough, the jitter window, the silence timeout, the longest stay, the
+activity hold) fire when time moves strictly past them: before an event with a later time is
+applied, or when the caller advances the clock.
 """
 
 from __future__ import annotations
@@ -70,19 +81,24 @@ def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6_371_000.0 * math.asin(math.sqrt(a))
 
 
-# An open session is a plain dict (it is stored as JSON in streaming state). Keys:
+ON_FOOT = frozenset({"WALKING", "ON_FOOT", "RUNNING"})
+MOVING = frozenset({"IN_VEHICLE", "ON_BICYCLE"})
+
+# An open session is a plain dict of small values. Keys:
 _NEW_SESSION = {
     "id": "", "zone": 0, "entry": 0, "start": None, "phase": "entered",  # entered | searching | parked
-    "run_start": None, "run_last": None, "run_flap": False,  # STILL run while searching
+    "run_start": None, "run_flap": False,  # STILL run while searching
     "parked_at": None, "confirmed_at": None, "confirmation": None,
-    "drive_start": None, "drive_last": None, "drive_flap": False,  # IN_VEHICLE run while parked
+    "drive_start": None, "drive_flap": False, "drive_pause": None,  # IN_VEHICLE run while parked
     "exit_at": None,  # an EXIT waiting out the jitter window
     "n_activity": 0, "n_geofence": 0, "n_gate": 0, "ignored_exits": 0, "ignored_flaps": 0,
 }
+# Deadlines due at the same instant fire in this order.
+_DEADLINE_ORDER = ("drive", "pause", "still", "exit", "max_stay", "silence", "forget")
 
 
 class UserTracker:
-    """One user's sessionization state: buffered events, the last activity, the open session.
+    """One user's sessionization state: buffered events, the current activity, the open session.
 
     `accept` buffers events (returning the late ones), `process_until(horizon)` applies buffered
     events older than `horizon` in order and fires deadlines before it, returning closed sessions.
@@ -100,8 +116,8 @@ class UserTracker:
     # --- driving the tracker -----------------------------------------------------------------
     def accept(self, events: list[SessionEvent], fresh_floor_ms: int | None = None) -> list[SessionEvent]:
         """Buffer `events`; return the late ones: older than what this state has already applied, or, for
-        a user without state (new, or evicted after silence), older than `fresh_floor_ms` (the stream's
-        current watermark: what came before it may already have been applied and forgotten)."""
+        a user without state (new, or forgotten), older than `fresh_floor_ms` (the stream's current
+        watermark: what came before it may already have been applied and forgotten)."""
         done = self.processed_ms if self.processed_ms is not None else fresh_floor_ms
         late = [e for e in events if done is not None and e.t < done]
         self.pending.extend(e for e in events if done is None or e.t >= done)
@@ -124,44 +140,64 @@ class UserTracker:
 
     @property
     def evictable(self) -> bool:
-        """Nothing left worth keeping: no open session, nothing buffered, silent past the timeout."""
-        return self.open is None and not self.pending and self.last_event_ms is None
+        """Nothing left worth keeping: no open session, nothing buffered, no current activity."""
+        return self.open is None and not self.pending and self.last_activity is None
 
     def wake_at(self) -> int | None:
         """The earliest horizon at which `process_until` would do something new."""
         times = [e.t + 1 for e in self.pending]
         deadline = self._next_deadline()
         if deadline is not None:
-            times.append(deadline + 1)
+            times.append(deadline[0] + 1)
         return min(times) if times else None
 
     # --- deadlines -----------------------------------------------------------------------------
-    def _next_deadline(self) -> int | None:
-        s, rules = self.open, self.rules
-        times = []
-        if s is not None and s["exit_at"] is not None:
-            times.append(s["exit_at"] + 1000 * rules.jitter_reentry_seconds)
-        if self.last_event_ms is not None:
-            times.append(self.last_event_ms + 1000 * rules.silence_timeout_seconds)
-        return min(times) if times else None
+    def _deadlines(self) -> list[tuple[int, str]]:
+        s, r = self.open, self.rules
+        out: list[tuple[int, str]] = []
+        if s is None:
+            if self.last_activity is not None:
+                out.append((self.last_activity[0] + 1000 * r.activity_hold_seconds, "forget"))
+            return out
+        if s["exit_at"] is not None:
+            out.append((s["exit_at"] + 1000 * r.jitter_reentry_seconds, "exit"))
+        if s["phase"] == "parked":
+            out.append((s["parked_at"] + 1000 * r.max_stay_seconds, "max_stay"))
+            if s["drive_pause"] is not None:
+                out.append((s["drive_pause"] + 1000 * r.still_min_seconds, "pause"))
+            elif s["drive_start"] is not None:
+                out.append((s["drive_start"] + 1000 * r.departure_min_seconds, "drive"))
+        else:
+            if s["run_start"] is not None:
+                out.append((s["run_start"] + 1000 * r.still_min_seconds, "still"))
+            if self.last_event_ms is not None:
+                out.append((self.last_event_ms + 1000 * r.silence_timeout_seconds, "silence"))
+        return out
+
+    def _next_deadline(self) -> tuple[int, str] | None:
+        deadlines = self._deadlines()
+        return min(deadlines, key=lambda d: (d[0], _DEADLINE_ORDER.index(d[1]))) if deadlines else None
 
     def _advance(self, now_ms: int) -> None:
-        while (deadline := self._next_deadline()) is not None and deadline < now_ms:
+        while (deadline := self._next_deadline()) is not None and deadline[0] < now_ms:
+            at, kind = deadline
             s = self.open
-            if s is not None and s["exit_at"] is not None and deadline == s["exit_at"] + 1000 * \
-                    self.rules.jitter_reentry_seconds:
-                self._leave(s, s["exit_at"], closed_at=deadline, source="geofence")
-            elif s is not None:
-                self._silence(s, deadline)
-            else:  # idle and silent: forget the user
-                self.last_event_ms, self.last_activity = None, None
-
-    def _silence(self, s: dict[str, Any], at: int) -> None:
-        if s["phase"] == "parked":
-            self._close(s, "parked", closed_at=at)
-        else:
-            self._close(s, "timed_out" if s["phase"] == "searching" else "no_search", closed_at=at)
-        self.last_event_ms, self.last_activity = None, None
+            if kind == "forget":
+                self.last_activity, self.last_event_ms = None, None
+            elif s is None:
+                return
+            elif kind == "exit":
+                self._leave(s, s["exit_at"], closed_at=at, source="geofence")
+            elif kind == "still":
+                self._park(s, s["run_start"], at, "activity")
+            elif kind == "pause":  # stopped long enough to be parked again: that was no departure
+                s["drive_start"], s["drive_flap"], s["drive_pause"] = None, False, None
+            elif kind == "drive":
+                self._close(s, "parked", closed_at=at, departed_at=s["drive_start"], source="activity")
+            elif kind == "max_stay":
+                self._close(s, "parked", closed_at=at, source="unknown")
+            else:  # silence before parking
+                self._close(s, "timed_out" if s["phase"] == "searching" else "no_search", closed_at=at)
 
     # --- events ----------------------------------------------------------------------------------
     def _apply(self, e: SessionEvent) -> None:
@@ -177,6 +213,10 @@ class UserTracker:
         r = self.rules
         return e.confidence <= r.flap_max_confidence or (e.what == "STILL" and e.confidence < r.still_min_confidence)
 
+    def on_foot(self) -> bool:
+        """The user's current activity is walking (or on foot, running): not in the car."""
+        return self.last_activity is not None and self.last_activity[1] in ON_FOOT
+
     def _activity(self, e: SessionEvent) -> None:
         flap, s, rules = self._is_flap(e), self.open, self.rules
         if not flap:
@@ -189,28 +229,47 @@ class UserTracker:
             if driving:
                 s["start"], s["phase"] = e.t, "searching"
         elif s["phase"] == "searching":
-            if e.what == "STILL" and not flap and self._inside(s["zone"], e):
+            inside = self._inside(s["zone"], e)
+            if e.what == "STILL" and not flap and inside:
                 if s["run_start"] is None:
                     s["run_start"] = e.t
-                s["run_last"], s["run_flap"] = e.t, False
+                s["run_flap"] = False
                 if e.t - s["run_start"] >= 1000 * rules.still_min_seconds:
-                    self._park(s, s["run_start"], e.t, "activity")
-            elif flap and s["run_start"] is not None and not s["run_flap"]:
+                    self._park(s, s["run_start"], s["run_start"] + 1000 * rules.still_min_seconds, "activity")
+            elif e.what in ON_FOOT and e.confidence >= rules.walk_min_confidence and inside:
+                # The driver got out: the car stopped at the start of the STILL run (or now, if none).
+                self._park(s, s["run_start"] if s["run_start"] is not None else e.t, e.t, "activity")
+            elif s["run_start"] is None:
+                pass
+            elif flap and not s["run_flap"]:
                 s["run_flap"] = True
                 s["ignored_flaps"] += 1
-            else:
-                s["run_start"], s["run_last"], s["run_flap"] = None, None, False
+            elif flap or e.what in MOVING or not inside:
+                s["run_start"], s["run_flap"] = None, False  # the car moves on (or two flaps in a row)
+            # anything else (tilting, unknown, walking below the confidence) neither ends nor confirms the run
         else:  # parked: watch for the drive away
-            if driving:
-                if s["drive_start"] is None:
-                    s["drive_start"] = e.t
-                s["drive_last"], s["drive_flap"] = e.t, False
-                if e.t - s["drive_start"] >= 1000 * rules.departure_min_seconds:
-                    self._close(s, "parked", closed_at=e.t, departed_at=s["drive_start"], source="activity")
-            elif flap and s["drive_start"] is not None and not s["drive_flap"]:
-                s["drive_flap"] = True
-            else:
-                s["drive_start"], s["drive_last"], s["drive_flap"] = None, None, False
+            self._parked_activity(s, e, flap, driving)
+
+    def _parked_activity(self, s: dict[str, Any], e: SessionEvent, flap: bool, driving: bool) -> None:
+        """A drive run departs once it has lasted `departure_min_seconds`; a STILL pause shorter than
+        `still_min_seconds` (a queue at the exit) does not end it, walking or a longer stop does."""
+        rules = self.rules
+        if driving:
+            if s["drive_start"] is None:
+                s["drive_start"] = e.t
+            s["drive_flap"], s["drive_pause"] = False, None
+            if e.t - s["drive_start"] >= 1000 * rules.departure_min_seconds:
+                self._close(s, "parked", closed_at=max(e.t, s["drive_start"] + 1000 * rules.departure_min_seconds),
+                            departed_at=s["drive_start"], source="activity")
+        elif s["drive_start"] is None:
+            return
+        elif flap and not s["drive_flap"]:
+            s["drive_flap"] = True
+        elif e.what == "STILL" and not flap:
+            if s["drive_pause"] is None:
+                s["drive_pause"] = e.t
+        elif e.what in ON_FOOT or flap:
+            s["drive_start"], s["drive_flap"], s["drive_pause"] = None, False, None
 
     def _geofence(self, e: SessionEvent) -> None:
         s = self.open
@@ -221,12 +280,16 @@ class UserTracker:
                     s["exit_at"] = None
                     s["ignored_exits"] += 1
                 return
+            if s is not None and s["phase"] == "parked" and self.on_foot():
+                return  # walking through another zone away from the parked car: not a search
             if s is not None:  # into another zone without a confirmed exit from this one
                 self._leave(s, s["exit_at"] if s["exit_at"] is not None else e.t, closed_at=e.t, source="geofence")
             self._start(e)
         elif s is not None and s["zone"] == e.zone_id:  # EXIT
             s["n_geofence"] += 1
-            if s["exit_at"] is None:
+            if s["phase"] == "parked" and s["drive_start"] is None and self.on_foot():
+                s["ignored_exits"] += 1  # the driver walks out of the zone; the car stays
+            elif s["exit_at"] is None:
                 s["exit_at"] = e.t
 
     def _gate(self, e: SessionEvent) -> None:
@@ -246,14 +309,13 @@ class UserTracker:
     def _start(self, e: SessionEvent) -> None:
         s = dict(_NEW_SESSION, id=session_id(self.user_id, e.zone_id, e.t), zone=e.zone_id, entry=e.t,
                  n_geofence=1)
-        last = self.last_activity
-        if last is not None and last[1] == "IN_VEHICLE" and e.t - last[0] <= 1000 * self.rules.entry_lookback_seconds:
+        if self.last_activity is not None and self.last_activity[1] == "IN_VEHICLE":
             s["start"], s["phase"] = e.t, "searching"
         self.open = s
 
     def _park(self, s: dict[str, Any], parked_at: int, confirmed_at: int, how: str) -> None:
         s.update(phase="parked", parked_at=parked_at, confirmed_at=confirmed_at, confirmation=how,
-                 run_start=None, run_last=None, run_flap=False)
+                 run_start=None, run_flap=False)
         if s["exit_at"] is not None:  # parked inside the zone: the pending EXIT was noise
             s["exit_at"] = None
             s["ignored_exits"] += 1
@@ -279,21 +341,6 @@ class UserTracker:
             return zone is None  # no geometry to check against: trust the reading
         limit = zone.radius_m + self.rules.geofence_tolerance_m
         return _distance_m(zone.latitude, zone.longitude, e.latitude, e.longitude) <= limit
-
-    # --- state as JSON-able data -------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        return {"v": 1, "pending": [list(e) for e in self.pending], "processed": self.processed_ms,
-                "last_event": self.last_event_ms, "last_activity": self.last_activity, "open": self.open}
-
-    @classmethod
-    def from_state(cls, user_id: int, rules: CirclingRules, zones: dict[int, ZoneGeometry],
-                   state: dict[str, Any]) -> UserTracker:
-        tracker = cls(user_id, rules, zones)
-        tracker.pending = [SessionEvent(*e) for e in state["pending"]]
-        tracker.processed_ms, tracker.last_event_ms = state["processed"], state["last_event"]
-        tracker.last_activity = tuple(state["last_activity"]) if state["last_activity"] else None
-        tracker.open = state["open"]
-        return tracker
 
 
 def session_row(user_id: int, s: dict[str, Any], outcome: str | None, closed_at: int | None,

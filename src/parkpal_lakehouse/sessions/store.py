@@ -115,8 +115,9 @@ def sessions_found(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
     """Closed and open searches in one shape (`outcome` null for open ones, `phase` null for closed)."""
     closed = read_table(spark, config, PARKING_SESSIONS).select(
         "user_id", "zone_id", "zone_entry_at", "outcome", F.lit(None).cast("string").alias("phase"),
-        "circling_seconds")
+        "circling_seconds", "departed_at", "parked_seconds", "departure_source")
     running = read_table(spark, config, OPEN_SESSIONS).select(
         "user_id", "zone_id", "zone_entry_at", F.lit(None).cast("string").alias("outcome"), "phase",
-        "circling_seconds")
+        "circling_seconds", F.lit(None).cast("timestamp").alias("departed_at"),
+        F.lit(None).cast("double").alias("parked_seconds"), F.lit(None).cast("string").alias("departure_source"))
     return closed.unionByName(running)

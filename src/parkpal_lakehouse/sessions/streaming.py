@@ -17,7 +17,6 @@ the rules), so Spark itself only ever drops rows more than the horizon late.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 
 import pandas as pd
@@ -32,6 +31,7 @@ from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, rows_frame, to_events, tracker_rows
 from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
 from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry
+from parkpal_lakehouse.sessions.state import PENDING_SCHEMA, TRACKER_SCHEMA, pending_rows, restore_tracker, tracker_row
 from parkpal_lakehouse.sessions.store import (
     LATE_EVENTS,
     closed_sessions,
@@ -47,21 +47,22 @@ QUERY_NAME = "silver_parking_sessions"
 class CirclingProcessor(StatefulProcessor):
     """Per user: buffer events until the watermark passes them, apply the circling rules in event-time
     order, emit each session once when it closes, an `open` row while one runs, `late` rows for events
-    that came after the state moved past them. State: one JSON value per user; cleared when evicted."""
+    that came after the state moved past them. State (`sessions/state.py`): one small typed row per user
+    and a list of the events not yet applied; both cleared when the user is forgotten."""
 
     def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], late_horizon_ms: int):
         self.rules, self.zones, self.late_horizon_ms = rules, zones, late_horizon_ms
 
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.handle = handle
-        self.state = handle.getValueState("tracker", "tracker STRING")
+        self.state = handle.getValueState("tracker", TRACKER_SCHEMA)
+        self.pending = handle.getListState("pending", PENDING_SCHEMA)
 
     def _load(self, user_id: int) -> tuple[UserTracker, int | None]:
-        if not self.state.exists():
-            tracker, timer = UserTracker(user_id, self.rules, self.zones), None
-        else:
-            saved = json.loads(self.state.get()[0])
-            tracker, timer = UserTracker.from_state(user_id, self.rules, self.zones, saved), saved.get("timer")
+        row = self.state.get() if self.state.exists() else None
+        buffered = list(self.pending.get()) if self.pending.exists() else []
+        self._pending_before = len(buffered)
+        tracker, timer = restore_tracker(user_id, self.rules, self.zones, row, buffered)
         self._open_before = dict(tracker.open) if tracker.open is not None else None
         return tracker, timer
 
@@ -93,7 +94,11 @@ class CirclingProcessor(StatefulProcessor):
         if tracker.evictable:
             self.state.clear()
         else:
-            self.state.update((json.dumps({**tracker.to_state(), "timer": wanted}, separators=(",", ":")),))
+            self.state.update(tracker_row(tracker, wanted))
+        if tracker.pending:
+            self.pending.put(pending_rows(tracker))
+        elif self._pending_before:
+            self.pending.clear()
         # The open search is emitted only when it changed: the open-sessions MERGE stays small.
         rows = tracker_rows(tracker, closed, late, include_open=tracker.open != self._open_before)
         if rows:

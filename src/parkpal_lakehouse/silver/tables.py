@@ -12,6 +12,7 @@ from parkpal_lakehouse.io.tables import read_table, table_exists
 QUARANTINE = "silver.quarantine"
 ZONES = "silver.zones"
 VEHICLES = "silver.vehicles"
+STREET_COUNTS = "silver.street_counts"
 
 
 def silver_table(hub: Hub) -> str:

@@ -28,6 +28,11 @@ class Event:
     hub: Hub
     key: str  # partition key: userId for app events, zoneId for gate events
     body: dict[str, Any]
+    # Seconds between the event and its hand-over to the network (the OS's geofence latency).
+    held_s: float = 0.0
+    # How the sender writes `timestamp`: "utc_ms" (UTC, milliseconds, Z) or "local_s" (Manila local
+    # time, whole seconds, +08:00; gates always send local time).
+    clock: str = "utc_ms"
 
 
 @dataclass

@@ -12,12 +12,14 @@ from pathlib import Path
 from parkpal_lakehouse.contracts.reference import write_csv
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.simulator.city import make_city
+from parkpal_lakehouse.simulator.devices import PlatformEmitter
 from parkpal_lakehouse.simulator.emitters import Emitter, Event
 from parkpal_lakehouse.simulator.settings import SimulationSettings
 from parkpal_lakehouse.simulator.sinks import LandingSink, Sink, paced
 from parkpal_lakehouse.simulator.truth import (
     TrueSearch,
     searches_frame,
+    street_counts,
     true_search,
     write_truth,
     zone_occupancy_hourly,
@@ -58,7 +60,8 @@ def generate(settings: SimulationSettings, root: Path) -> SimulatedCity:
     window = Window.of(settings)
     city = make_city(settings.zones, settings.users, world_rng)
     visits = simulate_visits(city, settings, world_rng)
-    emitter = Emitter(city.zones, settings, emit_rng, window.end)
+    phones = PlatformEmitter if settings.device == "platform" else Emitter
+    emitter = phones(city.zones, settings, emit_rng, window.end)
     events: list[Event] = []
     searches: list[TrueSearch] = []
     for visit in visits:
@@ -73,9 +76,13 @@ def generate(settings: SimulationSettings, root: Path) -> SimulatedCity:
     messages, stats = deliveries(events, settings.noise, wire_rng, window.end)
     write_csv(list(city.zones), root / "reference" / "zones.csv")
     write_csv(list(city.vehicles), root / "reference" / "vehicles.csv")
+    surveys = street_counts(visits, city.zones, window, settings.street_surveys_per_day,
+                            random.Random(f"{settings.seed}-survey"))
+    if surveys:
+        write_csv(surveys, root / "reference" / "street_counts.csv")
     manifest = {
         "seed": settings.seed, "start_date": settings.start_date.isoformat(), "days": settings.days,
-        "zones": settings.zones, "users": settings.users, "window_start": window.start,
+        "zones": settings.zones, "users": settings.users, "device": settings.device, "window_start": window.start,
         "window_end": window.end, "wire": stats.as_dict(),
         "searches_by_outcome": _count(s.outcome for s in searches),
     }

@@ -32,6 +32,30 @@ class NoiseSettings:
         return NoiseSettings(0.0, 0.0, (10.0, 45.0), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
+DEVICE_PROFILES = ("platform", "chatty")
+
+
+@dataclass(frozen=True)
+class PlatformPhone:
+    """How phones behave under the platform profile (docs/simulator.md, "Phones as the platforms
+    document them"). Rates are of the world, not of our rules; the rules never read them."""
+
+    # Geofence alerts reach the app late (Android: "usually less than 2 minutes"): lognormal median, cap.
+    geofence_latency_median_s: float = 15.0
+    geofence_latency_max_s: float = 120.0
+    # Share of geofence transitions the OS never reports.
+    missed_geofence_rate: float = 0.003
+    # While circling: a confident STILL at a red light / behind a turning car (5-19 s), per search.
+    red_light_rate: float = 0.3
+    # Just before the real stop: a STILL below the confident threshold (the car crawling into the space).
+    unsure_still_rate: float = 0.15
+    # After parking: the driver walks (WALKING/ON_FOOT reported), and walks out of the zone.
+    walk_away_rate: float = 0.85
+    walk_out_of_zone_rate: float = 0.6
+    # Leaving: stuck in the exit queue (STILL a few seconds after the drive began).
+    exit_queue_rate: float = 0.15
+
+
 @dataclass(frozen=True)
 class SimulationSettings:
     seed: int = 42
@@ -45,9 +69,17 @@ class SimulationSettings:
     # Share of geofence entries made on foot (no search), and of searches whose phone goes silent.
     walk_through_rate: float = 0.03
     silent_phone_rate: float = 0.005
+    # "platform": phones report activity transitions only, parked phones are silent, geofence alerts are
+    # late and sometimes missed, timestamps are local to the second. "chatty": readings every
+    # `activity_interval_s` and a STILL heartbeat every `parked_heartbeat_s` while parked (the first
+    # simulator's phones, which no platform promises).
+    device: str = "platform"
+    platform: PlatformPhone = field(default_factory=PlatformPhone)
     activity_interval_s: float = 10.0
     parked_heartbeat_s: float = 900.0
     landing_file_minutes: int = 15
+    # Manual counts of the vehicles parked in each street zone per day (reference/street_counts.csv).
+    street_surveys_per_day: int = 2
     noise: NoiseSettings = field(default_factory=NoiseSettings)
 
     def __post_init__(self) -> None:
@@ -55,5 +87,7 @@ class SimulationSettings:
             raise ConfigError(f"--days must be at least 1, not {self.days}")
         if self.zones < 1 or self.users < 1:
             raise ConfigError("--zones and --users must be at least 1")
+        if self.device not in DEVICE_PROFILES:
+            raise ConfigError(f"--device must be one of {', '.join(DEVICE_PROFILES)}, not {self.device!r}")
         if not 1 <= self.landing_file_minutes <= 60 or 60 % self.landing_file_minutes:
             raise ConfigError("landing_file_minutes must divide 60")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from parkpal_lakehouse.contracts.reference import Zone
+from parkpal_lakehouse.contracts.reference import StreetCount, Zone
 from parkpal_lakehouse.simulator.world import Visit, Window
 
 
@@ -111,6 +111,32 @@ def _sweep(visits: list[Visit], window: Window, hours: int, app_only: bool) -> t
         level, t = level + delta, when
     hold(level, t, window.end)
     return area, peak
+
+
+def street_counts(visits: list[Visit], zones: tuple[Zone, ...], window: Window, per_day: int,
+                  rng) -> list[StreetCount]:
+    """Parking surveys: at `per_day` random daytime instants (08:00-20:00 local) per street zone and day,
+    the vehicles (app or not) parked there, exactly. What a city's manual counts would find."""
+    from datetime import datetime
+
+    from parkpal_lakehouse.simulator.world import MANILA
+
+    stays: dict[int, list[tuple[float, float]]] = {}
+    for v in visits:
+        if v.parked_at is not None and v.outcome in ("parked", "timed_out"):
+            stays.setdefault(v.zone_index, []).append((v.parked_at, v.departs_at or window.end))
+    out = []
+    days = round((window.end - window.start) / 86_400)
+    for zi, zone in enumerate(zones):
+        if zone.gated:
+            continue
+        for day in range(days):
+            for _ in range(per_day):
+                t = round(window.start + day * 86_400 + rng.uniform(8, 20) * 3600)
+                parked = sum(1 for start, end in stays.get(zi, ()) if start <= t < end)
+                when = datetime.fromtimestamp(t, MANILA).isoformat(timespec="seconds")
+                out.append(StreetCount(zone.zoneId, when, parked))
+    return out
 
 
 def searches_frame(searches: list[TrueSearch]) -> pd.DataFrame:

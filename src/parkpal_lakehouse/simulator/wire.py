@@ -58,15 +58,16 @@ class WireStats:
         return out
 
 
-def format_timestamp(ts: float, hub: Hub) -> str:
-    """Phones send UTC with `Z`; gate controllers send Manila local time with `+08:00`."""
-    tz = _PH if hub is Hub.GATE else UTC
-    text = datetime.fromtimestamp(ts, tz).isoformat(timespec="milliseconds")
+def format_timestamp(ts: float, hub: Hub, clock: str = "utc_ms") -> str:
+    """Phones send UTC with `Z` and milliseconds (`utc_ms`) or local time to the second (`local_s`, as
+    the platform profile's phones do); gate controllers send Manila local time with `+08:00`."""
+    tz = _PH if hub is Hub.GATE or clock == "local_s" else UTC
+    text = datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds" if clock == "local_s" else "milliseconds")
     return text.replace("+00:00", "Z")
 
 
 def encode(event: Event) -> str:
-    body = {**event.body, "timestamp": format_timestamp(event.ts, event.hub)}
+    body = {**event.body, "timestamp": format_timestamp(event.ts, event.hub, event.clock)}
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -113,6 +114,7 @@ def deliveries(events: list[Event], noise: NoiseSettings, rng: random.Random, en
         if rng.random() < noise.late_rate:
             delay = 60 * rng.uniform(*noise.late_minutes)
             stats.late[ev.hub] += 1
+        delay += ev.held_s
         text = encode(ev)
         add(ev.ts + delay, ev.hub, ev.key, text)
         if rng.random() < noise.duplicate_rate:
@@ -121,7 +123,7 @@ def deliveries(events: list[Event], noise: NoiseSettings, rng: random.Random, en
         if rng.random() < noise.invalid_rate:
             bad, rule = _corrupt(ev.hub, ev.body, rng, end)
             if "timestamp" in bad:
-                bad["timestamp"] = format_timestamp(bad["timestamp"], ev.hub)
+                bad["timestamp"] = format_timestamp(bad["timestamp"], ev.hub, ev.clock)
             add(ev.ts + delay + rng.uniform(0, 5), ev.hub, ev.key, json.dumps(bad, separators=(",", ":")))
             stats.invalid[ev.hub] += 1
             stats.invalid_rules[f"{ev.hub.value}/{rule}"] += 1
