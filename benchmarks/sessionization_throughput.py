@@ -4,12 +4,15 @@
    bronze -> silver (availableNow, GX checks off: the ingestion-only reference), then the streaming
    sessionization query over the filled silver tables (sessionization alone), and the batch twin.
    End to end = all messages / (bronze + silver + sessions time).
-2. State: users held in state and bytes per user, from the state store's own metrics.
+2. State: users held in state and their bytes, read back from the checkpoint with the state data
+   source (each tracker row's size as Spark encodes it, an UnsafeRow), the RocksDB memory the state
+   store reports, and the peak number of users held during the latency run; extrapolated to a city
+   of 1M users by scaling the users held per simulated user (5,000 here).
 3. Latency: session events fed into a Delta table at a steady rate (one commit per second, in arrival
    order, the city's clock sped up to reach the rate) while the sessions query runs with a 1-second
    trigger; latency = the session's commit time - the moment the event that closed it was fed.
 
-    .venv/bin/python benchmarks/sessionization_throughput.py [--days 2] [--rate 20000]
+    .venv/bin/python benchmarks/sessionization_throughput.py [--days 2] [--rate 20000] [--device chatty]
 """
 
 from __future__ import annotations
@@ -43,6 +46,28 @@ from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
 
 
+def unsafe_row_bytes(row) -> int:
+    """Bytes of a row as Spark's UnsafeRow holds it: a null bitset, 8 bytes per field, variable-length
+    values (strings) padded to 8 bytes."""
+    values = list(row)
+    variable = sum((len(v.encode()) + 7) // 8 * 8 for v in values if isinstance(v, str))
+    return 8 * ((len(values) + 63) // 64) + 8 * len(values) + variable
+
+
+def state_sizes(spark, checkpoint: str) -> dict[str, float]:
+    """Users in state (tracker rows), their mean encoded size, by phase; buffered events."""
+    tracker = spark.read.format("statestore").option("stateVarName", "tracker").load(checkpoint)
+    rows = tracker.select("key", "value").collect()
+    sizes = [unsafe_row_bytes(r.key) + unsafe_row_bytes(r.value) for r in rows]
+    pending = spark.read.format("statestore").option("stateVarName", "pending").load(checkpoint).count()
+    phases: dict[str, int] = {}
+    for r in rows:
+        phase = r.value.phase or "idle"
+        phases[phase] = phases.get(phase, 0) + 1
+    return {"tracker_rows": len(rows), "tracker_bytes": sum(sizes) / max(1, len(sizes)), "pending_rows": pending,
+            "phases": phases}
+
+
 def state_metrics(query) -> tuple[int, float]:
     """(users in state, bytes of state per user) from the last progress of a stateful query."""
     for progress in reversed(query.recentProgress):
@@ -63,6 +88,7 @@ def throughput(spark, root: Path, messages: int) -> dict[str, float]:
     events = silver_events_batch(spark, config).count()
     query, sessions_s = timed(lambda: _run_to_end(start_sessions(spark, config)))
     users, bytes_per_user = state_metrics(query)
+    sizes = state_sizes(spark, config.checkpoint_path("silver_parking_sessions"))
     zones = zone_geometry(zones_reference(spark, config))
     horizon = data_horizon_ms(silver_events_batch(spark, config), config.sessions.watermark_seconds)
     _, batch_s = timed(lambda: circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon)
@@ -70,7 +96,7 @@ def throughput(spark, root: Path, messages: int) -> dict[str, float]:
     return {"ingest": messages / (bronze_s + silver_s), "sessions": events / sessions_s, "batch": events / batch_s,
             "end_to_end": messages / (bronze_s + silver_s + sessions_s), "events": events,
             "sessions_written": read_table(spark, config, PARKING_SESSIONS).count(),
-            "state_users": users, "state_bytes_per_user": bytes_per_user, "config_root": root}
+            "state_users": users, "state_bytes_per_user": bytes_per_user, "config_root": root, **sizes}
 
 
 def _run_to_end(query):
@@ -111,6 +137,7 @@ def latency(spark, source_root: Path, tmp: Path, rate: float) -> dict[str, float
     fed_s = time.time() - started + 1.0
     time.sleep(60)  # let the last batches and watermark moves commit
     query.stop()
+    held = max((p.stateOperators[0].numRowsTotal for p in query.recentProgress if p.stateOperators), default=0)
     fed_at = spark.createDataFrame(fed, "fed_through_ms BIGINT, fed_at DOUBLE")
     sessions = read_table(spark, config, PARKING_SESSIONS).select(
         F.unix_millis("closed_at").alias("closed_ms"), F.unix_micros("written_at").alias("written_us"))
@@ -119,18 +146,20 @@ def latency(spark, source_root: Path, tmp: Path, rate: float) -> dict[str, float
         .agg(F.min("fed_at").alias("fed_at")).select((F.col("written_us") / 1e6 - F.col("fed_at")).alias("s"))
     p50, p95 = lat.approxQuantile("s", [0.5, 0.95], 0.001)
     return {"events": len(ordered), "fed_rate": len(ordered) / fed_s, "p50": p50, "p95": p95,
-            "sessions": lat.count()}
+            "sessions": lat.count(), "peak_state_rows": held}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--rate", type=float, default=20_000)
+    parser.add_argument("--device", choices=("platform", "chatty"), default="platform",
+                        help="the simulated phones (default: %(default)s)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="parkpal-bench-sessions-"))
     try:
         city = tmp / "city"
-        report = simulate(SimulationSettings(seed=1, days=args.days), city)
+        report = simulate(SimulationSettings(seed=1, days=args.days, device=args.device), city)
         spark = get_spark(local_config(tmp / "spark"), LocalSparkSettings())
         rates = throughput(spark, city, report.messages)
         lat = latency(spark, city, tmp, args.rate)
@@ -138,14 +167,21 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"sessionization benchmark: {report.messages:,} messages, {rates['events']:,} session events "
-          f"({args.days} day(s), 50 zones, 5,000 users, noise on), 2 cores")
+          f"({args.days} day(s), 50 zones, 5,000 users, {args.device} phones, noise on), 2 cores")
     print(f"  reference: ingestion only (landing -> silver, no GX)  {rates['ingest']:>9,.0f} events/s")
     print(f"  sessionization alone (streaming, silver -> sessions)  {rates['sessions']:>9,.0f} events/s "
           f"({rates['sessions_written']:,} sessions)")
     print(f"  sessionization, batch twin                            {rates['batch']:>9,.0f} events/s")
     print(f"  end to end (landing -> sessions)                      {rates['end_to_end']:>9,.0f} events/s")
-    print(f"  state: {rates['state_users']:,} users held, {rates['state_bytes_per_user']:,.0f} bytes per user "
-          "(state store memory)")
+    phases = ", ".join(f"{k} {v:,}" for k, v in sorted(rates["phases"].items()))
+    print(f"  state at the end: {rates['tracker_rows']:,} users held ({phases}), "
+          f"{rates['tracker_bytes']:,.0f} bytes per user as stored (key + typed row), "
+          f"{rates['pending_rows']:,} buffered events; state store memory {rates['state_bytes_per_user']:,.0f} bytes "
+          f"per state row ({rates['state_users']:,} rows incl. timers and buffers)")
+    peak_share = lat["peak_state_rows"] / 5_000
+    print(f"  state rows at peak (latency run): {lat['peak_state_rows']:,} for 5,000 users -> a 1M-user city "
+          f"~{peak_share * 1e6:,.0f} rows x {rates['tracker_bytes']:,.0f} B = "
+          f"{peak_share * 1e6 * rates['tracker_bytes'] / 2**20:,.0f} MiB of values")
     print(f"  latency run: {lat['events']:,} events fed at {lat['fed_rate']:,.0f}/s (target {args.rate:,.0f}/s); "
           f"{lat['sessions']:,} sessions closed")
     print(f"  closing event fed -> session committed                p50 {lat['p50']:.1f} s, p95 {lat['p95']:.1f} s")

@@ -73,3 +73,16 @@ JOIN gold.dim_zone z ON z.zone_id = f.zone_id AND f.zone_entry_at >= z.valid_fro
                     AND (z.valid_to IS NULL OR f.zone_entry_at < z.valid_to)
 GROUP BY z.zone_type, d.is_working_day, f.outcome
 ORDER BY z.zone_type, d.is_working_day, f.outcome;
+
+-- 9. Street occupancy: the all-driver estimate with its 80% interval beside what app users alone show
+--    (occupancy_source says which: 'app_scaled_estimate', or 'app_sessions' where a city has no car park
+--    data to calibrate with), and the app penetration it was scaled by.
+SELECT m.zone_id, d.date, m.occupancy_source, ROUND(AVG(m.occupancy_rate), 3) AS occupancy_all_vehicles,
+       ROUND(AVG(m.occupancy_rate_low), 3) AS low_80, ROUND(AVG(m.occupancy_rate_high), 3) AS high_80,
+       ROUND(AVG(m.app_occupied_avg / m.capacity), 3) AS occupancy_app_users,
+       ROUND(AVG(m.app_penetration), 3) AS app_penetration, SUM(m.open_ended_stays) AS stays_without_departure
+FROM gold.zone_metrics_hourly m
+JOIN gold.dim_date d ON d.date_key = m.date_key
+WHERE m.zone_type = 'STREET'
+GROUP BY m.zone_id, d.date, m.occupancy_source
+ORDER BY m.zone_id, d.date;

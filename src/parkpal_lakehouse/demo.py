@@ -154,7 +154,14 @@ def _print_gold(metrics: pd.DataFrame) -> None:
           f"gold.zone_metrics_hourly; revenue {metrics.revenue.sum():,.0f} PHP")
     print("    avg circling    " + ", ".join(f"{k} {v:.0f}s" for k, v in circling.items()))
     print("    occupancy       " + ", ".join(f"{k} avg {occ[k]:.0%} peak {peak[k]:.0%}" for k in occ.index)
-          + " (STREET from app sessions)")
+          + " (every vehicle: gates at car parks, STREET an estimate scaled up from app users)")
+    street = metrics[metrics.zone_type == "STREET"]
+    if len(street) and street.app_occupied_avg.notna().any():
+        app = (street.app_occupied_avg / street.capacity).mean()
+        sources = ", ".join(f"{k} {v:,}" for k, v in street.occupancy_source.value_counts().items())
+        print(f"    street          all-driver estimate avg {street.occupancy_rate.mean():.0%} (80% interval "
+              f"{street.occupancy_rate_low.mean():.0%}-{street.occupancy_rate_high.mean():.0%}); app users alone "
+              f"{app:.0%}; zone-hours by occupancy_source: {sources}")
 
 
 def _print_summary(spark, config, searches: pd.DataFrame, occupancy: pd.DataFrame, manifest: dict,

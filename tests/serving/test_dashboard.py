@@ -30,17 +30,21 @@ BAR, LINE, BAND, ACTUAL, HIGHLIGHT = (43, 108, 176), (221, 107, 32), (190, 227, 
 
 def test_zone_day_sums_are_additive_and_weight_circling_by_parked(spark):
     metrics = spark.createDataFrame(
-        [(1, 20261104, 3, 2, 60.0, 0.5, 100.0), (1, 20261104, 1, 1, 120.0, 0.75, 0.0),
-         (1, 20261104, 0, 0, None, 0.125, None), (2, 20261104, 1, 1, 30.0, None, 50.0)],
+        [(1, 20261104, 3, 2, 60.0, 0.5, 0.25, 1.0, 5.0, 20, 100.0),
+         (1, 20261104, 1, 1, 120.0, 0.75, 0.5, 1.0, 5.0, 20, 0.0),
+         (1, 20261104, 0, 0, None, 0.125, 0.0, 0.25, 0.0, 20, None),
+         (2, 20261104, 1, 1, 30.0, None, None, None, None, 40, 50.0)],
         "zone_id BIGINT, date_key INT, searches_started BIGINT, parked BIGINT, circling_seconds_avg DOUBLE, "
-        "occupancy_rate DOUBLE, revenue DOUBLE")
+        "occupancy_rate DOUBLE, occupancy_rate_low DOUBLE, occupancy_rate_high DOUBLE, app_occupied_avg DOUBLE, "
+        "capacity INT, revenue DOUBLE")
     dim_date = spark.createDataFrame([(20261104, datetime(2026, 11, 4).date(), 3)],
                                      "date_key INT, date DATE, day_of_week INT")
     expected = spark.createDataFrame(
-        [(1, datetime(2026, 11, 4).date(), 3, 4, 3, 240.0, 3, 1.375, 3, 100.0),
-         (2, datetime(2026, 11, 4).date(), 3, 1, 1, 30.0, 1, None, 0, 50.0)],
+        [(1, datetime(2026, 11, 4).date(), 3, 4, 3, 240.0, 3, 1.375, 3, 0.75, 2.25, 0.5, 100.0),
+         (2, datetime(2026, 11, 4).date(), 3, 1, 1, 30.0, 1, None, 0, None, None, None, 50.0)],
         "zone_id BIGINT, date DATE, day_of_week INT, searches BIGINT, parked BIGINT, circling_sum DOUBLE, "
-        "circling_n BIGINT, occupancy_sum DOUBLE, occupancy_n BIGINT, revenue DOUBLE")
+        "circling_n BIGINT, occupancy_sum DOUBLE, occupancy_n BIGINT, occupancy_low_sum DOUBLE, "
+        "occupancy_high_sum DOUBLE, app_occupancy_sum DOUBLE, revenue DOUBLE")
     assert_df_equality(zone_day_frame(metrics, dim_date), expected, ignore_nullable=True, allow_nan_equality=True)
 
 

@@ -27,6 +27,15 @@ ZONE_METRICS_SUITE: tuple[Expectation, ...] = (
     Expectation("gold_peak_occupancy_rate_0_to_1_05",
                 lambda: gxe.ExpectColumnValuesToBeBetween(column="peak_occupancy_rate", min_value=0.0,
                                                           max_value=MAX_OCCUPANCY_RATE), Policy.WARN),
+    # The street all-driver estimate lies inside its own interval (gated zones: all three equal).
+    Expectation("gold_occupancy_estimate_not_above_its_interval",
+                lambda: gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="occupancy_rate_high", column_B="occupancy_rate", or_equal=True,
+                    ignore_row_if="either_value_is_missing"), Policy.FAIL),
+    Expectation("gold_occupancy_estimate_not_below_its_interval",
+                lambda: gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A="occupancy_rate", column_B="occupancy_rate_low", or_equal=True,
+                    ignore_row_if="either_value_is_missing"), Policy.FAIL),
     Expectation("gold_circling_not_negative",
                 lambda: gxe.ExpectColumnValuesToBeBetween(column="circling_seconds_min", min_value=0.0),
                 Policy.FAIL),

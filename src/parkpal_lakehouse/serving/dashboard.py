@@ -26,7 +26,8 @@ from parkpal_lakehouse.io.tables import read_table, table_exists
 
 
 def zone_day_frame(metrics: DataFrame, dim_date: DataFrame) -> DataFrame:
-    """Per zone and local day: additive sums (circling weighted by parked searches, occupancy hours)."""
+    """Per zone and local day: additive sums (circling weighted by parked searches, occupancy hours: all
+    vehicles with its interval, and app users only)."""
     return (metrics.join(dim_date.select("date_key", "date", "day_of_week"), "date_key")
             .groupBy("zone_id", "date", "day_of_week")
             .agg(F.sum("searches_started").alias("searches"), F.sum("parked").alias("parked"),
@@ -34,6 +35,9 @@ def zone_day_frame(metrics: DataFrame, dim_date: DataFrame) -> DataFrame:
                  F.sum(F.when(F.col("circling_seconds_avg").isNotNull(), F.col("parked")).otherwise(0))
                  .alias("circling_n"),
                  F.sum("occupancy_rate").alias("occupancy_sum"), F.count("occupancy_rate").alias("occupancy_n"),
+                 F.sum("occupancy_rate_low").alias("occupancy_low_sum"),
+                 F.sum("occupancy_rate_high").alias("occupancy_high_sum"),
+                 F.sum(F.col("app_occupied_avg") / F.col("capacity")).alias("app_occupancy_sum"),
                  F.sum("revenue").alias("revenue"))
             .orderBy("zone_id", "date"))
 
@@ -79,8 +83,10 @@ def dashboard_data(spark: SparkSession, config: LakehouseConfig) -> dict[str, An
                            "(or `parkpal demo`) first")
     metrics = read_table(spark, config, ZONE_METRICS_HOURLY)
     dim_date = read_table(spark, config, DIM_DATE)
+    sources = metrics.groupBy("zone_id").agg(F.max("occupancy_source").alias("occupancy_source"))
     zones = (read_table(spark, config, DIM_ZONE).where("is_current")
-             .select("zone_id", "name", "operator", "city", "zone_type", "capacity").orderBy("zone_id"))
+             .select("zone_id", "name", "operator", "city", "zone_type", "capacity")
+             .join(sources, "zone_id", "left").orderBy("zone_id"))
     days = zone_day_frame(metrics, dim_date)
     week = zone_week_hour_frame(metrics, dim_date)
     data: dict[str, Any] = {
