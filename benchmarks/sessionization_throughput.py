@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -48,18 +49,26 @@ from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E40
 
 def unsafe_row_bytes(row) -> int:
     """Bytes of a row as Spark's UnsafeRow holds it: a null bitset, 8 bytes per field, variable-length
-    values (strings) padded to 8 bytes."""
+    values padded to 8 bytes (strings; arrays: count, null bits, a slot per element, nested rows)."""
     values = list(row)
-    variable = sum((len(v.encode()) + 7) // 8 * 8 for v in values if isinstance(v, str))
-    return 8 * ((len(values) + 63) // 64) + 8 * len(values) + variable
+    return 8 * ((len(values) + 63) // 64) + 8 * len(values) + sum(_variable_bytes(v) for v in values)
+
+
+def _variable_bytes(value) -> int:
+    if isinstance(value, str):
+        return (len(value.encode()) + 7) // 8 * 8
+    if isinstance(value, list):
+        return 8 + 8 * ((len(value) + 63) // 64) + 8 * len(value) + sum(
+            unsafe_row_bytes(v) if isinstance(v, tuple) else _variable_bytes(v) for v in value)
+    return 0
 
 
 def state_sizes(spark, checkpoint: str) -> dict[str, float]:
-    """Users in state (tracker rows), their mean encoded size, by phase; buffered events."""
+    """Users in state (tracker rows), their mean encoded size (key + value), by phase; buffered events."""
     tracker = spark.read.format("statestore").option("stateVarName", "tracker").load(checkpoint)
     rows = tracker.select("key", "value").collect()
     sizes = [unsafe_row_bytes(r.key) + unsafe_row_bytes(r.value) for r in rows]
-    pending = spark.read.format("statestore").option("stateVarName", "pending").load(checkpoint).count()
+    pending = sum(len(json.loads(r.value.pending)) for r in rows if r.value.pending)
     phases: dict[str, int] = {}
     for r in rows:
         phase = r.value.phase or "idle"

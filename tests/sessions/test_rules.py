@@ -10,7 +10,7 @@ from parkpal_lakehouse.config import CirclingRules
 from parkpal_lakehouse.contracts.reference import load_vehicles, load_zones
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry, session_id, session_row
-from parkpal_lakehouse.sessions.state import pending_rows, restore_tracker, tracker_row
+from parkpal_lakehouse.sessions.state import restore_tracker, tracker_row
 from parkpal_lakehouse.simulator.run import generate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
 from tests.support.session_events import events_by_user, geometry
@@ -247,6 +247,12 @@ def test_walking_into_a_zone_is_no_search_and_driving_after_entry_starts_circlin
     assert tracker.open["start"] == T0 + 30 * S and tracker.open["parked_at"] == T0 + 60 * S
 
 
+def test_driving_off_after_walking_out_of_a_zone_is_no_search_there():
+    walk_through = [act(-25, "WALKING"), geo(0, "ENTER"), geo(120, "EXIT"), act(121, "IN_VEHICLE")]
+    (s,), _ = run(walk_through)
+    assert s["outcome"] == "no_search" and s["circling_seconds"] is None
+
+
 def test_entering_another_zone_closes_the_open_search_there():
     events = driving_entry() + [geo(100, "ENTER", zone=8)]
     closed, tracker = run(events, until=150)
@@ -277,12 +283,12 @@ def _streamed(events, user, zones, end, rng, watermark_ms):
     while i < len(arrivals):
         n = rng.randint(1, 40)
         chunk, i = arrivals[i:i + n], i + n
-        tracker = restore_tracker(user, RULES, zones, *state)[0] if state else UserTracker(user, RULES, zones)
+        tracker = restore_tracker(user, RULES, zones, state)[0]
         assert tracker.accept(chunk) == []  # nothing late: all arrived within the watermark
         newest = max([newest or 0] + [e.t for e in chunk])
         rows += tracker.process_until(newest - watermark_ms)
-        state = (tracker_row(tracker, None), pending_rows(tracker))
-    tracker = restore_tracker(user, RULES, zones, *state)[0]
+        state = tracker_row(tracker, None)
+    tracker = restore_tracker(user, RULES, zones, state)[0]
     rows += tracker.process_until(end)
     return rows + ([session_row(user, tracker.open, None, None)] if tracker.open else [])
 

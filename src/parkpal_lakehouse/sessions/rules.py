@@ -94,7 +94,8 @@ _NEW_SESSION = {
     "n_activity": 0, "n_geofence": 0, "n_gate": 0, "ignored_exits": 0, "ignored_flaps": 0,
 }
 # Deadlines due at the same instant fire in this order.
-_DEADLINE_ORDER = ("drive", "pause", "still", "exit", "max_stay", "silence", "forget")
+_DEADLINE_RANK = {kind: rank for rank, kind in enumerate(
+    ("drive", "pause", "still", "exit", "max_stay", "silence", "forget"))}
 
 
 class UserTracker:
@@ -175,8 +176,11 @@ class UserTracker:
         return out
 
     def _next_deadline(self) -> tuple[int, str] | None:
-        deadlines = self._deadlines()
-        return min(deadlines, key=lambda d: (d[0], _DEADLINE_ORDER.index(d[1]))) if deadlines else None
+        best = None
+        for deadline in self._deadlines():
+            if best is None or (deadline[0], _DEADLINE_RANK[deadline[1]]) < (best[0], _DEADLINE_RANK[best[1]]):
+                best = deadline
+        return best
 
     def _advance(self, now_ms: int) -> None:
         while (deadline := self._next_deadline()) is not None and deadline[0] < now_ms:
@@ -226,7 +230,7 @@ class UserTracker:
         s["n_activity"] += 1
         driving = e.what == "IN_VEHICLE" and not flap
         if s["phase"] == "entered":
-            if driving:
+            if driving and s["exit_at"] is None:  # (after an EXIT the drive is not in the zone)
                 s["start"], s["phase"] = e.t, "searching"
         elif s["phase"] == "searching":
             inside = self._inside(s["zone"], e)

@@ -1,14 +1,18 @@
-"""A user's sessionization state as Spark stores it: one small typed row, and a list of the events
-not yet applied.
+"""A user's sessionization state as Spark stores it: one small typed row per user.
 
-The tracker row holds what the rules keep between micro-batches (the current activity, the open
-search's times and counters, the registered timer) as typed columns; the session id is not stored
-(it is a hash of user, zone and entry time). Buffered events live in a separate list state, so a
-parked user who has been silent for hours is the tracker row alone (about 100 bytes of values).
+The row holds what the rules keep between micro-batches as typed columns: the current activity, the
+open search's times and counters and the registered timer; the session id is not stored (it is a hash
+of user, zone and entry time). Events not yet applied (waiting for the watermark) ride along in
+`pending`, compact JSON, null once the watermark has passed them: a micro-batch can leave hundreds of
+a user's events waiting, and Spark's conversion of a typed array walks every value in Python (the
+chatty profile's benchmark lost a fifth of its speed to it). One row means one state read and one
+write per user and micro-batch; a parked user silent for hours is about 230 bytes with its key
+(benchmarks/sessionization_throughput.py reads the sizes back from the checkpoint).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from parkpal_lakehouse.config import CirclingRules
@@ -24,36 +28,31 @@ TRACKER_SCHEMA = ", ".join([
     "processed_ms BIGINT", "last_event_ms BIGINT", "activity_ms BIGINT", "activity STRING", "timer_ms BIGINT",
     "phase STRING", "confirmation STRING",
     *(f"{name} BIGINT" for name in _OPEN_LONGS), *(f"{name} BOOLEAN" for name in _OPEN_FLAGS),
-    *(f"{name} INT" for name in _OPEN_COUNTS),
+    *(f"{name} INT" for name in _OPEN_COUNTS), "pending STRING",
 ])
-PENDING_SCHEMA = ("t BIGINT, kind STRING, key STRING, what STRING, confidence INT, zone_id BIGINT, "
-                  "latitude DOUBLE, longitude DOUBLE")
 _OPEN_FIELDS = ("phase", "confirmation", *_OPEN_LONGS, *_OPEN_FLAGS, *_OPEN_COUNTS)
 
 
 def tracker_row(tracker: UserTracker, timer_ms: int | None) -> tuple:
-    """The tracker's state as a `TRACKER_SCHEMA` row (the buffered events are not in it)."""
+    """The tracker's state as a `TRACKER_SCHEMA` row."""
     activity_ms, activity = tracker.last_activity if tracker.last_activity is not None else (None, None)
     s = tracker.open
     open_part = tuple(s[f] for f in _OPEN_FIELDS) if s is not None else (None,) * len(_OPEN_FIELDS)
-    return (tracker.processed_ms, tracker.last_event_ms, activity_ms, activity, timer_ms, *open_part)
+    pending = json.dumps(tracker.pending, separators=(",", ":")) if tracker.pending else None
+    return (tracker.processed_ms, tracker.last_event_ms, activity_ms, activity, timer_ms, *open_part, pending)
 
 
-def restore_tracker(user_id: int, rules: CirclingRules, zones: dict[int, ZoneGeometry], row: tuple | None,
-                    pending: list[tuple]) -> tuple[UserTracker, int | None]:
-    """A tracker from its stored row (None: a user without state) and buffered events; and its timer."""
+def restore_tracker(user_id: int, rules: CirclingRules, zones: dict[int, ZoneGeometry],
+                    row: tuple | None) -> tuple[UserTracker, int | None]:
+    """A tracker from its stored row (None: a user without state), and its registered timer."""
     tracker = UserTracker(user_id, rules, zones)
-    tracker.pending = [SessionEvent(*e) for e in pending]
     if row is None:
         return tracker, None
     tracker.processed_ms, tracker.last_event_ms, activity_ms, activity, timer_ms = row[:5]
     tracker.last_activity = (activity_ms, activity) if activity is not None else None
-    values: dict[str, Any] = dict(zip(_OPEN_FIELDS, row[5:], strict=True))
+    values: dict[str, Any] = dict(zip(_OPEN_FIELDS, row[5:-1], strict=True))
     if values["phase"] is not None:
         values["id"] = session_id(user_id, values["zone"], values["entry"])
         tracker.open = values
+    tracker.pending = [SessionEvent(*e) for e in json.loads(row[-1])] if row[-1] else []
     return tracker, timer_ms
-
-
-def pending_rows(tracker: UserTracker) -> list[tuple]:
-    return [tuple(e) for e in tracker.pending]

@@ -31,7 +31,7 @@ from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, rows_frame, to_events, tracker_rows
 from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
 from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry
-from parkpal_lakehouse.sessions.state import PENDING_SCHEMA, TRACKER_SCHEMA, pending_rows, restore_tracker, tracker_row
+from parkpal_lakehouse.sessions.state import TRACKER_SCHEMA, restore_tracker, tracker_row
 from parkpal_lakehouse.sessions.store import (
     LATE_EVENTS,
     closed_sessions,
@@ -48,7 +48,7 @@ class CirclingProcessor(StatefulProcessor):
     """Per user: buffer events until the watermark passes them, apply the circling rules in event-time
     order, emit each session once when it closes, an `open` row while one runs, `late` rows for events
     that came after the state moved past them. State (`sessions/state.py`): one small typed row per user
-    and a list of the events not yet applied; both cleared when the user is forgotten."""
+    (with the events not yet applied), cleared when the user is forgotten."""
 
     def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], late_horizon_ms: int):
         self.rules, self.zones, self.late_horizon_ms = rules, zones, late_horizon_ms
@@ -56,13 +56,9 @@ class CirclingProcessor(StatefulProcessor):
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.handle = handle
         self.state = handle.getValueState("tracker", TRACKER_SCHEMA)
-        self.pending = handle.getListState("pending", PENDING_SCHEMA)
 
     def _load(self, user_id: int) -> tuple[UserTracker, int | None]:
-        row = self.state.get() if self.state.exists() else None
-        buffered = list(self.pending.get()) if self.pending.exists() else []
-        self._pending_before = len(buffered)
-        tracker, timer = restore_tracker(user_id, self.rules, self.zones, row, buffered)
+        tracker, timer = restore_tracker(user_id, self.rules, self.zones, self.state.get())  # None: no state
         self._open_before = dict(tracker.open) if tracker.open is not None else None
         return tracker, timer
 
@@ -95,10 +91,6 @@ class CirclingProcessor(StatefulProcessor):
             self.state.clear()
         else:
             self.state.update(tracker_row(tracker, wanted))
-        if tracker.pending:
-            self.pending.put(pending_rows(tracker))
-        elif self._pending_before:
-            self.pending.clear()
         # The open search is emitted only when it changed: the open-sessions MERGE stays small.
         rows = tracker_rows(tracker, closed, late, include_open=tracker.open != self._open_before)
         if rows:
