@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from parkpal_lakehouse.cli import build_parser, main
+from parkpal_lakehouse.cli import DEVICE_CHOICES, build_parser, main
+from parkpal_lakehouse.simulator.settings import DEVICE_PROFILES, SimulationSettings
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -29,6 +30,7 @@ def test_every_subcommand_has_help(command, capsys):
         (["simulate", "--days", "0"], "--days: must be at least 1"),
         (["simulate", "--start-date", "02/11/2026"], "expected a date like 2026-11-02"),
         (["simulate", "--sink", "pigeon"], "invalid choice: 'pigeon'"),
+        (["simulate", "--device", "iphone"], "invalid choice: 'iphone'"),
         (["fly"], "invalid choice: 'fly'"),
         (["stream", "start", "--hubs", "parking-events"], "unknown hub parking-events"),
         (["stream", "start", "--trigger", "soon"], "expected availableNow or processingTime"),
@@ -111,6 +113,8 @@ def test_simulate_writes_landing_truth_and_reports_progress(tmp_path):
 def test_parser_defaults_match_the_issue_scale():
     args = build_parser().parse_args(["simulate"])
     assert (args.zones, args.users, args.days) == (50, 5000, 1)
+    assert args.device == SimulationSettings().device == "platform"
+    assert DEVICE_CHOICES == DEVICE_PROFILES  # the CLI's copy (kept to keep --help fast) is the simulator's list
 
 
 def test_stream_without_reference_data_says_what_to_run(tmp_path):
