@@ -51,7 +51,7 @@ def test_first_run_computes_every_closed_hour_with_every_table(spark, gold_city,
     assert read_table(spark, config, DIM_HOUR).count() == 24 and read_table(spark, config, DIM_DATE).count() >= 365 * 3
     # by this city's path: the catalog name follows whichever lakehouse a test used last
     results = read_table(spark, config, "ops.quality_results").where("table_name LIKE 'gold.%'").collect()
-    assert {r.expectation for r in results} >= {"gold_occupancy_rate_0_to_1_05",
+    assert {r.expectation for r in results} >= {"gold_occupancy_rate_0_to_1_05", "gold_occupancy_inside_its_interval",
                                                 "gold_revenue_reconciles_with_silver_payments",
                                                 "gold_metrics_for_every_active_zone_hour"}
     assert all(r.success for r in results if r.expectation != "gold_data_completeness_at_least_90pct")

@@ -28,8 +28,9 @@ class GoldAccuracy:
     street_estimate_coverage: float = float("nan")  # truth inside [occupancy_rate_low, occupancy_rate_high]
     street_app_only_mae: float = float("nan")  # the app-only rate read as the street's, vs all vehicles
     street_estimate_hours: int = 0
-    # The floor for any estimate that scales the app count: the same scaling with the true street share
-    # of app users per local hour of day (which no pipeline knows); the gap to it is the estimator's own.
+    # The floor for an estimate that scales the app count: the same scaling by the true share of app users
+    # among the street vehicles of these zone-hours (one figure, which no pipeline knows); what remains
+    # is the sampling of app users among a street's few vehicles. The gap to it is the estimator's own.
     street_oracle_mae: float = float("nan")
 
     def lines(self) -> list[str]:
@@ -42,8 +43,8 @@ class GoldAccuracy:
                 f"parked searches per zone-hour equal to truth: {self.parked_count_agreement:.1%}",
                 f"street all-driver estimate: mean abs error {self.street_estimate_mae:.4f} over "
                 f"{self.street_estimate_hours:,} zone-hours, interval covers {self.street_estimate_coverage:.1%} "
-                f"(app-only count read as the street's: {self.street_app_only_mae:.4f}; scaling by the true street "
-                f"share, the floor for any app-count scaling: {self.street_oracle_mae:.4f})"]
+                f"(app-only count read as the street's: {self.street_app_only_mae:.4f}; scaled by the true share "
+                f"of app users, which no pipeline knows: {self.street_oracle_mae:.4f})"]
 
 
 def gold_accuracy(metrics: pd.DataFrame, true_occupancy: pd.DataFrame, true_searches: pd.DataFrame,
@@ -63,9 +64,7 @@ def gold_accuracy(metrics: pd.DataFrame, true_occupancy: pd.DataFrame, true_sear
     street = joined[joined.occupancy_source == "app_scaled_estimate"]
     truth_all = street.occupancy_rate_true
     inside = (street.occupancy_rate_low - 1e-9 <= truth_all) & (truth_all <= street.occupancy_rate_high + 1e-9)
-    local_hour = street.hour_start.dt.tz_convert("Asia/Manila").dt.hour
-    sums = street.assign(local_hour=local_hour).groupby("local_hour")[["app_rate", "occupancy_rate_true"]].sum()
-    true_share = local_hour.map(sums.app_rate / sums.occupancy_rate_true)
+    true_share = street.app_rate.sum() / street.occupancy_rate_true.sum() if len(street) else float("nan")
     oracle = (street.app_occupied_avg / street.capacity / true_share).clip(upper=1.0)
     parked = true_searches[true_searches.outcome == "parked"].assign(
         hour_start=lambda d: pd.to_datetime(d.zone_entry_at, utc=True).dt.floor("h"))

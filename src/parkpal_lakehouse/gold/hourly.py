@@ -38,7 +38,7 @@ from parkpal_lakehouse.gold.quality import (
     RECONCILIATION_SUITE,
     ZONE_METRICS_SUITE,
     reconciliation,
-    with_finiteness,
+    with_check_columns,
 )
 from parkpal_lakehouse.gold.tables import (
     DIM_DATE,
@@ -204,7 +204,7 @@ def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime,
     tz, max_stay = config.timezone, config.gold.max_stay_hours
     inputs = hourly_inputs(spark, config, start, end)
     metrics = zone_metrics_hourly(inputs, tz, config.gold.estimate_interval).localCheckpoint()
-    checks = [check_quality(with_finiteness(metrics), ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end)),
+    checks = [check_quality(with_check_columns(metrics), ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end)),
               check_quality(reconciliation(metrics, inputs).localCheckpoint(), "gold.reconciliation",
                             RECONCILIATION_SUITE, window=(start, end))]
     results = [r for c in checks for r in c.results]

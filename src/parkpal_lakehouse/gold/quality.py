@@ -27,20 +27,16 @@ ZONE_METRICS_SUITE: tuple[Expectation, ...] = (
     Expectation("gold_peak_occupancy_rate_0_to_1_05",
                 lambda: gxe.ExpectColumnValuesToBeBetween(column="peak_occupancy_rate", min_value=0.0,
                                                           max_value=MAX_OCCUPANCY_RATE), Policy.WARN),
-    # The street all-driver estimate lies inside its own interval (gated zones: all three equal).
-    Expectation("gold_occupancy_estimate_not_above_its_interval",
-                lambda: gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A="occupancy_rate_high", column_B="occupancy_rate", or_equal=True,
-                    ignore_row_if="either_value_is_missing"), Policy.FAIL),
-    Expectation("gold_occupancy_estimate_not_below_its_interval",
-                lambda: gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A="occupancy_rate", column_B="occupancy_rate_low", or_equal=True,
-                    ignore_row_if="either_value_is_missing"), Policy.FAIL),
+    # The street all-driver estimate lies inside its own interval (gated zones: all three equal);
+    # `with_check_columns` adds the column this checks.
+    Expectation("gold_occupancy_inside_its_interval",
+                lambda: gxe.ExpectColumnValuesToBeInSet(column="occupancy_in_interval", value_set=[True]),
+                Policy.FAIL),
     Expectation("gold_circling_not_negative",
                 lambda: gxe.ExpectColumnValuesToBeBetween(column="circling_seconds_min", min_value=0.0),
                 Policy.FAIL),
     # NaN or Infinity anywhere (a non-finite amount would make revenue NaN) fails the range: the
-    # validator treats NaN as missing, so `with_finiteness` adds the column this checks.
+    # validator treats NaN as missing, so `with_check_columns` adds the column this checks.
     Expectation("gold_numbers_finite",
                 lambda: gxe.ExpectColumnValuesToBeInSet(column="all_numbers_finite", value_set=[True]), Policy.FAIL),
     Expectation("gold_zone_hour_keys_present",
@@ -62,11 +58,19 @@ RECONCILIATION_SUITE: tuple[Expectation, ...] = (
 )
 
 
-def with_finiteness(metrics: DataFrame) -> DataFrame:
-    """`metrics` plus `all_numbers_finite`: false where any float column of the row is NaN or +-Infinity."""
+def with_check_columns(metrics: DataFrame) -> DataFrame:
+    """`metrics` plus what the suite checks row by row: `all_numbers_finite` (false where any float column
+    is NaN or +-Infinity) and `occupancy_in_interval` (false where `occupancy_rate` lies outside
+    `occupancy_rate_low..high`; true where there is no interval)."""
     floats = [f.name for f in metrics.schema.fields if f.dataType.typeName() in ("double", "float")]
     finite = [F.coalesce(~(F.isnan(c) | (F.abs(c) == F.lit(float("inf")))), F.lit(True)) for c in floats]
-    return metrics.withColumn("all_numbers_finite", _all(finite) if finite else F.lit(True))
+    inside = F.lit(True)
+    if {"occupancy_rate_low", "occupancy_rate_high"} <= set(metrics.columns):
+        rate, eps = F.col("occupancy_rate"), F.lit(1e-9)
+        inside = F.coalesce((F.col("occupancy_rate_low") <= rate + eps) & (rate <= F.col("occupancy_rate_high") + eps),
+                            F.lit(True))
+    return metrics.withColumns({"all_numbers_finite": _all(finite) if finite else F.lit(True),
+                                "occupancy_in_interval": inside})
 
 
 def _all(columns: list[Column]) -> Column:
