@@ -593,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reference", help="reference data (zones, vehicles)")
     ref = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
-    p = ref.add_parser("load", help="load zones.csv and vehicles.csv into silver.zones and silver.vehicles")
+    p = ref.add_parser("load", help="load zones.csv, vehicles.csv (and street_counts.csv) into silver")
     _add_root(p)
     p.add_argument("--folder", type=Path, default=None,
                    help="folder holding zones.csv and vehicles.csv (default: <root>/reference)")
@@ -639,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
     lake = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
     for action, helptext, func in (
         ("init", "create the containers and directories and apply the ACLs per role (idempotent)", cmd_lake_init),
-        ("upload-reference", "upload zones.csv and vehicles.csv to landing/reference/", cmd_lake_upload_reference),
+        ("upload-reference", "upload the reference CSVs to landing/reference/", cmd_lake_upload_reference),
         ("status", "list the containers with their file counts and sizes", cmd_lake_status),
     ):
         p = lake.add_parser(action, help=helptext)

@@ -134,7 +134,7 @@ class SessionSettings:
     """
 
     # How long the stream waits before applying a user's events in order. Geofence alerts reach phones
-    # late (Android documents "usually less than 2 minutes"), so 150 s lets a late ENTER take its place
+    # late (Android documents usually under two minutes), so 150 s lets a late ENTER take its place
     # before the STILL that follows it is applied; what comes later still is repaired (late_events).
     watermark_seconds: int = 150
     late_horizon_hours: int = 24

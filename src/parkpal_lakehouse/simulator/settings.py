@@ -40,7 +40,7 @@ class PlatformPhone:
     """How phones behave under the platform profile (docs/simulator.md, "Phones as the platforms
     document them"). Rates are of the world, not of our rules; the rules never read them."""
 
-    # Geofence alerts reach the app late (Android: "usually less than 2 minutes"): lognormal median, cap.
+    # Geofence alerts reach the app late (Android: usually within two minutes): lognormal median, cap.
     geofence_latency_median_s: float = 15.0
     geofence_latency_max_s: float = 120.0
     # Share of geofence transitions the OS never reports.
