@@ -13,7 +13,7 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.gold.facts import gate_visits
 from parkpal_lakehouse.gold.metrics import HourlyInputs, zone_hour_grid
-from parkpal_lakehouse.gold.occupancy import app_penetration, gate_stays, session_stays, street_surveys
+from parkpal_lakehouse.gold.occupancy import app_penetration, gate_stays, local_date, session_stays, street_surveys
 from parkpal_lakehouse.gold.tables import DIM_ZONE
 from parkpal_lakehouse.io.tables import read_table, table_exists
 from parkpal_lakehouse.sessions.store import OPEN_SESSIONS, PARKING_SESSIONS
@@ -75,9 +75,13 @@ def quarantined_zone_events(spark: SparkSession, config: LakehouseConfig, start:
 
 
 def penetration_before(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
-    """`occupancy.app_penetration` from the gate entries and street counts of the `penetration_days`
-    before `end` (the app stays at each count from the sessions)."""
-    lo = start - timedelta(days=config.gold.penetration_days)
+    """`occupancy.app_penetration` for each local day of [start, end), from the gate entries and street
+    counts of the `penetration_days` local days up to it (the app stays at each count from the
+    sessions)."""
+    window = config.gold.penetration_days
+    days = hour_frame(spark, start, end).select(
+        local_date(F.col("hour_start"), config.timezone).alias("calib_date")).distinct()
+    lo, end = start - timedelta(days=window + 1), end + timedelta(days=1)  # whole local days, either side
     entries = read_table(spark, config, silver_table(Hub.GATE)).filter(
         dates_between("event_date", lo, end) & between("event_time", lo, end)
         & (F.col("event_type") == "VEHICLE_ENTRY") & F.col("license_plate").isNotNull()
@@ -89,8 +93,8 @@ def penetration_before(spark: SparkSession, config: LakehouseConfig, start: date
         sessions = read_table(spark, config, PARKING_SESSIONS).filter(
             dates_between("entry_date", lo - lookback(config), end) & (F.col("zone_entry_at") < F.lit(end)))
         stays = session_stays(sessions, read_table(spark, config, OPEN_SESSIONS), config.gold.max_stay_hours)
-        surveys = street_surveys(counts, stays, zone_city)
-    return app_penetration(entries, read_table(spark, config, VEHICLES), zone_city, config.timezone,
+        surveys = street_surveys(counts, stays, zone_city, days, config.timezone, window)
+    return app_penetration(entries, read_table(spark, config, VEHICLES), zone_city, days, config.timezone, window,
                            config.gold.penetration_prior_entries, surveys)
 
 

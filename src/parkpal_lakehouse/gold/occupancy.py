@@ -65,37 +65,57 @@ def hour_of_week(ts: Column, timezone: str) -> Column:
     return ((F.dayofweek(local) + 5) % 7) * 24 + F.hour(local)
 
 
-def street_surveys(counts: DataFrame, app_stays: DataFrame, zone_city: DataFrame) -> DataFrame:
-    """`city, surveyed_vehicles, surveyed_app`: over the street counts (`zone_id, counted_at, vehicles`),
-    the vehicles counted and the app users' stays (`zone_id, start_at, end_at`) covering each count."""
+def local_date(ts: Column, timezone: str) -> Column:
+    return F.to_date(F.from_utc_timestamp(ts, timezone))
+
+
+def _in_window(day: Column, window_days: int) -> Column:
+    """`day` within the `window_days` local days ending with (and including) `calib_date`."""
+    return (day <= F.col("calib_date")) & (day > F.date_sub(F.col("calib_date"), window_days))
+
+
+def street_surveys(counts: DataFrame, app_stays: DataFrame, zone_city: DataFrame, days: DataFrame,
+                   timezone: str, window_days: int) -> DataFrame:
+    """`calib_date, city, surveyed_vehicles, surveyed_app`: per day of `days` (`calib_date`), over the street
+    counts (`zone_id, counted_at, vehicles`) of its window, the vehicles counted and the app users' stays
+    (`zone_id, start_at, end_at`) covering each count."""
     at = counts.alias("c").join(app_stays.alias("s"), (F.col("c.zone_id") == F.col("s.zone_id"))
                                 & (F.col("s.start_at") <= F.col("c.counted_at"))
                                 & (F.col("s.end_at") > F.col("c.counted_at")), "left")
     per_count = at.groupBy("c.zone_id", "c.counted_at", "c.vehicles").agg(F.count("s.start_at").alias("app"))
-    return per_count.join(F.broadcast(zone_city), "zone_id").groupBy("city").agg(
-        F.sum("vehicles").cast("double").alias("surveyed_vehicles"), F.sum("app").cast("double").alias("surveyed_app"))
+    dated = per_count.join(F.broadcast(zone_city), "zone_id").withColumn(
+        "count_date", local_date(F.col("counted_at"), timezone))
+    return dated.join(F.broadcast(days), _in_window(F.col("count_date"), window_days)).groupBy(
+        "calib_date", "city").agg(F.sum("vehicles").cast("double").alias("surveyed_vehicles"),
+                                  F.sum("app").cast("double").alias("surveyed_app"))
 
 
-def app_penetration(entries: DataFrame, registered: DataFrame, zone_city: DataFrame, timezone: str,
-                    prior_entries: int, surveys: DataFrame | None = None) -> DataFrame:
-    """`city, hour_of_week, app_penetration, penetration_sd, penetration_entries` for every city with gate
-    data and every hour of the week: the share of gate entries (`entries`: `zone_id, entry_at,
-    license_plate`) made by app users' vehicles (`registered`: `license_plate`) per city and local hour
-    of the week, shrunk towards the city's share with the weight of `prior_entries` entries. With
-    street `surveys` (`street_surveys`), the level is moved to what the counts saw at the streets
-    (their app share over the car parks', shrunk the same way); `penetration_sd` is the spread of both."""
+def app_penetration(entries: DataFrame, registered: DataFrame, zone_city: DataFrame, days: DataFrame,
+                    timezone: str, window_days: int, prior_entries: int, surveys: DataFrame | None = None
+                    ) -> DataFrame:
+    """`calib_date, city, hour_of_week, app_penetration, penetration_sd, penetration_entries` for every day
+    of `days`, city with gate data and hour of the week: the share of gate entries (`entries`: `zone_id,
+    entry_at, license_plate`) of the `window_days` local days up to that day made by app users'
+    vehicles (`registered`: `license_plate`), per city and local hour of the week, shrunk towards the
+    city's share with the weight of `prior_entries` entries. With street `surveys` (`street_surveys`),
+    the level is moved to what the counts saw at the streets (their app share over the car parks',
+    shrunk the same way); `penetration_sd` is the spread of both. A function of the day, not of the
+    range being computed: rerunning an hour gives the same figure."""
     app = F.broadcast(registered.select("license_plate").distinct().withColumn("_app", F.lit(1)))
     seen = entries.join(F.broadcast(zone_city.select("zone_id", "city")), "zone_id") \
         .join(app, "license_plate", "left").select(
             "city", hour_of_week(F.col("entry_at"), timezone).alias("hour_of_week"),
-            F.coalesce("_app", F.lit(0)).alias("_app"))
-    cells = seen.groupBy("city", "hour_of_week").agg(F.count("*").alias("n"), F.sum("_app").alias("k"))
-    cities = seen.groupBy("city").agg((F.sum("_app") / F.count("*")).alias("p_city"))
+            local_date(F.col("entry_at"), timezone).alias("entry_date"), F.coalesce("_app", F.lit(0)).alias("_app")) \
+        .join(F.broadcast(days), _in_window(F.col("entry_date"), window_days))
+    cells = seen.groupBy("calib_date", "city", "hour_of_week").agg(F.count("*").alias("n"), F.sum("_app").alias("k"))
+    cities = seen.groupBy("calib_date", "city").agg((F.sum("_app") / F.count("*")).alias("p_city"))
     week = entries.sparkSession.range(168).select(F.col("id").cast("int").alias("hour_of_week"))
     if surveys is None:
-        surveys = cities.select("city", F.lit(0.0).alias("surveyed_vehicles"), F.lit(0.0).alias("surveyed_app"))
+        surveys = cities.select("calib_date", "city", F.lit(0.0).alias("surveyed_vehicles"),
+                                F.lit(0.0).alias("surveyed_app"))
     m = float(prior_entries)
-    grid = cities.crossJoin(week).join(cells, ["city", "hour_of_week"], "left").join(surveys, "city", "left")
+    grid = cities.crossJoin(week).join(cells, ["calib_date", "city", "hour_of_week"], "left") \
+        .join(surveys, ["calib_date", "city"], "left")
     n, k = F.coalesce("n", F.lit(0)), F.coalesce("k", F.lit(0))
     sv, sa = F.coalesce("surveyed_vehicles", F.lit(0.0)), F.coalesce("surveyed_app", F.lit(0.0))
     p_gate, p_city = (k + m * F.col("p_city")) / (n + m), F.col("p_city")
@@ -104,7 +124,7 @@ def app_penetration(entries: DataFrame, registered: DataFrame, zone_city: DataFr
     sd_gate = F.sqrt(p_gate * (1 - p_gate) / (n + m + 1))
     sd_ratio = F.when(p_city > 0, F.sqrt(q * (1 - q) / (sv + m + 1)) / p_city).otherwise(F.lit(0.0))
     return grid.select(
-        "city", "hour_of_week", F.least(p_gate * ratio, F.lit(1.0)).alias("app_penetration"),
+        "calib_date", "city", "hour_of_week", F.least(p_gate * ratio, F.lit(1.0)).alias("app_penetration"),
         F.sqrt((ratio * sd_gate) ** 2 + (p_gate * sd_ratio) ** 2).alias("penetration_sd"),
         n.cast("bigint").alias("penetration_entries"))
 
@@ -124,8 +144,9 @@ def all_driver_estimate(app_hours: DataFrame, penetration: DataFrame, timezone: 
     with `occupied_low/high` from the sampling of app users among the vehicles and the penetration's
     own spread, and `occupancy_source`; hours of a city without gate data keep the app count."""
     z = NormalDist().inv_cdf(0.5 + interval / 2)
-    joined = app_hours.withColumn("hour_of_week", hour_of_week(F.col("hour_start"), timezone)) \
-        .join(F.broadcast(penetration), ["city", "hour_of_week"], "left")
+    joined = app_hours.withColumns({"hour_of_week": hour_of_week(F.col("hour_start"), timezone),
+                                    "calib_date": local_date(F.col("hour_start"), timezone)}) \
+        .join(F.broadcast(penetration), ["calib_date", "city", "hour_of_week"], "left")
     p, sd, app, cap = (F.col("app_penetration"), F.col("penetration_sd"), F.col("app_occupied_avg"),
                        F.col("capacity").cast("double"))
     p_low, p_high = F.greatest(p - z * sd, F.lit(1e-3)), F.least(p + z * sd, F.lit(1.0))
