@@ -60,27 +60,28 @@ def main() -> None:
 
         def features():
             series, _ = load_series(spark, config, source)
-            return series, feature_frame(spark, config, series, config.timezone)
+            return series, feature_frame(spark, config, series, source.calendar(config))
 
         (series, rows), feat_s = timed(features)
         zone_hours = series.count()
-        report, train_s = timed(lambda: train_forecaster(spark, config, series, source.describe(), config.timezone))
-        decision, val_s = timed(lambda: validate_challenger(spark, config, open_registry(config), series,
-                                                             config.timezone))
+        calendar = source.calendar(config)
+        report, train_s = timed(lambda: train_forecaster(spark, config, series, source.describe(), calendar))
+        decision, val_s = timed(lambda: validate_challenger(spark, config, open_registry(config), series, calendar))
         scored, score_s = timed(lambda: score_forecasts(spark, config, series))
         _, rescore_s = timed(lambda: score_forecasts(spark, config, series))
         print(f"{'reference: CSV -> hourly mean -> Delta':<44}{ref_s:>8.1f} s  "
               f"({zone_hours / ref_s:,.0f} zone-hours/s)")
         print(f"{'clean + feature rows (Spark -> pandas)':<44}{feat_s:>8.1f} s  ({zone_hours / feat_s:,.0f} "
               f"zone-hours/s, {len(rows) / feat_s:,.0f} feature rows/s, {len(rows):,} rows)")
-        print(f"{'train: backtest (2 folds) + fit + MLflow':<44}{train_s:>8.1f} s")
+        print(f"{'train: backtest (' + str(config.forecast.backtest_folds) + ' folds) + fit + MLflow':<44}{train_s:>8.1f} s")
         print(f"{'validate (challenger vs baselines/champion)':<44}{val_s:>8.1f} s  "
               f"({'promoted' if decision.promoted else 'refused'})")
         print(f"{'score one run hour (24 h x zones -> gold)':<44}{score_s:>8.1f} s  ({scored.rows:,} forecasts; "
               f"rerun {rescore_s:.1f} s)")
-        print(f"{'24 h ahead MAE: model vs best baseline':<44}"
-              f"{100 * report.backtest.mae('model', 24):>8.2f} pp vs {100 * report.backtest.best_baseline(24)[1]:.2f}"
-              f" pp ({report.backtest.best_baseline(24)[0]})")
+        hardest = report.backtest.best_baseline(24)
+        print(f"{'24 h ahead MAE: model vs hardest baseline':<44}"
+              f"{100 * hardest.model_mae:>8.2f} pp vs {100 * hardest.baseline_mae:.2f} pp ({hardest.baseline}, "
+              f"same {hardest.n:,} forecasts)")
         print(f"{'peak memory':<44}JVM {jvm_peak_mib(spark):,.0f} MiB, Python {peak_rss_mib():,.0f} MiB")
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -152,9 +152,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.history_weeks:
         from parkpal_lakehouse.simulator.history import write_history
 
-        path, history = write_history(settings, args.history_weeks, root)
+        path, history = write_history(settings, args.history_weeks, root, args.history_profile)
         print(f"history: {len(history):,} zone-hours over {args.history_weeks} weeks before {settings.start_date} "
-              f"in {path}")
+              f"in {path} ({args.history_profile})")
     print(
         f"simulated {report.events:,} events ({report.messages:,} messages with noise) and "
         f"{report.searches:,} searches in {report.seconds:.1f}s = {report.events_per_second:,.0f} messages/s; "
@@ -436,15 +436,20 @@ def _series_source(args: argparse.Namespace):
     columns = {"zone_id": args.zone_column, "time": args.time_column, "occupied": args.occupied_column,
                "capacity": args.capacity_column, "rate": args.rate_column}
     return SeriesSource(input_path=args.input, input_format=args.format, history_path=args.history,
-                        history_format=args.format, timezone=args.timezone, columns=columns)
+                        history_format=args.format, timezone=args.timezone, columns=columns,
+                        holiday_country=getattr(args, "holiday_country", None))
 
 
 def _forecast_series(args: argparse.Namespace):
     """(spark, config, source, series) for a forecast command; prints what cleaning did."""
+    from dataclasses import replace
+
     from parkpal_lakehouse.forecasting.inputs import load_series
+    from parkpal_lakehouse.forecasting.training import with_horizons
     from parkpal_lakehouse.runtime.session import get_spark
 
     config = _lakehouse(args)
+    config = replace(config, forecast=with_horizons(config.forecast, getattr(args, "horizons", None)))
     source = _series_source(args)
     spark = get_spark(config)
     series, cleaning = load_series(spark, config, source)
@@ -453,11 +458,18 @@ def _forecast_series(args: argparse.Namespace):
     return spark, config, source, series
 
 
+def _holdout(args: argparse.Namespace):
+    from parkpal_lakehouse.forecasting.training import Holdout
+
+    return Holdout.of(args.holdout_from, args.holdout_to)
+
+
 def cmd_forecast_train(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.forecasting.training import train_forecaster
 
     spark, config, source, series = _forecast_series(args)
-    report = train_forecaster(spark, config, series, source.describe(), source.timezone or config.timezone, _progress)
+    report = train_forecaster(spark, config, series, source.describe(), source.calendar(config), _progress,
+                              _holdout(args))
     print("\n".join(report.lines()))
     return 0
 
@@ -468,9 +480,9 @@ def cmd_forecast_validate(args: argparse.Namespace) -> int:
 
     spark, config, source, series = _forecast_series(args)
     registry = open_registry(config)
-    decision = validate_challenger(spark, config, registry, series, source.timezone or config.timezone)
+    decision = validate_challenger(spark, config, registry, series, source.calendar(config), _holdout(args))
     print("\n".join(decision.lines()))
-    return 0 if decision.promoted else 1
+    return 0  # a refusal is a verdict (tags say why), not an error: the same exit as the job task
 
 
 def cmd_forecast_score(args: argparse.Namespace) -> int:
@@ -485,7 +497,8 @@ def cmd_forecast_backtest(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.forecasting.training import run_backtest
 
     spark, config, source, series = _forecast_series(args)
-    report = run_backtest(spark, config, series, source.describe(), source.timezone or config.timezone, _progress)
+    report = run_backtest(spark, config, series, source.describe(), source.calendar(config), _progress,
+                          _holdout(args))
     print("\n".join(report))
     return 0
 
@@ -586,6 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bootstrap-servers", default="localhost:9092", help="for --sink kafka")
     p.add_argument("--rate", type=_positive_float, default=None,
                    help="messages per second (default: as fast as possible)")
+    p.add_argument("--history-profile", choices=("hourly", "car-parks"), default="hourly",
+                   help="with --history-weeks: 'hourly' (every zone, hourly, with gaps and bad readings) or "
+                        "'car-parks' (car parks only, half-hourly while open 07:30-16:30, days missing)")
     p.add_argument("--history-weeks", type=int, default=0,
                    help="also write N weeks of hourly occupancy before the first day to <root>/history/ "
                         "(an operator-style export with gaps and bad readings, for forecasting)")
@@ -680,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     for action, helptext, func in (
         ("train", "backtest, fit and register a new version as @challenger", cmd_forecast_train),
         ("validate", "promote @challenger to @champion if it beats the baselines and the champion "
-                     "(exit 1 when refused)", cmd_forecast_validate),
+                     "(a refusal changes nothing and exits 0, as the job task does)", cmd_forecast_validate),
         ("score", "forecast the next 24 hours of every zone with @champion into gold.zone_occupancy_forecast",
          cmd_forecast_score),
         ("backtest", "rolling-origin backtest of the model and the baselines on any hourly occupancy table",
@@ -694,7 +710,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "backwards (gold wins from each zone's first gold hour)")
         p.add_argument("--format", choices=("csv", "delta"), default="csv", help="of --input / --history")
         p.add_argument("--timezone", default=None, help="of naive input timestamps and of the calendar features "
-                                                        "(default Asia/Manila; holidays are Philippine)")
+                                                        "(default: the deployment's, Asia/Manila)")
+        p.add_argument("--holiday-country", default=None,
+                       help="ISO country whose public holidays the calendar marks, or `none` (default: the "
+                            "timezone's country, e.g. Europe/London -> GB)")
+        if action != "score":
+            p.add_argument("--holdout-from", type=_iso_datetime, default=None,
+                           help="score a chosen window instead of the rolling origins: first origin hour (UTC "
+                                "unless an offset is given); the model is fitted on the data before it")
+            p.add_argument("--holdout-to", type=_iso_datetime, default=None, help="end of that window (exclusive)")
+            p.add_argument("--horizons", default=None,
+                           help="hours ahead to report, comma-separated (default 1,6,24)")
         for role in ("zone", "time", "occupied", "capacity", "rate"):
             p.add_argument(f"--{role}-column", default=None, help=f"input column holding the {role} "
                                                                   "(default: recognised by name)")

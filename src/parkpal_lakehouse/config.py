@@ -198,9 +198,10 @@ class ForecastSettings:
 
     horizon_hours: int = 24
     # Rolling-origin backtest: the last `backtest_days` before the holdout, in `backtest_folds` folds,
-    # each fitted on everything before it.
+    # each fitted on everything before it. Interval coverage is measured from the second fold on (each
+    # fold's intervals come from the residuals of the folds before it), hence three folds.
     backtest_days: int = 14
-    backtest_folds: int = 2
+    backtest_folds: int = 3
     # The newest days are kept out of the registered model's training: validation compares the
     # challenger with the champion there, where neither has seen the data.
     holdout_days: int = 2
@@ -209,6 +210,12 @@ class ForecastSettings:
     # Fit on every n-th origin hour (every horizon of it); the backtest scores every origin.
     training_origin_step_hours: int = 3
     interval_coverage: float = 0.8
+    # Horizons the backtest tables and MLflow metrics report (each <= horizon_hours); the promotion gate
+    # reads the longest, horizon_hours.
+    reported_horizons: tuple[int, ...] = (1, 6, 24)
+    # Public holidays of the calendar features: an ISO country code, "none", or None for the country of
+    # the series' timezone (Asia/Manila -> PH; Europe/London -> GB).
+    holiday_country: str | None = None
     # Promotion: the challenger's 24 h MAE must be this much below the best baseline's (0.15 = 15%).
     min_improvement_over_baseline: float = 0.0
     tracking_uri: str | None = None
@@ -221,6 +228,9 @@ class ForecastSettings:
             raise ConfigError("forecast backtest needs folds >= 1, backtest_days >= folds, holdout_days >= 1")
         if self.min_training_days < 1 or self.training_origin_step_hours < 1:
             raise ConfigError("forecast min_training_days and training_origin_step_hours must be >= 1")
+        if not self.reported_horizons or any(not 1 <= h <= self.horizon_hours for h in self.reported_horizons):
+            raise ConfigError(f"forecast reported_horizons must be 1-{self.horizon_hours} (horizon_hours), "
+                              f"not {list(self.reported_horizons)}")
         if not 0.5 <= self.interval_coverage < 1 or not 0 <= self.min_improvement_over_baseline < 1:
             raise ConfigError("forecast interval_coverage must be in [0.5, 1), min_improvement_over_baseline in [0, 1)")
 

@@ -110,15 +110,26 @@ def _print_report(spark, config, root: Path, balance: list) -> None:
 
 
 def forecast_summary(spark, config) -> list[str]:
-    """The champion's backtest against the best baseline, the forecasts written, the monitored days."""
+    """The champion's backtest against its hardest baseline (same rows), the forecasts written, the
+    monitored days."""
+    from parkpal_lakehouse.forecasting.validation import hardest_baseline
+
     registry = open_registry(config)
     champion = registry.version(CHAMPION)
     if champion is None:
         return ["no champion model: nothing scored"]
     metrics = registry.client.get_run(champion.run_id).data.metrics
-    lines = [f"{registry.model_name} v{champion.version} @champion ({champion.tags.get('validation_status', '?')}): "
-             f"backtest 24 h MAE {100 * metrics['mae_h24_model']:.2f} pp vs best baseline "
-             f"{100 * metrics['mae_h24_best_baseline']:.2f} pp ({100 * metrics['improvement_h24']:+.1f}%)"]
+    head = f"{registry.model_name} v{champion.version} @champion ({champion.tags.get('validation_status', '?')}): "
+    lines = []
+    for h in (1, 24):
+        hardest = hardest_baseline(metrics, h)
+        if hardest is not None:
+            cover = metrics.get(f"interval_coverage_h{h}")
+            lines.append(f"{head if not lines else ' ' * len(head)}backtest {h:>2} h MAE {100 * hardest.model_mae:.2f} "
+                         f"pp vs {hardest.baseline} {100 * hardest.baseline_mae:.2f} pp on the same {hardest.n:,} "
+                         f"forecasts ({hardest.improvement:+.1%})"
+                         + (f", 80% interval coverage {cover:.0%}" if cover is not None else ""))
+    lines = lines or [head + "no same-row baseline figures in its run"]
     if table_exists(spark, config, ZONE_OCCUPANCY_FORECAST):
         made = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).groupBy("forecast_made_at").count().collect()
         lines.append(f"{sum(r['count'] for r in made):,} forecasts in {ZONE_OCCUPANCY_FORECAST} from "

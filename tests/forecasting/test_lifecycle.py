@@ -13,15 +13,17 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.backtest import MODEL
 from parkpal_lakehouse.forecasting.batch_inference import score_forecasts
-from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS
+from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, ForecastCalendar
 from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series
 from parkpal_lakehouse.forecasting.monitoring import run_monitoring
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.tables import FORECAST_ACCURACY_DAILY, ZONE_OCCUPANCY_FORECAST
-from parkpal_lakehouse.forecasting.training import train_forecaster
+from parkpal_lakehouse.forecasting.training import Holdout, train_forecaster
 from parkpal_lakehouse.forecasting.validation import validate_challenger
 from parkpal_lakehouse.io.tables import read_table
 from tests.forecasting.conftest import forecast_config, write_gold_metrics
+
+MANILA = ForecastCalendar.of("Asia/Manila")
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +38,14 @@ def lakehouse_with_gold(spark, history, tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(spark, lakehouse_with_gold):
     config, series = lakehouse_with_gold
-    report = train_forecaster(spark, config, series, "gold.zone_metrics_hourly", config.timezone)
+    report = train_forecaster(spark, config, series, "gold.zone_metrics_hourly", MANILA)
     return config, series, report
 
 
 @pytest.fixture(scope="module")
 def promoted(spark, trained):
     config, series, _ = trained
-    return validate_challenger(spark, config, open_registry(config), series, config.timezone)
+    return validate_challenger(spark, config, open_registry(config), series, MANILA)
 
 
 def test_training_logs_the_run_and_registers_a_challenger(trained):
@@ -53,22 +55,38 @@ def test_training_logs_the_run_and_registers_a_challenger(trained):
     run = registry.client.get_run(report.run_id)
     assert run.info.experiment_id == registry.experiment_id
     assert run.data.params["model_max_iter"] == "300" and "training_cutoff" in run.data.params
-    assert {"mae_h24_model", "mae_h24_best_baseline", "rmse_h6_persistence"} <= set(run.data.metrics)
+    assert run.data.params["holiday_country"] == "PH" and run.data.params["backtest_design"] == "rolling origin"
+    metrics = run.data.metrics
+    assert {"mae_h24_model", "n_h24_persistence", "model_mae_h24_vs_weekday_hour_mean", "improvement_h24",
+            "interval_coverage_h24", "rmse_h6_persistence"} <= set(metrics)
+    # The run logs what the backtest computed: the gate reads these very figures.
+    hardest = report.backtest.best_baseline(24)
+    assert metrics["improvement_h24"] == pytest.approx(hardest.improvement)
+    assert metrics[f"n_h24_{hardest.baseline}"] == hardest.n
     artifacts = {a.path for a in registry.client.list_artifacts(report.run_id)}
     assert {"backtest_metrics.json", "backtest_table.txt", "forecast_vs_actual.png"} <= artifacts
     info = mlflow.models.get_model_info(registry.model_uri(CHALLENGER))
     assert info.signature.inputs.input_names() == list(FEATURE_COLUMNS)
-    assert info.signature.outputs.input_names() == ["predicted_rate", "lower_rate", "upper_rate"]
+    assert info.signature.outputs.input_names() == ["predicted_rate", "lower_rate", "upper_rate", "in_reporting_hours"]
     assert info.saved_input_example_info is not None
 
 
-def test_the_backtest_scores_every_method_on_the_same_forecasts(trained):
+def test_the_backtest_compares_each_baseline_with_the_model_on_its_own_rows(trained):
     _, _, report = trained
-    m = report.backtest.metrics
-    counts = m[m.zone_type == "ALL"].groupby("horizon").n.nunique()
-    assert (counts == 1).all() and set(counts.index) == set(range(1, 25))
-    assert report.backtest.mae(MODEL, 24) < report.backtest.best_baseline(24)[1]
-    assert report.backtest.mae(MODEL, 1) < report.backtest.mae("persistence", 1)
+    bt = report.backtest
+    scored = bt.predictions[bt.predictions.evaluated]
+    for h in (1, 24):
+        at_h = scored[scored.horizon == h]
+        assert bt.row(MODEL, h).n == len(at_h)
+        for c in bt.comparisons(h):  # n and the model's MAE recomputed from the forecasts themselves
+            defined = at_h[at_h[c.baseline].notna()]
+            assert c.n == len(defined) <= len(at_h)
+            assert c.model_mae == pytest.approx((defined[MODEL] - defined.actual_rate).abs().mean())
+    assert bt.row("persistence", 1).n == bt.row(MODEL, 1).n  # gold has no gaps: every origin was read
+    assert bt.best_baseline(24).model_mae < bt.best_baseline(24).baseline_mae
+    assert bt.best_baseline(1).improvement > 0
+    coverage, n = bt.coverage()
+    assert n > 0 and 0.6 < coverage < 0.97  # calibrated on earlier folds only: near 80%, not 100%
 
 
 def test_validation_promotes_the_first_challenger(promoted, trained):
@@ -82,8 +100,8 @@ def test_validation_promotes_the_first_challenger(promoted, trained):
 def test_validation_refuses_a_challenger_that_misses_the_bar(spark, trained, promoted):
     config, series, _ = trained
     strict = replace(config, forecast=replace(config.forecast, min_improvement_over_baseline=0.95))
-    second = train_forecaster(spark, strict, series, "gold", config.timezone)
-    decision = validate_challenger(spark, strict, open_registry(strict), series, config.timezone)
+    second = train_forecaster(spark, strict, series, "gold", MANILA)
+    decision = validate_challenger(spark, strict, open_registry(strict), series, MANILA)
     registry = open_registry(config)
     assert not decision.promoted and decision.champion == "1"
     assert any(r.startswith("FAIL baselines") for r in decision.reasons)
@@ -105,7 +123,7 @@ def test_too_little_history_says_how_much_is_needed(spark, lakehouse_with_gold):
     config, series = lakehouse_with_gold
     short = series.where(F.col("hour_start") < F.lit(pd.Timestamp("2026-10-20")))
     with pytest.raises(ParkPalError, match=r"needs at least 16 days of hourly occupancy .* has \d+\.\d days"):
-        train_forecaster(spark, config, short, "gold", config.timezone)
+        train_forecaster(spark, config, short, "gold", MANILA)
 
 
 def test_scoring_is_idempotent_per_run_hour(spark, trained, promoted):
@@ -145,3 +163,28 @@ def test_monitoring_scores_a_day_against_actuals(spark, trained, history):
     assert set(rows.accuracy_date) == {day} and rows.forecasts.sum() == len(joined)
     run_monitoring(spark, config, day)  # rerun: the day's rows replaced, not doubled
     assert read_table(spark, config, FORECAST_ACCURACY_DAILY).count() == len(rows)
+
+
+def test_a_chosen_holdout_week_trains_before_it_and_validates_on_it(spark, lakehouse_with_gold, tmp_path):
+    config, series = lakehouse_with_gold
+    uri = f"sqlite:///{tmp_path / 'holdout.db'}"
+    own = replace(config, forecast=replace(config.forecast, tracking_uri=uri, registry_uri=uri,
+                                           reported_horizons=(1, 24)))
+    last = series.where("occupancy_rate IS NOT NULL").agg(F.max("hour_start")).first()[0]
+    window = Holdout.of(pd.Timestamp(last) - pd.Timedelta(days=3), pd.Timestamp(last) - pd.Timedelta(days=1))
+    report = train_forecaster(spark, own, series, "gold", MANILA, holdout=window)
+    assert report.cutoff == window.start  # the registered model never saw the window
+    assert report.backtest.design == "fixed holdout"
+    scored = report.backtest.predictions[report.backtest.predictions.evaluated]
+    assert scored.origin_hour.min() >= window.start and scored.origin_hour.max() < window.stop
+    assert any(line.startswith("1h ahead") for line in report.lines()) and not any(
+        line.startswith("6h ahead") for line in report.lines())
+    registry = open_registry(own)
+    run = registry.client.get_run(report.run_id)
+    assert run.data.params["backtest_design"] == "fixed holdout"
+    assert run.data.params["training_cutoff"] == window.start.isoformat()
+    with pytest.raises(ParkPalError, match="is before .* the newest training cutoff"):
+        validate_challenger(spark, own, registry, series, MANILA,
+                            Holdout.of(window.start - pd.Timedelta(days=1), window.stop))
+    decision = validate_challenger(spark, own, registry, series, MANILA, window)
+    assert decision.champion is None and any(r.startswith("pass champion: no champion yet") for r in decision.reasons)

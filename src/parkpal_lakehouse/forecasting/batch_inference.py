@@ -3,7 +3,9 @@
 The run is for one origin: the last observed hour (default: the newest hour of the series, or
 `--as-of`). It loads `models:/<name>@champion`, builds the feature rows of that origin for horizons
 1-24 and replaces that run hour's rows of `gold.zone_occupancy_forecast` in one Delta commit: a rerun
-of the same hour leaves the same table.
+of the same hour leaves the same table. Target hours outside a zone's reporting hours (a car park
+that reports only while open) are not written: the model flags them and the run says how many.
+The calendar (timezone, holidays) is the one the champion was trained with.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK, forecast_rows
+from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK, ForecastCalendar, forecast_rows
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.series import hourly_grid
 from parkpal_lakehouse.forecasting.tables import (
@@ -35,15 +37,18 @@ class ScoreReport:
     forecast_made_at: datetime
     zones: int
     rows: int
+    outside_reporting_hours: int = 0
 
     def lines(self) -> list[str]:
+        skipped = (f"; {self.outside_reporting_hours:,} target hours outside their zone's reporting hours not "
+                   "forecast" if self.outside_reporting_hours else "")
         return [f"scored {self.zones} zones x 24 hours = {self.rows:,} forecasts made at "
                 f"{self.forecast_made_at:%Y-%m-%d %H:00} UTC with version {self.model_version} (@{CHAMPION}) into "
-                f"{ZONE_OCCUPANCY_FORECAST}"]
+                f"{ZONE_OCCUPANCY_FORECAST}{skipped}"]
 
 
-def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, timezone: str, horizons: int
-                    ) -> pd.DataFrame:
+def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, calendar: ForecastCalendar,
+                    horizons: int) -> pd.DataFrame:
     """Feature rows of one origin hour for horizons 1..`horizons` (targets after the series' end).
 
     Every zone's grid reaches the origin: a zone whose newest readings are missing gets gaps there
@@ -51,7 +56,7 @@ def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, ti
     hour = F.col("hour_start")
     window = series.where((hour > F.lit(origin - FEATURE_LOOKBACK)) & (hour <= F.lit(origin)))
     window = hourly_grid(window, last_hour=F.lit(origin))
-    rows = forecast_rows(spark, window, timezone, horizons, with_future=True)
+    rows = forecast_rows(spark, window, calendar, horizons, with_future=True)
     return rows.where(F.col("origin_hour") == F.lit(origin)).toPandas()
 
 
@@ -74,6 +79,14 @@ def forecast_frame(rows: pd.DataFrame, predicted: pd.DataFrame, made_at: datetim
     return out
 
 
+def champion_calendar(params: dict[str, str], config: LakehouseConfig) -> ForecastCalendar:
+    """The calendar a model was trained with (its run's params), else the deployment's."""
+    timezone = params.get("timezone") or config.timezone
+    country = params.get("holiday_country")
+    return ForecastCalendar(timezone, None if country == "none" else country) if country \
+        else ForecastCalendar.of(timezone, config.forecast.holiday_country)
+
+
 def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFrame,
                     as_of: datetime | None = None) -> ScoreReport:
     registry = open_registry(config)
@@ -87,18 +100,23 @@ def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFr
     if origin > last:
         raise ParkPalError(f"--as-of {origin:%Y-%m-%d %H:00} is after the newest observed hour {last:%Y-%m-%d %H:00}")
     horizons = config.forecast.horizon_hours
-    rows = origin_features(spark, series, origin, config.timezone, horizons)
+    calendar = champion_calendar(registry.client.get_run(champion.run_id).data.params, config)
+    rows = origin_features(spark, series, origin, calendar, horizons)
     if rows.empty:
         raise ParkPalError(f"no zone has the 8 days of history before {origin:%Y-%m-%d %H:00} UTC that scoring needs "
                            "(a recent deployment: extend gold with --history PATH)")
     model = mlflow.pyfunc.load_model(registry.model_uri(CHAMPION))
     predicted = model.predict(rows[list(FEATURE_COLUMNS)].reset_index(drop=True))
+    rows = rows.reset_index(drop=True)
+    reporting = (predicted.in_reporting_hours.astype(bool).to_numpy() if "in_reporting_hours" in predicted
+                 else pd.Series(True, index=rows.index).to_numpy())
     made_at = origin + timedelta(hours=1)
     version = str(champion.version)
-    frame = forecast_frame(rows.reset_index(drop=True), predicted, made_at, registry.model_name, version)
+    frame = forecast_frame(rows[reporting].reset_index(drop=True), predicted[reporting].reset_index(drop=True),
+                           made_at, registry.model_name, version)
     prepare_forecast_tables(spark, config)
     df = (spark.createDataFrame(frame, schema=ZONE_OCCUPANCY_FORECAST_DDL.replace(", forecast_date DATE", ""))
           .withColumn("forecast_date", F.to_date(F.from_utc_timestamp("forecast_made_at", config.timezone))))
     replace_where(df, config, ZONE_OCCUPANCY_FORECAST, f"forecast_made_at = '{made_at:%Y-%m-%d %H:%M:%S}'",
                   ("forecast_date",))
-    return ScoreReport(version, made_at, int(rows.zone_id.nunique()), len(frame))
+    return ScoreReport(version, made_at, int(rows.zone_id.nunique()), len(frame), int((~reporting).sum()))

@@ -4,45 +4,115 @@ One row per (zone, target hour, horizon): the forecast made at the end of hour `
 (= target - horizon) for `target_hour`. Every feature is known at the origin:
 
 - calendar of the target hour in local time: hour_of_day, day_of_week (ISO), is_weekend,
-  is_holiday (Philippine public holidays), is_rest_day (weekend or holiday);
+  is_holiday (public holidays of the data's country), is_rest_day (weekend or holiday);
 - the zone: zone_type, capacity;
-- at the origin: origin_rate (the last hour, what persistence predicts), origin_mean_24h and
-  origin_mean_168h (rolling means of the last day and week);
-- seasonal lags of the target hour: lag_24h (same hour yesterday; known while horizon <= 24),
-  lag_168h (same hour last week), same_hour_mean_7d (that hour on each of the last 7 days).
+- at the origin: origin_rate (the last real reading at or before the origin) and origin_age_hours
+  (how old that reading is: 0 when the origin hour itself was observed); origin_mean_24h and
+  origin_mean_168h (means of the readings of the last day and week; gaps are not counted) and
+  origin_mean_24h_last_week (the same 24 h a week earlier: today's level against the usual);
+- seasonal references of the target hour: lag_24h / lag_168h (the last reading at or before the
+  same hour yesterday / last week) with lag_24h_age_hours / lag_168h_age_hours (0: that very hour
+  was observed) and whether their days were rest days (lag_24h_rest_day / lag_168h_rest_day: a
+  Monday after a Sunday, or a holiday a week after a working day), same_hour_mean_7d (mean of the readings of that hour on the last 7 days) and
+  same_hour_count_7d (how many of those 7 hours had a reading).
 
-Lags read the series carried forward over gaps (`filled_rate`), on the full hourly grid, so a lag of
-n rows is a lag of n hours. `actual_rate` is the target (null in a gap: such rows are not trained or
-scored on).
+Stale inputs are never passed off as fresh: a value carried over a gap comes with its age, and a
+seasonal-naive baseline is only defined where its reference hour was observed (age 0, see
+`baselines.py`). `actual_rate` is the target: null in a gap, so such rows are neither trained nor
+scored on (filled values are never targets).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.gold.calendar import philippine_holidays
 
 MAX_HORIZON = 24
-# History a row's features need before its origin (a week of lags and means, plus an hour).
+# History a row's features need before its origin (a week of lags and means, a day and an hour).
 FEATURE_LOOKBACK = timedelta(days=8, hours=1)
 FEATURE_COLUMNS: tuple[str, ...] = (
     "zone_id", "zone_type", "capacity", "horizon", "hour_of_day", "day_of_week", "is_weekend", "is_holiday",
-    "is_rest_day", "origin_rate", "origin_mean_24h", "origin_mean_168h", "lag_24h", "lag_168h", "same_hour_mean_7d",
+    "is_rest_day", "origin_rate", "origin_age_hours", "origin_mean_24h", "origin_mean_168h",
+    "origin_mean_24h_last_week", "lag_24h", "lag_24h_age_hours", "lag_24h_rest_day", "lag_168h",
+    "lag_168h_age_hours", "lag_168h_rest_day", "same_hour_mean_7d", "same_hour_count_7d",
 )
 ROW_COLUMNS: tuple[str, ...] = ("origin_hour", "target_hour", *FEATURE_COLUMNS, "actual_rate")
+NO_HOLIDAYS = "none"
+ZONE_TAB = Path("/usr/share/zoneinfo/zone.tab")
 
 
-def holiday_dates(spark: SparkSession, first: date, last: date, timezone: str) -> DataFrame:
-    """Local dates that are public holidays. Philippine holidays for Asia/Manila, none elsewhere."""
-    days: list[tuple[date]] = []
-    if timezone == "Asia/Manila":
-        for year in range(first.year, last.year + 1):
-            days += [(d,) for d in philippine_holidays(year) if first <= d <= last]
-    return spark.createDataFrame(days, "holiday_date DATE")
+@lru_cache(maxsize=None)
+def country_of_timezone(timezone: str) -> str | None:
+    """ISO country of an IANA zone from the tz database's zone.tab (None when unknown or not there)."""
+    try:
+        lines = ZONE_TAB.read_text().splitlines()
+    except OSError:
+        try:
+            import tzdata  # the pip tz database, where the system one is missing
+
+            lines = (Path(tzdata.__file__).parent / "zoneinfo" / "zone.tab").read_text().splitlines()
+        except (ImportError, OSError):
+            return None
+    for line in lines:
+        parts = line.split("\t")
+        if not line.startswith("#") and len(parts) >= 3 and parts[2] == timezone:
+            return parts[0]
+    return None
+
+
+def holiday_country(timezone: str, country: str | None) -> str | None:
+    """The holiday calendar's country: as given (`none`: no holidays), else the timezone's country."""
+    if country:
+        return None if country.lower() == NO_HOLIDAYS else country.upper()
+    return country_of_timezone(timezone)
+
+
+def country_holidays(country: str | None, first: date, last: date) -> list[date]:
+    """Public holidays in [first, last]: our Philippine calendar for PH, the `holidays` package elsewhere."""
+    if country is None:
+        return []
+    years = range(first.year, last.year + 1)
+    if country == "PH":
+        days = [d for y in years for d in philippine_holidays(y)]
+    else:
+        import holidays
+
+        try:
+            days = list(holidays.country_holidays(country, years=years))
+        except NotImplementedError as exc:
+            raise ParkPalError(f"no public holiday calendar for country {country!r}: give --holiday-country "
+                               f"with an ISO code the `holidays` package knows, or `{NO_HOLIDAYS}`") from exc
+    return sorted(d for d in set(days) if first <= d <= last)
+
+
+@dataclass(frozen=True)
+class ForecastCalendar:
+    """The local time and public holidays of a series: they follow the data, not the deployment."""
+
+    timezone: str
+    holiday_country: str | None  # ISO code; None: no holidays
+
+    @classmethod
+    def of(cls, timezone: str, country: str | None = None) -> ForecastCalendar:
+        return cls(timezone, holiday_country(timezone, country))
+
+    def describe(self) -> str:
+        return f"local time {self.timezone}, " + (f"{self.holiday_country} public holidays"
+                                                   if self.holiday_country else "no public holidays")
+
+
+def holiday_dates(spark: SparkSession, first: date, last: date, country: str | None) -> DataFrame:
+    """Local dates that are public holidays of `country` (None: no holidays)."""
+    return spark.createDataFrame([(d,) for d in country_holidays(country, first, last)], "holiday_date DATE")
 
 
 def calendar_features(series: DataFrame, holidays: DataFrame, timezone: str) -> DataFrame:
@@ -59,19 +129,43 @@ def calendar_features(series: DataFrame, holidays: DataFrame, timezone: str) -> 
             .drop("local_date"))
 
 
+def _hours_between(later: Column, earlier: Column) -> Column:
+    """Whole hours, as DOUBLE: ages are null before a zone's first reading, and the model's MLflow
+    signature must accept a missing value where an integer column could not."""
+    return F.round((F.unix_timestamp(later) - F.unix_timestamp(earlier)) / 3600).cast("double")
+
+
+def _readings(values: list[Column]) -> tuple[Column, Column]:
+    """(mean of the non-null `values` or null, how many were non-null)."""
+    total = sum((F.coalesce(v, F.lit(0.0)) for v in values[1:]), F.coalesce(values[0], F.lit(0.0)))
+    count = sum((F.when(v.isNotNull(), 1).otherwise(0) for v in values[1:]),
+                F.when(values[0].isNotNull(), 1).otherwise(0))
+    return F.when(count > 0, total / count), count
+
+
 def zone_hour_features(series: DataFrame, holidays: DataFrame, timezone: str) -> DataFrame:
-    """Per zone-hour: calendar, the carried-forward rate, rolling means and seasonal lags."""
+    """Per zone-hour: calendar, the last reading and its age, means of readings, seasonal references."""
     by_zone = Window.partitionBy("zone_id").orderBy("hour_start")
-    filled = F.last("occupancy_rate", ignorenulls=True).over(by_zone.rowsBetween(Window.unboundedPreceding, 0))
-    out = calendar_features(series, holidays, timezone).withColumn("filled_rate", filled)
-    same_hour = [F.lag("filled_rate", 24 * k).over(by_zone) for k in range(1, 8)]
+    so_far = by_zone.rowsBetween(Window.unboundedPreceding, 0)
+    reading_hour = F.when(F.col("occupancy_rate").isNotNull(), F.col("hour_start"))
+    out = (calendar_features(series, holidays, timezone)
+           .withColumn("filled_rate", F.last("occupancy_rate", ignorenulls=True).over(so_far))
+           .withColumn("reading_age_hours", _hours_between(F.col("hour_start"),
+                                                           F.last(reading_hour, ignorenulls=True).over(so_far))))
+    same_hour, count = _readings([F.lag("occupancy_rate", 24 * k).over(by_zone) for k in range(1, 8)])
     return (out
-            .withColumn("mean_24h", F.avg("filled_rate").over(by_zone.rowsBetween(-23, 0)))
-            .withColumn("mean_168h", F.avg("filled_rate").over(by_zone.rowsBetween(-167, 0)))
+            .withColumn("mean_24h", F.avg("occupancy_rate").over(by_zone.rowsBetween(-23, 0)))
+            .withColumn("mean_168h", F.avg("occupancy_rate").over(by_zone.rowsBetween(-167, 0)))
+            .withColumn("mean_24h_last_week", F.avg("occupancy_rate").over(by_zone.rowsBetween(-191, -168)))
             .withColumn("rows_before", F.row_number().over(by_zone) - 1)
             .withColumn("lag_24h", F.lag("filled_rate", 24).over(by_zone))
+            .withColumn("lag_24h_age_hours", F.lag("reading_age_hours", 24).over(by_zone))
+            .withColumn("lag_24h_rest_day", F.lag("is_rest_day", 24).over(by_zone))
             .withColumn("lag_168h", F.lag("filled_rate", 168).over(by_zone))
-            .withColumn("same_hour_mean_7d", sum(same_hour[1:], same_hour[0]) / F.lit(7.0)))
+            .withColumn("lag_168h_age_hours", F.lag("reading_age_hours", 168).over(by_zone))
+            .withColumn("lag_168h_rest_day", F.lag("is_rest_day", 168).over(by_zone))
+            .withColumn("same_hour_count_7d", count.cast("double"))
+            .withColumn("same_hour_mean_7d", same_hour))
 
 
 def horizon_rows(zone_hours: DataFrame, horizons: int = MAX_HORIZON) -> DataFrame:
@@ -83,8 +177,10 @@ def horizon_rows(zone_hours: DataFrame, horizons: int = MAX_HORIZON) -> DataFram
     origins = F.array(*[
         F.struct(F.lit(h).alias("horizon"),
                  F.lag("filled_rate", h).over(by_zone).alias("origin_rate"),
+                 F.lag("reading_age_hours", h).over(by_zone).alias("origin_age_hours"),
                  F.lag("mean_24h", h).over(by_zone).alias("origin_mean_24h"),
-                 F.lag("mean_168h", h).over(by_zone).alias("origin_mean_168h"))
+                 F.lag("mean_168h", h).over(by_zone).alias("origin_mean_168h"),
+                 F.lag("mean_24h_last_week", h).over(by_zone).alias("origin_mean_24h_last_week"))
         for h in range(1, horizons + 1)
     ])
     exploded = zone_hours.withColumn("origins", origins).withColumn("origin", F.explode("origins"))
@@ -94,8 +190,10 @@ def horizon_rows(zone_hours: DataFrame, horizons: int = MAX_HORIZON) -> DataFram
                 (F.col("hour_start") - F.make_interval(hours=F.col("origin.horizon"))).alias("origin_hour"),
                 F.col("hour_start").alias("target_hour"), "zone_id", "zone_type", "capacity",
                 F.col("origin.horizon").alias("horizon"), "hour_of_day", "day_of_week", "is_weekend", "is_holiday",
-                "is_rest_day", "origin.origin_rate", "origin.origin_mean_24h", "origin.origin_mean_168h",
-                "lag_24h", "lag_168h", "same_hour_mean_7d", F.col("occupancy_rate").alias("actual_rate")))
+                "is_rest_day", "origin.origin_rate", "origin.origin_age_hours", "origin.origin_mean_24h",
+                "origin.origin_mean_168h", "origin.origin_mean_24h_last_week", "lag_24h", "lag_24h_age_hours",
+                "lag_24h_rest_day", "lag_168h", "lag_168h_age_hours", "lag_168h_rest_day", "same_hour_mean_7d",
+                "same_hour_count_7d", F.col("occupancy_rate").alias("actual_rate")))
 
 
 def future_hours(series: DataFrame, through: int = MAX_HORIZON) -> DataFrame:
@@ -112,15 +210,16 @@ def future_hours(series: DataFrame, through: int = MAX_HORIZON) -> DataFrame:
     return series.unionByName(ahead)
 
 
-def span_dates(series: DataFrame, timezone: str, extra_days: int = 2) -> tuple[date, date]:
+def span_dates(series: DataFrame, extra_days: int = 2) -> tuple[date, date]:
     row = series.agg(F.min("hour_start").alias("a"), F.max("hour_start").alias("b")).first()
     return row["a"].date() - timedelta(days=1), row["b"].date() + timedelta(days=extra_days)
 
 
-def forecast_rows(spark: SparkSession, series: DataFrame, timezone: str, horizons: int = MAX_HORIZON,
+def forecast_rows(spark: SparkSession, series: DataFrame, calendar: ForecastCalendar, horizons: int = MAX_HORIZON,
                   with_future: bool = False) -> DataFrame:
     """Series -> horizon rows (training, backtest, scoring): the whole feature pipeline."""
-    first, last = span_dates(series, timezone)
+    first, last = span_dates(series)
     source = future_hours(series, horizons) if with_future else series
-    zone_hours = zone_hour_features(source, holiday_dates(spark, first, last, timezone), timezone)
+    holidays = holiday_dates(spark, first, last, calendar.holiday_country)
+    zone_hours = zone_hour_features(source, holidays, calendar.timezone)
     return horizon_rows(zone_hours, horizons).select(*ROW_COLUMNS)

@@ -8,6 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.forecasting.features import ForecastCalendar
 from parkpal_lakehouse.forecasting.series import (
     clean_occupancy,
     extend_backwards,
@@ -29,6 +30,12 @@ class SeriesSource:
     history_format: str = "csv"
     timezone: str | None = None  # naive input times are local to this zone (default: the config's)
     columns: dict[str, str] = field(default_factory=dict)  # role -> input column name overrides
+    holiday_country: str | None = None  # ISO code or "none" (default: the config's, else the timezone's)
+
+    def calendar(self, config: LakehouseConfig) -> ForecastCalendar:
+        """The series' local time and holidays: they follow the data's timezone unless told otherwise."""
+        return ForecastCalendar.of(self.timezone or config.timezone,
+                                   self.holiday_country or config.forecast.holiday_country)
 
     def describe(self) -> str:
         if self.input_path:

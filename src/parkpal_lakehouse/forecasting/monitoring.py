@@ -59,13 +59,19 @@ class MonitoringReport:
     mae: float | None
     coverage: float | None
     versions: list[str]
+    by_horizon: tuple[tuple[int, int, float, float], ...] = ()  # horizon, forecasts, MAE, interval coverage
 
     def lines(self) -> list[str]:
         if not self.forecasts:
             return [f"{self.day}: no forecasts with actuals for that day; nothing written"]
-        return [f"{self.day}: {self.forecasts:,} forecasts scored against actuals (versions "
-                f"{', '.join(self.versions)}): MAE {100 * self.mae:.2f} pp, interval coverage {self.coverage:.0%}; "
-                f"written to {FORECAST_ACCURACY_DAILY}"]
+        out = [f"{self.day}: {self.forecasts:,} forecasts scored against actuals (versions "
+               f"{', '.join(self.versions)}): MAE {100 * self.mae:.2f} pp, interval coverage {self.coverage:.0%}; "
+               f"written to {FORECAST_ACCURACY_DAILY}"]
+        shown = [r for r in self.by_horizon if r[0] in (1, 6, 24)]
+        if shown:
+            out.append("  by horizon: " + "; ".join(f"{h} h MAE {100 * mae:.2f} pp, {cov:.0%} inside the interval "
+                                                    f"(n {n:,})" for h, n, mae, cov in shown))
+        return out
 
 
 def newest_complete_day(spark: SparkSession, config: LakehouseConfig) -> date:
@@ -95,4 +101,10 @@ def run_monitoring(spark: SparkSession, config: LakehouseConfig, day: date | Non
     if not summary["n"]:
         return MonitoringReport(day, 0, None, None, [])
     replace_where(rows, config, FORECAST_ACCURACY_DAILY, f"accuracy_date = '{day.isoformat()}'", ("accuracy_date",))
-    return MonitoringReport(day, int(summary["n"]), summary["mae"], summary["cov"], list(summary["versions"]))
+    per_horizon = rows.groupBy("horizon_hours").agg(
+        F.sum("forecasts").alias("n"), (F.sum(F.col("mae") * F.col("forecasts")) / weighted).alias("mae"),
+        (F.sum(F.col("interval_coverage") * F.col("forecasts")) / weighted).alias("cov")).orderBy("horizon_hours")
+    by_horizon = tuple((int(r["horizon_hours"]), int(r["n"]), float(r["mae"]), float(r["cov"]))
+                       for r in per_horizon.collect())
+    return MonitoringReport(day, int(summary["n"]), summary["mae"], summary["cov"], list(summary["versions"]),
+                            by_horizon)

@@ -6,7 +6,8 @@ table from CSV or Delta with a zone id, an hour (or reading) timestamp, occupied
 
 - unreadable rows (no zone, no parsable time, no number) are dropped;
 - negative counts are invalid readings (a counter that went below zero): dropped;
-- repeated readings of one zone-hour are averaged into one (exact duplicates are dropped first);
+- repeated readings of one zone-hour are averaged into one (exact duplicates, the same reading time
+  and values twice, are dropped first);
 - occupancy above capacity is clipped to full (rate 1.0);
 - hours missing between a zone's first and last reading stay on the grid as gaps (no target; lag
   features carry the last reading forward).
@@ -104,16 +105,16 @@ def read_occupancy_table(spark: SparkSession, path: str, fmt: str) -> DataFrame:
     raise ParkPalError(f"--format must be csv or delta, not {fmt!r}")
 
 
-def _utc_hour(text: Column, timezone: str) -> Column:
-    """Hour start in UTC of a timestamp string: with an offset as given, without one in `timezone`."""
+def _utc_time(text: Column, timezone: str) -> Column:
+    """The instant of a timestamp string: with an offset as given, without one in `timezone`."""
     has_offset = text.rlike(r"(Z|[+-]\d\d:?\d\d)$")
     as_given = text.try_cast("timestamp")
     local = F.to_utc_timestamp(text.try_cast("timestamp_ntz").try_cast("timestamp"), timezone)
-    return F.date_trunc("hour", F.when(has_offset, as_given).otherwise(local))
+    return F.when(has_offset, as_given).otherwise(local)
 
 
 def parse_readings(raw: DataFrame, columns: dict[str, str], timezone: str) -> DataFrame:
-    """Raw input -> (zone_id, hour_start, occupied, capacity, rate, zone_type, readable)."""
+    """Raw input -> (zone_id, read_at, hour_start, occupied, capacity, rate, zone_type, readable)."""
     def num(role: str) -> Column:
         if role not in columns:
             return F.lit(None).cast("double")
@@ -122,13 +123,14 @@ def parse_readings(raw: DataFrame, columns: dict[str, str], timezone: str) -> Da
     time_text = F.trim(F.col(columns["time"]).cast("string"))
     parsed = raw.select(
         F.trim(F.col(columns["zone_id"]).cast("string")).alias("zone_id"),
-        _utc_hour(time_text, timezone).alias("hour_start"),
+        _utc_time(time_text, timezone).alias("read_at"),
         num("occupied").alias("occupied"),
         num("capacity").alias("capacity"),
         num("rate").alias("rate"),
         (F.upper(F.col(columns["zone_type"]).cast("string")) if "zone_type" in columns
          else F.lit(None).cast("string")).alias("zone_type"),
     )
+    parsed = parsed.withColumn("hour_start", F.date_trunc("hour", "read_at"))
     value_ok = (F.col("occupied").isNotNull() & F.col("capacity").isNotNull() & (F.col("capacity") > 0)) | \
         F.col("rate").isNotNull()
     readable = F.col("zone_id").isNotNull() & (F.col("zone_id") != "") & F.col("hour_start").isNotNull() & value_ok
@@ -141,7 +143,7 @@ def clean_readings(readings: DataFrame) -> DataFrame:
     Adds `readings` (how many were averaged) and `clipped` (the averaged rate was above full)."""
     raw_rate = F.coalesce(F.col("occupied") / F.col("capacity"), F.col("rate"))
     valid = (readings.where("readable").withColumn("raw_rate", raw_rate)
-             .where(F.col("raw_rate") >= 0).dropDuplicates(["zone_id", "hour_start", "occupied", "capacity", "rate"]))
+             .where(F.col("raw_rate") >= 0).dropDuplicates(["zone_id", "read_at", "occupied", "capacity", "rate"]))
     hourly = valid.groupBy("zone_id", "hour_start").agg(
         F.avg("raw_rate").alias("raw_rate"), F.count(F.lit(1)).alias("readings"),
         F.max("capacity").alias("capacity"), F.max("zone_type").alias("zone_type"))

@@ -1,12 +1,13 @@
 """`parkpal forecast train`: backtest, fit, log and register a challenger.
 
 1. The series (gold, or a given table) becomes feature rows for horizons 1-24.
-2. The newest `holdout_days` are held out (validation compares champion and challenger there).
-3. Rolling-origin backtest over the `backtest_days` before the holdout: model and baselines.
-4. The model is fitted on everything up to the holdout, its intervals calibrated on the backtest's
-   out-of-sample residuals, and logged to the environment's experiment with its parameters, the
-   backtest table, a forecast-vs-actual plot, signature and input example; registered as a new
-   version with the alias `challenger`.
+2. The evaluation: by default the newest `holdout_days` are held out (validation compares champion
+   and challenger there) and a rolling-origin backtest covers the `backtest_days` before them; with
+   `--holdout-from/--holdout-to` the model is fitted on everything before that window and scored on it.
+3. The model is fitted on everything up to the cutoff (the holdout's start), its intervals calibrated
+   on out-of-sample backtest residuals, and logged to the environment's experiment with its
+   parameters, the backtest table (n per method, same-row comparisons), a forecast-vs-actual plot,
+   signature and input example; registered as a new version with the alias `challenger`.
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ from parkpal_lakehouse.config import ForecastSettings, LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.backtest import (
     MODEL,
-    REPORTED_HORIZONS,
     Backtest,
+    calibration_residuals,
     fit_until,
+    history_rows,
+    holdout_backtest,
     rolling_origin_backtest,
 )
 from parkpal_lakehouse.forecasting.baselines import BASELINES
-from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, forecast_rows
+from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, ForecastCalendar, forecast_rows
 from parkpal_lakehouse.forecasting.model import DEFAULT_PARAMS, OccupancyForecaster
+from parkpal_lakehouse.forecasting.reporting import describe_profile, reporting_profile
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, open_registry
 
 CUTOFF_PARAM = "training_cutoff"
@@ -49,8 +53,47 @@ class HistoryWindow:
         return (self.last_hour - self.first_hour) / timedelta(days=1) + 1 / 24
 
 
-def feature_frame(spark: SparkSession, config: LakehouseConfig, series: DataFrame, timezone: str) -> pd.DataFrame:
-    rows = forecast_rows(spark, series, timezone, config.forecast.horizon_hours).toPandas()
+@dataclass(frozen=True)
+class Holdout:
+    """A chosen evaluation window: forecasts from origins in [start, stop) (UTC hours)."""
+
+    start: pd.Timestamp
+    stop: pd.Timestamp
+
+    @classmethod
+    def of(cls, start, stop) -> Holdout | None:
+        """From --holdout-from / --holdout-to (both or neither; aware datetimes are converted to UTC)."""
+        if start is None and stop is None:
+            return None
+        if start is None or stop is None:
+            raise ParkPalError("--holdout-from and --holdout-to go together (both empty: the default evaluation)")
+        a, b = (pd.Timestamp(t).tz_convert("UTC").tz_localize(None) if pd.Timestamp(t).tzinfo else pd.Timestamp(t)
+                for t in (start, stop))
+        a, b = a.floor("h"), b.floor("h")
+        if b <= a:
+            raise ParkPalError(f"--holdout-to {b:%Y-%m-%d %H:00} must be after --holdout-from {a:%Y-%m-%d %H:00}")
+        return cls(a, b)
+
+    def describe(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:00} to {self.stop:%Y-%m-%d %H:00} UTC"
+
+
+def with_horizons(settings: ForecastSettings, text: str | None) -> ForecastSettings:
+    """`settings` reporting the horizons of --horizons ("1,6,24"; empty: unchanged)."""
+    if not text:
+        return settings
+    try:
+        horizons = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise ParkPalError(f"--horizons takes hours ahead separated by commas, like 1,6,24, not {text!r}") from None
+    if not horizons or any(not 1 <= h <= settings.horizon_hours for h in horizons):
+        raise ParkPalError(f"--horizons must be between 1 and {settings.horizon_hours}, not {text!r}")
+    return replace(settings, reported_horizons=horizons)
+
+
+def feature_frame(spark: SparkSession, config: LakehouseConfig, series: DataFrame,
+                  calendar: ForecastCalendar) -> pd.DataFrame:
+    rows = forecast_rows(spark, series, calendar, config.forecast.horizon_hours).toPandas()
     for col in ("origin_hour", "target_hour"):
         rows[col] = pd.to_datetime(rows[col])
     return rows
@@ -73,46 +116,73 @@ def require_history(window: HistoryWindow, needed_days: int, what: str, source: 
             f"{window.last_hour:%Y-%m-%d %H:00} UTC)")
 
 
+def check_holdout(holdout: Holdout, window: HistoryWindow, settings: ForecastSettings, source: str) -> None:
+    """The window must lie inside the data, after enough history to fit and calibrate on."""
+    earliest = window.first_hour + timedelta(days=8 + settings.min_training_days + settings.backtest_days)
+    if holdout.start < earliest:
+        raise ParkPalError(
+            f"--holdout-from {holdout.start:%Y-%m-%d %H:00} leaves too little history before it: the model needs "
+            f"{8 + settings.min_training_days + settings.backtest_days} days (8 for the weekly lags, "
+            f"{settings.min_training_days} to fit on, {settings.backtest_days} to calibrate its intervals) after "
+            f"{source}'s first hour {window.first_hour:%Y-%m-%d %H:00} UTC: start at {earliest:%Y-%m-%d %H:00} or later")
+    if holdout.start > window.last_hour:
+        raise ParkPalError(f"--holdout-from {holdout.start:%Y-%m-%d %H:00} is after {source}'s newest reading "
+                           f"{window.last_hour:%Y-%m-%d %H:00} UTC")
+
+
+def evaluate(rows: pd.DataFrame, window: HistoryWindow, settings: ForecastSettings, holdout: Holdout | None,
+             end: pd.Timestamp, source: str, progress: Callable[[str], None]) -> Backtest:
+    """The fixed-holdout backtest when a window is given, else rolling origin ending at `end`."""
+    params = dict(DEFAULT_PARAMS)
+    if holdout is not None:
+        check_holdout(holdout, window, settings, source)
+        return holdout_backtest(rows, holdout.start, holdout.stop, settings.backtest_days, settings.backtest_folds,
+                                params, settings.training_origin_step_hours, settings.interval_coverage, progress)
+    return rolling_origin_backtest(rows, end, settings.backtest_days, settings.backtest_folds, params,
+                                   settings.training_origin_step_hours, settings.interval_coverage, progress)
+
+
+def backtest_lines(backtest: Backtest, rows: pd.DataFrame, settings: ForecastSettings, source: str,
+                   calendar: ForecastCalendar) -> list[str]:
+    last_fit = backtest.folds[-1][0]
+    return [
+        f"{backtest.design} backtest of {source} ({len(backtest.folds)} folds, {len(rows):,} feature rows; "
+        f"{calendar.describe()}); every method scored where it is defined, baselines compared with the model on "
+        "their own rows:",
+        describe_profile(reporting_profile(history_rows(rows, last_fit))),
+        backtest.table(settings.reported_horizons),
+        backtest.headline(settings.horizon_hours),
+    ]
+
+
 @dataclass(frozen=True)
 class TrainingReport:
     run_id: str
     version: str
     cutoff: pd.Timestamp
     backtest: Backtest
-    rows: int
+    lines_before: list[str]
 
     def lines(self, next_step: bool = True) -> list[str]:
-        best, best_mae = self.backtest.best_baseline(24)
-        model_mae = self.backtest.mae(MODEL, 24)
-        return [
-            f"rolling-origin backtest ({len(self.backtest.folds)} folds, {self.rows:,} feature rows), "
-            "occupancy rate error in percentage points:",
-            self.backtest.table(),
-            f"24h ahead: model MAE {100 * model_mae:.2f} pp vs best baseline ({best}) {100 * best_mae:.2f} pp: "
-            f"{improvement(model_mae, best_mae):+.1%} better",
-            f"registered version {self.version} as @{CHALLENGER} (run {self.run_id}; trained on data up to "
-            f"{self.cutoff:%Y-%m-%d %H:00} UTC)" + ("; next: parkpal forecast validate" if next_step else ""),
-        ]
-
-
-def improvement(model_mae: float, baseline_mae: float) -> float:
-    return 1 - model_mae / baseline_mae if baseline_mae > 0 else 0.0
+        return [*self.lines_before,
+                f"registered version {self.version} as @{CHALLENGER} (run {self.run_id}; trained on data up to "
+                f"{self.cutoff:%Y-%m-%d %H:00} UTC)" + ("; next: parkpal forecast validate" if next_step else "")]
 
 
 def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataFrame, source: str,
-                     timezone: str, progress: Callable[[str], None] = lambda _m: None) -> TrainingReport:
+                     calendar: ForecastCalendar, progress: Callable[[str], None] = lambda _m: None,
+                     holdout: Holdout | None = None) -> TrainingReport:
     settings = config.forecast
     window = history_window(series)
-    require_history(window, settings.required_days, "forecast train", source, settings)
-    rows = feature_frame(spark, config, series, timezone)
-    cutoff = window.last_hour - timedelta(days=settings.holdout_days)
-    progress(f"{len(rows):,} feature rows from {source}; backtest before {cutoff:%Y-%m-%d %H:00} UTC")
+    if holdout is None:
+        require_history(window, settings.required_days, "forecast train", source, settings)
+    rows = feature_frame(spark, config, series, calendar)
+    cutoff = holdout.start if holdout else window.last_hour - timedelta(days=settings.holdout_days)
+    progress(f"{len(rows):,} feature rows from {source}; model fitted on data up to {cutoff:%Y-%m-%d %H:00} UTC")
     params = dict(DEFAULT_PARAMS)
-    backtest = rolling_origin_backtest(rows, cutoff, settings.backtest_days, settings.backtest_folds, params,
-                                       settings.training_origin_step_hours, settings.interval_coverage, progress)
+    backtest = evaluate(rows, window, settings, holdout, cutoff, source, progress)
     model = fit_until(rows, cutoff, settings.training_origin_step_hours, params, settings.interval_coverage)
-    bt = backtest.predictions
-    model.calibrate(bt.horizon, bt.actual_rate - bt[MODEL])
+    model.calibrate(calibration_residuals(backtest))
     progress(f"fitted the model on data up to {cutoff:%Y-%m-%d %H:00} UTC; logging to MLflow")
     registry = open_registry(config)
     with mlflow.start_run(experiment_id=registry.experiment_id, run_name=f"train {cutoff:%Y-%m-%d %H:00}") as run:
@@ -121,11 +191,17 @@ def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataF
                            "history_last_hour": window.last_hour.isoformat(),
                            "horizon_hours": settings.horizon_hours, "backtest_days": settings.backtest_days,
                            "backtest_folds": settings.backtest_folds, "holdout_days": settings.holdout_days,
-                           "interval_coverage": settings.interval_coverage, "timezone": timezone})
-        mlflow.log_metrics(summary_metrics(backtest))
+                           "backtest_design": backtest.design,
+                           "holdout_window": holdout.describe() if holdout else "",
+                           "interval_coverage": settings.interval_coverage, "timezone": calendar.timezone,
+                           "holiday_country": calendar.holiday_country or "none",
+                           "gate_horizon": settings.horizon_hours})
+        mlflow.log_metrics(summary_metrics(backtest, settings.reported_horizons, settings.horizon_hours))
         mlflow.log_table(backtest.metrics, artifact_file="backtest_metrics.json")
-        mlflow.log_text(backtest.table(), "backtest_table.txt")
-        mlflow.log_figure(forecast_vs_actual_figure(bt), "forecast_vs_actual.png")
+        lines = backtest_lines(backtest, rows, settings, source, calendar)
+        mlflow.log_text("\n".join(lines), "backtest_table.txt")
+        evaluated = backtest.predictions[backtest.predictions.evaluated]
+        mlflow.log_figure(forecast_vs_actual_figure(evaluated), "forecast_vs_actual.png")
         example = rows.loc[rows.actual_rate.notna(), list(FEATURE_COLUMNS)].head(5).reset_index(drop=True)
         info = mlflow.pyfunc.log_model(
             name="occupancy_forecaster", python_model=OccupancyForecaster(model),
@@ -137,20 +213,34 @@ def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataF
     version = str(info.registered_model_version)
     registry.set_alias(CHALLENGER, version)
     registry.client.set_model_version_tag(registry.model_name, version, "validation_status", "pending")
-    return TrainingReport(run.info.run_id, version, cutoff, backtest, len(rows))
+    return TrainingReport(run.info.run_id, version, cutoff, backtest, lines)
 
 
-def summary_metrics(backtest: Backtest) -> dict[str, float]:
+def summary_metrics(backtest: Backtest, horizons: tuple[int, ...], gate_horizon: int) -> dict[str, float]:
+    """Per horizon: n, MAE and RMSE of every method; per baseline the model's MAE on its rows and the
+    improvement; the hardest baseline's improvement; interval coverage. Figures that do not exist (a
+    method undefined on every row) are left out rather than logged as NaN."""
     out: dict[str, float] = {}
-    for h in REPORTED_HORIZONS:
+    for h in sorted({*horizons, gate_horizon}):
         for method in (MODEL, *BASELINES):
-            out[f"mae_h{h}_{method}"] = backtest.mae(method, h)
-            rmse = backtest.metrics
-            row = rmse[(rmse.method == method) & (rmse.horizon == h) & (rmse.zone_type == "ALL")]
-            out[f"rmse_h{h}_{method}"] = float(row.rmse.iloc[0]) if len(row) else float("nan")
-        best, best_mae = backtest.best_baseline(h)
-        out[f"mae_h{h}_best_baseline"] = best_mae
-        out[f"improvement_h{h}"] = improvement(backtest.mae(MODEL, h), best_mae)
+            row = backtest.row(method, h)
+            if row is None:
+                continue
+            out[f"n_h{h}_{method}"] = float(row.n)
+            if row.n:
+                out[f"mae_h{h}_{method}"], out[f"rmse_h{h}_{method}"] = float(row.mae), float(row.rmse)
+        for c in backtest.comparisons(h):
+            out[f"model_mae_h{h}_vs_{c.baseline}"] = c.model_mae
+            out[f"improvement_h{h}_{c.baseline}"] = c.improvement
+        best = backtest.best_baseline(h)
+        if best is not None:
+            out[f"improvement_h{h}"] = best.improvement
+        coverage, n = backtest.coverage(h)
+        if n:
+            out[f"interval_coverage_h{h}"] = coverage
+    coverage, n = backtest.coverage()
+    if n:
+        out["interval_coverage"] = coverage
     return out
 
 
@@ -178,24 +268,19 @@ def forecast_vs_actual_figure(predictions: pd.DataFrame):
     return fig
 
 
-def run_backtest(spark: SparkSession, config: LakehouseConfig, series: DataFrame, source: str, timezone: str,
-                 progress: Callable[[str], None] = lambda _m: None) -> list[str]:
-    """`parkpal forecast backtest`: the rolling-origin backtest alone, on any series, ending where the
-    newest origin still has all its horizons' actuals. Nothing is registered."""
+def run_backtest(spark: SparkSession, config: LakehouseConfig, series: DataFrame, source: str,
+                 calendar: ForecastCalendar, progress: Callable[[str], None] = lambda _m: None,
+                 holdout: Holdout | None = None) -> list[str]:
+    """`parkpal forecast backtest`: the backtest alone, on any series. Rolling origin ends where the
+    newest origin still has all its horizons' actuals; a holdout window is scored as given. Nothing
+    is registered."""
     settings = config.forecast
     window = history_window(series)
-    needed = 8 + settings.min_training_days + settings.backtest_days + 1
-    require_history(window, needed, "forecast backtest", source, replace(settings, holdout_days=1))
-    rows = feature_frame(spark, config, series, timezone)
-    end = window.last_hour - timedelta(hours=settings.horizon_hours - 1)
+    if holdout is None:
+        needed = 8 + settings.min_training_days + settings.backtest_days + 1
+        require_history(window, needed, "forecast backtest", source, replace(settings, holdout_days=1))
+    rows = feature_frame(spark, config, series, calendar)
     progress(f"{len(rows):,} feature rows from {source}")
-    backtest = rolling_origin_backtest(rows, end, settings.backtest_days, settings.backtest_folds, dict(DEFAULT_PARAMS),
-                                       settings.training_origin_step_hours, settings.interval_coverage, progress)
-    best, best_mae = backtest.best_baseline(24)
-    model_mae = backtest.mae(MODEL, 24)
-    return [f"rolling-origin backtest of {source}: {len(backtest.folds)} folds, origins "
-            f"{backtest.folds[0][0]:%Y-%m-%d %H:00} to {backtest.folds[-1][1]:%Y-%m-%d %H:00} UTC; "
-            "occupancy rate error in percentage points:",
-            backtest.table(),
-            f"24h ahead: model MAE {100 * model_mae:.2f} pp vs best baseline ({best}) {100 * best_mae:.2f} pp: "
-            f"{improvement(model_mae, best_mae):+.1%} better"]
+    end = window.last_hour - timedelta(hours=settings.horizon_hours - 1)
+    backtest = evaluate(rows, window, settings, holdout, end, source, progress)
+    return backtest_lines(backtest, rows, settings, source, calendar)

@@ -129,6 +129,16 @@ def _series_options(p: argparse.ArgumentParser) -> None:
     add_option(p, "input", type=optional_text, default=None, help="an occupancy table to use instead of gold")
     add_option(p, "format", choices=("csv", "delta"), default="csv", help="of --input / --history")
     add_option(p, "timezone", type=optional_text, default=None, help="of naive input times (default Asia/Manila)")
+    add_option(p, "holiday_country", type=optional_text, default=None,
+               help="ISO country of the calendar's public holidays, or none (default: the timezone's country)")
+
+
+def _evaluation_options(p: argparse.ArgumentParser) -> None:
+    _series_options(p)
+    add_option(p, "holdout_from", type=optional_datetime, default=None,
+               help="first origin hour of a chosen evaluation window, UTC (empty: rolling origin)")
+    add_option(p, "holdout_to", type=optional_datetime, default=None, help="exclusive end of that window")
+    add_option(p, "horizons", type=optional_text, default=None, help="hours ahead to report, e.g. 1,6,24")
 
 
 def _series(args: argparse.Namespace, ctx: StepContext):
@@ -137,28 +147,39 @@ def _series(args: argparse.Namespace, ctx: StepContext):
     if args.input and args.history:
         raise ParkPalError("give --input (instead of gold) or --history (before gold), not both")
     source = SeriesSource(input_path=args.input, input_format=args.format, history_path=args.history,
-                          history_format=args.format, timezone=args.timezone)
+                          history_format=args.format, timezone=args.timezone, holiday_country=args.holiday_country)
     series, cleaning = load_series(ctx.spark, ctx.config, source)
     print("\n".join(cleaning))
-    return source, series, source.timezone or ctx.config.timezone
+    return source, series, source.calendar(ctx.config)
+
+
+def _evaluation(args: argparse.Namespace, ctx: StepContext):
+    """The --horizons and --holdout-* options: reported horizons into the config, the window returned."""
+    from parkpal_lakehouse.forecasting.training import Holdout, with_horizons
+
+    ctx.configure(forecast=with_horizons(ctx.config.forecast, args.horizons))
+    return Holdout.of(args.holdout_from, args.holdout_to)
 
 
 def _train(args: argparse.Namespace, ctx: StepContext) -> int:
     from parkpal_lakehouse.forecasting.training import train_forecaster
 
-    source, series, timezone = _series(args, ctx)
-    report = train_forecaster(ctx.spark, ctx.config, series, source.describe(), timezone, ctx.progress)
+    holdout = _evaluation(args, ctx)
+    source, series, calendar = _series(args, ctx)
+    report = train_forecaster(ctx.spark, ctx.config, series, source.describe(), calendar, ctx.progress, holdout)
     print("\n".join(report.lines(next_step=False)))
     return 0
 
 
 def _validate(args: argparse.Namespace, ctx: StepContext) -> int:
-    """A refused challenger is the validation working: the task succeeds and says why."""
+    """A refused challenger is a verdict, not a failure: the task succeeds (exit 0) having changed
+    nothing, as `parkpal forecast validate` does; the version's tags and the output say why."""
     from parkpal_lakehouse.forecasting.registry import open_registry
     from parkpal_lakehouse.forecasting.validation import validate_challenger
 
-    _, series, timezone = _series(args, ctx)
-    decision = validate_challenger(ctx.spark, ctx.config, open_registry(ctx.config), series, timezone)
+    holdout = _evaluation(args, ctx)
+    _, series, calendar = _series(args, ctx)
+    decision = validate_challenger(ctx.spark, ctx.config, open_registry(ctx.config), series, calendar, holdout)
     print("\n".join(decision.lines()))
     return 0
 
@@ -223,9 +244,9 @@ STEPS: dict[str, Step] = {s.script: s for s in (
     Step("parkpal-gold-quality", "gold quality checks after the hourly write", _quality_options, _gold_quality),
     Step("parkpal-forecast-score", "the next 24 hours of occupancy per zone with the @champion model",
          _score_options, _score),
-    Step("parkpal-forecast-train", "backtest, fit and register a challenger", _series_options, _train),
-    Step("parkpal-forecast-validate", "promote the challenger if it beats the baselines and the champion",
-         _series_options, _validate),
+    Step("parkpal-forecast-train", "backtest, fit and register a challenger", _evaluation_options, _train),
+    Step("parkpal-forecast-validate", "promote the challenger if it beats the baselines and the champion "
+         "(a refusal changes nothing and exits 0)", _evaluation_options, _validate),
     Step("parkpal-forecast-monitor", "a day's forecasts against actuals into gold.forecast_accuracy_daily",
          _monitor_options, _monitor),
     Step("parkpal-maintain", "OPTIMIZE the gold tables and VACUUM every layer", _maintain_options, _maintain),
