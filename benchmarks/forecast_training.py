@@ -73,7 +73,8 @@ def main() -> None:
               f"({zone_hours / ref_s:,.0f} zone-hours/s)")
         print(f"{'clean + feature rows (Spark -> pandas)':<44}{feat_s:>8.1f} s  ({zone_hours / feat_s:,.0f} "
               f"zone-hours/s, {len(rows) / feat_s:,.0f} feature rows/s, {len(rows):,} rows)")
-        print(f"{'train: backtest (' + str(config.forecast.backtest_folds) + ' folds) + fit + MLflow':<44}{train_s:>8.1f} s")
+        folds = config.forecast.backtest_folds
+        print(f"{f'train: backtest ({folds} folds) + fit + MLflow':<44}{train_s:>8.1f} s")
         print(f"{'validate (challenger vs baselines/champion)':<44}{val_s:>8.1f} s  "
               f"({'promoted' if decision.promoted else 'refused'})")
         print(f"{'score one run hour (24 h x zones -> gold)':<44}{score_s:>8.1f} s  ({scored.rows:,} forecasts; "

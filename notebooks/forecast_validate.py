@@ -1,7 +1,7 @@
 # Databricks notebook source
 # MAGIC %md
 # MAGIC # Occupancy forecast validation
-# MAGIC Promotes `@challenger` to `@champion` if it beats the best baseline and the champion; a refusal is reported, not raised.
+# MAGIC Promotes `@challenger` to `@champion` if it beats the hardest baseline (on the same rows) and the champion; a refusal is reported, not raised (exit 0, as `parkpal forecast validate`).
 # MAGIC
 # MAGIC The same step as the job task `parkpal-forecast-validate`: the widgets are its parameters. Run it on a cluster with the
 # MAGIC `parkpal_lakehouse` wheel installed (`databricks bundle deploy` uploads it; `%pip install` its path).

@@ -11,9 +11,7 @@ from parkpal_lakehouse.forecasting.backtest import (
     MODEL,
     Backtest,
     Comparison,
-    fold_bounds,
     forecast_metrics,
-    training_rows,
 )
 from parkpal_lakehouse.forecasting.baselines import BASELINES, baseline_predictions, weekday_hour_means
 from parkpal_lakehouse.forecasting.model import ANY_HOUR, POOLED, OccupancyModel, conformal_widths

@@ -78,7 +78,8 @@ def test_lags_and_means_follow_their_definitions(spark):
          sum(rate(target - 24 * k) for k in range(1, 8)) / 7, 7.0, rate(target))
         for h in (1, 5, 22)
     ], "origin_hour TIMESTAMP, target_hour TIMESTAMP, horizon INT, origin_rate DOUBLE, origin_age_hours DOUBLE, "
-       "origin_mean_24h DOUBLE, origin_mean_168h DOUBLE, origin_mean_24h_last_week DOUBLE, lag_24h DOUBLE, lag_24h_age_hours DOUBLE, lag_168h DOUBLE, "
+       "origin_mean_24h DOUBLE, origin_mean_168h DOUBLE, origin_mean_24h_last_week DOUBLE, lag_24h DOUBLE, "
+       "lag_24h_age_hours DOUBLE, lag_168h DOUBLE, "
        "lag_168h_age_hours DOUBLE, same_hour_mean_7d DOUBLE, same_hour_count_7d DOUBLE, actual_rate DOUBLE")
     assert_df_equality(got.select(*expected.columns), expected, ignore_row_order=True, ignore_nullable=True,
                        allow_nan_equality=True, ignore_column_order=False, underline_cells=True,

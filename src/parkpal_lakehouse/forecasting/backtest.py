@@ -139,7 +139,8 @@ class Backtest:
                 lines.append("  per zone type, model vs its hardest baseline: " + "; ".join(by_type))
             split = []
             scored = self.predictions[self.predictions.evaluated & (self.predictions.horizon == h)]
-            closed = int((~scored.origin_reports.astype(bool)).sum()) if "origin_reports" in scored else 0
+            in_gap = scored[scored.origin_age_hours.ne(0)]
+            closed = int((~in_gap.origin_reports.astype(bool)).sum()) if "origin_reports" in in_gap else 0
             for origin, label in (("observed", "origin observed"), ("gap", "origin in a gap")):
                 row = self.row(MODEL, h, ALL, origin)
                 if row is not None and row.n:
@@ -157,7 +158,8 @@ class Backtest:
         if best is None:
             return f"{horizon}h ahead: no baseline is defined on the scored rows"
         return (f"{horizon}h ahead: model MAE {100 * best.model_mae:.2f} pp vs the hardest baseline ({best.baseline}) "
-                f"{100 * best.baseline_mae:.2f} pp on the same {best.n:,} forecasts: {best.improvement:+.1%} better")
+                f"{100 * best.baseline_mae:.2f} pp on the same {best.n:,} forecasts: {abs(best.improvement):.1%} "
+                + ("better" if best.improvement >= 0 else "WORSE"))
 
 
 def fold_bounds(end: pd.Timestamp, days: int, folds: int) -> list[tuple[pd.Timestamp, pd.Timestamp]]:

@@ -13,7 +13,8 @@ One row per (zone, target hour, horizon): the forecast made at the end of hour `
 - seasonal references of the target hour: lag_24h / lag_168h (the last reading at or before the
   same hour yesterday / last week) with lag_24h_age_hours / lag_168h_age_hours (0: that very hour
   was observed) and whether their days were rest days (lag_24h_rest_day / lag_168h_rest_day: a
-  Monday after a Sunday, or a holiday a week after a working day), same_hour_mean_7d (mean of the readings of that hour on the last 7 days) and
+  Monday after a Sunday, or a holiday a week after a working day), same_hour_mean_7d (mean of the
+  readings of that hour on the last 7 days) and
   same_hour_count_7d (how many of those 7 hours had a reading).
 
 Stale inputs are never passed off as fresh: a value carried over a gap comes with its age, and a
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -50,7 +51,7 @@ NO_HOLIDAYS = "none"
 ZONE_TAB = Path("/usr/share/zoneinfo/zone.tab")
 
 
-@lru_cache(maxsize=None)
+@cache
 def country_of_timezone(timezone: str) -> str | None:
     """ISO country of an IANA zone from the tz database's zone.tab (None when unknown or not there)."""
     try:

@@ -66,6 +66,7 @@ def describe_profile(profile: pd.DataFrame) -> str:
         return f"reporting hours: all {full} zones report around the clock; every hour is forecast"
     hours = reports[reports.on].groupby("zone_id").hour_of_day.agg(["min", "max"])
     typical = hours.loc[partial.index].mode().iloc[0] if len(hours.loc[partial.index]) else None
-    span = f", typically {int(typical['min']):02d}:00-{int(typical['max']) + 1:02d}:00 local" if typical is not None else ""
+    span = "" if typical is None else \
+        f", typically {int(typical['min']):02d}:00-{int(typical['max']) + 1:02d}:00 local"
     return (f"reporting hours: {full} zones around the clock, {len(partial)} on {partial.mean() / 7:.1f} hours a "
             f"day on average{span}; forecasts are made (and scored) for reporting hours only")

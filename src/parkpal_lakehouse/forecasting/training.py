@@ -37,8 +37,8 @@ from parkpal_lakehouse.forecasting.backtest import (
 from parkpal_lakehouse.forecasting.baselines import BASELINES
 from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, ForecastCalendar, forecast_rows
 from parkpal_lakehouse.forecasting.model import DEFAULT_PARAMS, OccupancyForecaster
-from parkpal_lakehouse.forecasting.reporting import describe_profile, reporting_profile
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, open_registry
+from parkpal_lakehouse.forecasting.reporting import describe_profile, reporting_profile
 
 CUTOFF_PARAM = "training_cutoff"
 
@@ -124,7 +124,8 @@ def check_holdout(holdout: Holdout, window: HistoryWindow, settings: ForecastSet
             f"--holdout-from {holdout.start:%Y-%m-%d %H:00} leaves too little history before it: the model needs "
             f"{8 + settings.min_training_days + settings.backtest_days} days (8 for the weekly lags, "
             f"{settings.min_training_days} to fit on, {settings.backtest_days} to calibrate its intervals) after "
-            f"{source}'s first hour {window.first_hour:%Y-%m-%d %H:00} UTC: start at {earliest:%Y-%m-%d %H:00} or later")
+            f"{source}'s first hour {window.first_hour:%Y-%m-%d %H:00} UTC: start at {earliest:%Y-%m-%d %H:00} "
+            "or later")
     if holdout.start > window.last_hour:
         raise ParkPalError(f"--holdout-from {holdout.start:%Y-%m-%d %H:00} is after {source}'s newest reading "
                            f"{window.last_hour:%Y-%m-%d %H:00} UTC")

@@ -83,9 +83,10 @@ def decide(hardest: Comparison | None, horizon: int, min_improvement: float,
         gain = hardest.improvement
         passed = gain >= min_improvement and hardest.model_mae < hardest.baseline_mae
         ok &= passed
-        reasons.append(f"{'pass' if passed else 'FAIL'} baselines: backtest {horizon}h MAE {100 * hardest.model_mae:.2f} "
-                       f"pp vs the hardest baseline {hardest.baseline} {100 * hardest.baseline_mae:.2f} pp on the same "
-                       f"{hardest.n:,} forecasts ({gain:+.1%}; needs >= {min_improvement:.0%} and strictly better)")
+        reasons.append(f"{'pass' if passed else 'FAIL'} baselines: backtest {horizon}h MAE "
+                       f"{100 * hardest.model_mae:.2f} pp vs the hardest baseline {hardest.baseline} "
+                       f"{100 * hardest.baseline_mae:.2f} pp on the same {hardest.n:,} forecasts ({gain:+.1%}; "
+                       f"needs >= {min_improvement:.0%} and strictly better)")
     if champion_holdout_mae is None:
         reasons.append("pass champion: no champion yet")
     elif challenger_holdout_mae is None:

@@ -3,9 +3,10 @@ trains on, which streaming a few days of events cannot give.
 
 `occupancy_history` is the truth of what gold reports: every parked vehicle (at gated zones the
 gates count them; at street zones gold's all-driver estimate aims at them, so a forecaster trained on
-this history and scored against gold sees one quantity across the seam). `operator_export` turns it into what a real export looks
-like: hours missing, readings repeated, counts above capacity and below zero, so that cleaning has
-something real to do; the truth stays beside it to check the cleaning against.
+this history and scored against gold sees one quantity across the seam). `operator_export` turns
+it into what a real export looks like: hours missing, readings repeated, counts above capacity and
+below zero, so that cleaning has something real to do; the truth stays beside it to check the
+cleaning against.
 
 `car_park_export` is the other shape public car-park data takes: only the car parks (gated zones),
 half-hourly counts read while they are open (07:30-16:30 local, a few minutes late or early), no
