@@ -711,10 +711,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=("csv", "delta"), default="csv", help="of --input / --history")
         p.add_argument("--timezone", default=None, help="of naive input timestamps and of the calendar features "
                                                         "(default: the deployment's, Asia/Manila)")
-        p.add_argument("--holiday-country", default=None,
-                       help="ISO country whose public holidays the calendar marks, or `none` (default: the "
-                            "timezone's country, e.g. Europe/London -> GB)")
-        if action != "score":
+        if action != "score":  # scoring uses the calendar the champion was trained with
+            p.add_argument("--holiday-country", default=None,
+                           help="ISO country whose public holidays the calendar marks, or `none` (default: the "
+                                "timezone's country, e.g. Europe/London -> GB)")
             p.add_argument("--holdout-from", type=_iso_datetime, default=None,
                            help="score a chosen window instead of the rolling origins: first origin hour (UTC "
                                 "unless an offset is given); the model is fitted on the data before it")

@@ -54,7 +54,7 @@ def test_calendar_is_local_with_philippine_holidays(spark):
 
 def test_holidays_follow_the_data_not_manila(spark):
     london = ForecastCalendar.of("Europe/London")
-    assert london.holiday_country == "GB"  # from the tz database's zone.tab
+    assert london.holiday_country == "GB"  # the tz database: Europe/London is in GB
     days = {r.holiday_date for r in holiday_dates(spark, date(2016, 12, 1), date(2016, 12, 31),
                                                   london.holiday_country).collect()}
     assert date(2016, 12, 26) in days and date(2016, 12, 30) not in days  # Boxing Day; Rizal Day is Manila's

@@ -3,11 +3,18 @@ with the defects real feeds have, checked against the truth they were made from.
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
+from datetime import timedelta
+
 import pandas as pd
 import pytest
 
+from parkpal_lakehouse.simulator.city import make_city
 from parkpal_lakehouse.simulator.history import car_park_export, occupancy_history, write_history
 from parkpal_lakehouse.simulator.settings import SimulationSettings
+from parkpal_lakehouse.simulator.truth import zone_occupancy_hourly
+from parkpal_lakehouse.simulator.world import Window, simulate_visits
 
 SETTINGS = SimulationSettings(seed=3, zones=10, users=1200)
 
@@ -19,8 +26,15 @@ def truth() -> pd.DataFrame:
 
 def test_history_reports_every_vehicle_as_gold_does(truth):
     # Street zones too: gold's all-driver estimate aims at every vehicle, not the app users' share.
-    assert set(truth.zone_type) >= {"STREET", "LOT"}
-    assert (truth.occupied >= 0).all() and truth.occupancy_rate.max() <= 1.5
+    earlier = replace(SETTINGS, start_date=SETTINGS.start_date - timedelta(weeks=3), days=21)
+    city = make_city(SETTINGS.zones, SETTINGS.users, random.Random(f"{SETTINGS.seed}-world"))
+    hourly = zone_occupancy_hourly(simulate_visits(city, earlier, random.Random(f"{SETTINGS.seed}-history")),
+                                   city.zones, Window.of(earlier))
+    joined = truth.merge(hourly, on=["zone_id", "hour_start"])
+    assert len(joined) == len(truth) and set(truth.zone_type) >= {"STREET", "LOT"}
+    assert (joined.occupied == joined.occupied_avg).all()
+    street = joined[joined.zone_type_x == "STREET"]
+    assert (street.occupied > street.app_occupied_avg).any()  # not the app users' count
 
 
 def test_car_parks_read_half_hourly_while_open_in_local_time(truth):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -42,7 +43,7 @@ class ScoreReport:
     def lines(self) -> list[str]:
         skipped = (f"; {self.outside_reporting_hours:,} target hours outside their zone's reporting hours not "
                    "forecast" if self.outside_reporting_hours else "")
-        return [f"scored {self.zones} zones x 24 hours = {self.rows:,} forecasts made at "
+        return [f"scored {self.zones} zones, 24 hours ahead: {self.rows:,} forecasts made at "
                 f"{self.forecast_made_at:%Y-%m-%d %H:00} UTC with version {self.model_version} (@{CHAMPION}) into "
                 f"{ZONE_OCCUPANCY_FORECAST}{skipped}"]
 
@@ -106,10 +107,11 @@ def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFr
         raise ParkPalError(f"no zone has the 8 days of history before {origin:%Y-%m-%d %H:00} UTC that scoring needs "
                            "(a recent deployment: extend gold with --history PATH)")
     model = mlflow.pyfunc.load_model(registry.model_uri(CHAMPION))
-    predicted = model.predict(rows[list(FEATURE_COLUMNS)].reset_index(drop=True))
     rows = rows.reset_index(drop=True)
+    predicted = model.predict(rows[list(FEATURE_COLUMNS)])
+    # a champion from before reporting hours forecasts every hour
     reporting = (predicted.in_reporting_hours.astype(bool).to_numpy() if "in_reporting_hours" in predicted
-                 else pd.Series(True, index=rows.index).to_numpy())
+                 else np.ones(len(rows), dtype=bool))
     made_at = origin + timedelta(hours=1)
     version = str(champion.version)
     frame = forecast_frame(rows[reporting].reset_index(drop=True), predicted[reporting].reset_index(drop=True),

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -48,26 +47,16 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 )
 ROW_COLUMNS: tuple[str, ...] = ("origin_hour", "target_hour", *FEATURE_COLUMNS, "actual_rate")
 NO_HOLIDAYS = "none"
-ZONE_TAB = Path("/usr/share/zoneinfo/zone.tab")
 
 
 @cache
 def country_of_timezone(timezone: str) -> str | None:
-    """ISO country of an IANA zone from the tz database's zone.tab (None when unknown or not there)."""
-    try:
-        lines = ZONE_TAB.read_text().splitlines()
-    except OSError:
-        try:
-            import tzdata  # the pip tz database, where the system one is missing
+    """ISO country of an IANA zone, from the tz database's zone table as pytz ships it (pandas'
+    own dependency); None for zones without a country (UTC, Etc/...)."""
+    import pytz
 
-            lines = (Path(tzdata.__file__).parent / "zoneinfo" / "zone.tab").read_text().splitlines()
-        except (ImportError, OSError):
-            return None
-    for line in lines:
-        parts = line.split("\t")
-        if not line.startswith("#") and len(parts) >= 3 and parts[2] == timezone:
-            return parts[0]
-    return None
+    found = [country for country, zones in pytz.country_timezones.items() if timezone in zones]
+    return found[0] if len(found) == 1 else None
 
 
 def holiday_country(timezone: str, country: str | None) -> str | None:

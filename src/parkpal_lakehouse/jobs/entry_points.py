@@ -129,12 +129,14 @@ def _series_options(p: argparse.ArgumentParser) -> None:
     add_option(p, "input", type=optional_text, default=None, help="an occupancy table to use instead of gold")
     add_option(p, "format", choices=("csv", "delta"), default="csv", help="of --input / --history")
     add_option(p, "timezone", type=optional_text, default=None, help="of naive input times (default Asia/Manila)")
-    add_option(p, "holiday_country", type=optional_text, default=None,
-               help="ISO country of the calendar's public holidays, or none (default: the timezone's country)")
 
 
 def _evaluation_options(p: argparse.ArgumentParser) -> None:
+    """Training and validation: the series, its calendar's holidays (scoring uses the champion's),
+    and the evaluation window."""
     _series_options(p)
+    add_option(p, "holiday_country", type=optional_text, default=None,
+               help="ISO country of the calendar's public holidays, or none (default: the timezone's country)")
     add_option(p, "holdout_from", type=optional_datetime, default=None,
                help="first origin hour of a chosen evaluation window, UTC (empty: rolling origin)")
     add_option(p, "holdout_to", type=optional_datetime, default=None, help="exclusive end of that window")
@@ -147,7 +149,8 @@ def _series(args: argparse.Namespace, ctx: StepContext):
     if args.input and args.history:
         raise ParkPalError("give --input (instead of gold) or --history (before gold), not both")
     source = SeriesSource(input_path=args.input, input_format=args.format, history_path=args.history,
-                          history_format=args.format, timezone=args.timezone, holiday_country=args.holiday_country)
+                          history_format=args.format, timezone=args.timezone,
+                          holiday_country=getattr(args, "holiday_country", None))
     series, cleaning = load_series(ctx.spark, ctx.config, source)
     print("\n".join(cleaning))
     return source, series, source.calendar(ctx.config)
