@@ -72,8 +72,8 @@ def ingested_city(spark: SparkSession, small_city):
     """The small city carried through bronze, silver and sessionization once (availableNow), shared by
     read-only tests."""
     from parkpal_lakehouse.contracts.events import Hub
-    from parkpal_lakehouse.contracts.reference import load_reference_tables
     from parkpal_lakehouse.ingestion import run_ingestion
+    from parkpal_lakehouse.silver.reference import load_reference_tables
 
     config = local_config(small_city.root)
     load_reference_tables(spark, config, small_city.root / "reference")
@@ -97,9 +97,9 @@ def copy_city(src: Path, dst: Path) -> LakehouseConfig:
 def gold_city(spark, ingested_city, small_city, tmp_path_factory):
     """The small city copied, then the hourly gold job run once over every closed hour (read-only)."""
     from parkpal_lakehouse.gold.hourly import run_hourly
-    from parkpal_lakehouse.runtime.session import register_local_catalog
+    from parkpal_lakehouse.steps.catalog import prepare_catalog
 
     config = copy_city(small_city.root, tmp_path_factory.mktemp("gold") / "city")
-    register_local_catalog(spark, config)
+    prepare_catalog(spark, config)
     report = run_hourly(spark, config, progress=lambda _m: None)
     return config, report

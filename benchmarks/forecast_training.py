@@ -25,8 +25,8 @@ from pyspark.sql import functions as F  # noqa: E402
 
 from parkpal_lakehouse.config import local_config  # noqa: E402
 from parkpal_lakehouse.forecasting.batch_inference import score_forecasts  # noqa: E402
-from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series  # noqa: E402
 from parkpal_lakehouse.forecasting.registry import open_registry  # noqa: E402
+from parkpal_lakehouse.forecasting.series_source import SeriesSource, load_series
 from parkpal_lakehouse.forecasting.training import feature_frame, train_forecaster  # noqa: E402
 from parkpal_lakehouse.forecasting.validation import validate_challenger  # noqa: E402
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402

@@ -32,15 +32,14 @@ from pyspark.sql.types import DateType, TimestampType  # noqa: E402
 
 from parkpal_lakehouse.config import StreamSettings, local_config  # noqa: E402
 from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
-from parkpal_lakehouse.contracts.reference import load_reference_tables  # noqa: E402
 from parkpal_lakehouse.gold.hourly import pending_hours, run_hourly  # noqa: E402
 from parkpal_lakehouse.gold.hours import hours_between  # noqa: E402
 from parkpal_lakehouse.ingestion import run_ingestion  # noqa: E402
-from parkpal_lakehouse.io.tables import overwrite_table, read_table  # noqa: E402
+from parkpal_lakehouse.io.delta import overwrite_table, read_table
 from parkpal_lakehouse.io.writers import append_rows  # noqa: E402
+from parkpal_lakehouse.names import PARKING_SESSIONS, QUARANTINE, silver_table
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
-from parkpal_lakehouse.sessions.store import PARKING_SESSIONS  # noqa: E402
-from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table  # noqa: E402
+from parkpal_lakehouse.silver.reference import load_reference_tables
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
 

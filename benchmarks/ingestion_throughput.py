@@ -25,7 +25,6 @@ from _measure import timed  # noqa: E402
 
 from parkpal_lakehouse.config import SourceConfig, StreamSettings, local_config  # noqa: E402
 from parkpal_lakehouse.contracts.events import Hub, wire_schema  # noqa: E402
-from parkpal_lakehouse.contracts.reference import load_reference_tables  # noqa: E402
 from parkpal_lakehouse.ingestion import (  # noqa: E402
     prepare_tables,
     run_ingestion,
@@ -33,8 +32,9 @@ from parkpal_lakehouse.ingestion import (  # noqa: E402
     start_bronze,
     start_silver,
 )
-from parkpal_lakehouse.io.tables import read_table  # noqa: E402
+from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
+from parkpal_lakehouse.silver.reference import load_reference_tables
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
 

@@ -33,16 +33,16 @@ from pyspark.sql import functions as F  # noqa: E402
 
 from parkpal_lakehouse.config import StreamSettings, local_config  # noqa: E402
 from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
-from parkpal_lakehouse.contracts.reference import load_reference_tables  # noqa: E402
 from parkpal_lakehouse.ingestion import prepare_tables, start_bronze, start_silver  # noqa: E402
-from parkpal_lakehouse.io.tables import read_table  # noqa: E402
+from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.names import PARKING_SESSIONS
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
 from parkpal_lakehouse.sessions.backfill import data_horizon_ms, silver_events_batch  # noqa: E402
 from parkpal_lakehouse.sessions.batch import circling_sessions  # noqa: E402
 from parkpal_lakehouse.sessions.inputs import zone_geometry  # noqa: E402
-from parkpal_lakehouse.sessions.store import PARKING_SESSIONS, prepare_session_tables  # noqa: E402
+from parkpal_lakehouse.sessions.store import prepare_session_tables
 from parkpal_lakehouse.sessions.streaming import circling_rows, session_batch_writer, start_sessions  # noqa: E402
-from parkpal_lakehouse.silver.tables import zones_reference  # noqa: E402
+from parkpal_lakehouse.silver.reference import load_reference_tables, zones_reference
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
 

@@ -82,9 +82,13 @@ def test_secret_resolves_through_dbutils_on_databricks():
 
 
 def test_secret_repr_never_shows_a_value(monkeypatch):
+    # A SecretRef holds no value, only where to find one; what must not leak is its local variable name
+    # (`env_var`), which tells a reader of a log where the secret sits. Its repr is scope and key alone.
     monkeypatch.setenv("PARKPAL_SECRET_S_K", "supersecret")
-    ref = SecretRef("s", "k")
-    assert "supersecret" not in repr(ref) and "supersecret" not in repr(SourceConfig(connection_string=ref))
+    ref = SecretRef("s", "k", env_var="MY_PRIVATE_VAR")
+    assert repr(ref) == "SecretRef(scope='s', key='k')"
+    shown = repr(SourceConfig(connection_string=ref))
+    assert "SecretRef(scope='s', key='k')" in shown and "MY_PRIVATE_VAR" not in shown and "supersecret" not in shown
 
 
 def test_unknown_source_kind_is_rejected():

@@ -10,8 +10,8 @@ from parkpal_lakehouse.balance import ingestion_balance
 from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.ingestion import QUARANTINE, run_ingestion, silver_table
-from parkpal_lakehouse.io.tables import read_table
-from parkpal_lakehouse.sessions.store import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS
+from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,7 @@ def test_partitioning_supports_the_reads_that_follow(spark, ingested_city):
 
 def test_a_new_optional_field_does_not_break_the_stream_and_bronze_keeps_it(spark, tmp_path: Path):
     from parkpal_lakehouse.config import local_config
-    from parkpal_lakehouse.contracts.reference import load_reference_tables
+    from parkpal_lakehouse.silver.reference import load_reference_tables
 
     config = local_config(tmp_path)
     load_reference_tables(spark, config)

@@ -13,9 +13,10 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.names import QUARANTINE, silver_table
 from parkpal_lakehouse.silver.parse import parsed_events
-from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table, zones_reference
+from parkpal_lakehouse.silver.reference import zones_reference
 
 BALANCE_DDL = ("hub STRING, bronze BIGINT, silver BIGINT, quarantine BIGINT, duplicates_removed BIGINT, "
                "unexplained BIGINT")

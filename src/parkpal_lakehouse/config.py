@@ -318,6 +318,10 @@ class LakehouseConfig:
             raise ConfigError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
         return f"{self.schema_prefix}{layer}"
 
+    def schema_name(self, layer: str) -> str:
+        """The schema of a layer as SQL names it: `bronze` locally, `<catalog>.<prefix>bronze` on Databricks."""
+        return self.schema(layer) if self.is_local else f"{self.catalog}.{self.schema(layer)}"
+
     def table_name(self, logical: str) -> str:
         """Physical name of a logical table like "silver.activity_events" in this environment.
 
@@ -327,10 +331,7 @@ class LakehouseConfig:
         layer, _, table = logical.partition(".")
         if not table or "." in table:
             raise ConfigError(f"logical table names look like 'layer.table', not {logical!r}")
-        schema = self.schema(layer)
-        if self.is_local:
-            return f"{schema}.{table}"
-        return f"{self.catalog}.{schema}.{table}"
+        return f"{self.schema_name(layer)}.{table}"
 
     def table_path(self, logical: str) -> str:
         """Storage location of a logical table: `<root>/tables/<layer>/<table>` (one container per layer
@@ -356,7 +357,10 @@ class LakehouseConfig:
         return self.lake_path("landing", *([hub] if hub else []))
 
     def reference_path(self) -> str:
-        """Where `zones.csv` and `vehicles.csv` are uploaded (`parkpal lake upload-reference`)."""
+        """Where `zones.csv` and `vehicles.csv` are: uploaded to the lake's landing/reference
+        (`parkpal lake upload-reference`), or `<root>/reference` locally (`parkpal simulate` writes them)."""
+        if self.is_local:
+            return join_uri(self.storage_root, "reference")
         return self.lake_path("landing", "reference")
 
     def truth_path(self) -> str:

@@ -19,21 +19,24 @@ import pandas as pd
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.balance import ingestion_balance
-from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
-from parkpal_lakehouse.forecasting.tables import FORECAST_ACCURACY_DAILY, ZONE_OCCUPANCY_FORECAST
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
-from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY
-from parkpal_lakehouse.io.tables import read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists
 from parkpal_lakehouse.jobs.runner import run_job
-from parkpal_lakehouse.runtime.session import get_spark
+from parkpal_lakehouse.names import (
+    FORECAST_ACCURACY_DAILY,
+    QUALITY_RESULTS,
+    ZONE_METRICS_HOURLY,
+    ZONE_OCCUPANCY_FORECAST,
+)
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
 from parkpal_lakehouse.sessions.store import sessions_found
 from parkpal_lakehouse.simulator.history import HISTORY_CSV, write_history
 from parkpal_lakehouse.simulator.run import simulate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
 from parkpal_lakehouse.simulator.truth import load_truth
+from parkpal_lakehouse.steps.step import StepContext, root_config
 
 DEMO_ZONES, DEMO_USERS = 50, 5_000
 # Weeks of occupancy before the streamed days, so that forecasting has history to learn from.
@@ -57,9 +60,9 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
         progress(f"--fresh: removing {root}")
         shutil.rmtree(root)
     _simulate(root, SimulationSettings(days=days, zones=zones, users=users, device=device), progress)
-    config = local_config(root)
+    config = root_config(root)
     started = time.perf_counter()
-    spark = get_spark(config)  # one session: every job's tasks run in this process
+    spark = StepContext(config, progress).spark  # one session: every job's tasks run in this process
     progress(f"Spark {spark.version} with Delta ready in {time.perf_counter() - started:.1f}s")
 
     def job(key: str, parameters: Mapping[str, str] | None = None, tasks: Iterable[str] | None = None) -> None:
@@ -189,7 +192,8 @@ def _print_summary(spark, config, searches: pd.DataFrame, occupancy: pd.DataFram
     print("  true avg circling " + ", ".join(f"{k} {v:.0f}s" for k, v in circling.items()))
     occ = occupancy.groupby("zone_type").occupancy_rate.mean()
     print("  true avg occupancy " + ", ".join(f"{k} {v:.0%}" for k, v in occ.items()))
-    failed = spark.sql("SELECT table_name, expectation, policy FROM ops.quality_results WHERE NOT success").collect()
+    failed = (read_table(spark, config, QUALITY_RESULTS).where("NOT success")
+              .select("table_name", "expectation", "policy").collect())
     print(f"  quality           {len(failed)} failed expectation result(s)"
           + "".join(f"\n    {r.table_name} {r.expectation} ({r.policy})" for r in failed[:5]))
     for layer in ("bronze", "silver", "gold", "ops"):

@@ -12,10 +12,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import ForecastSettings, LakehouseConfig, local_config
-from parkpal_lakehouse.forecasting.inputs import SeriesSource, load_series
-from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY, prepare_gold_tables
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.forecasting.series_source import SeriesSource, load_series
+from parkpal_lakehouse.gold.schemas import prepare_gold_tables
+from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.names import ZONE_METRICS_HOURLY
 from parkpal_lakehouse.simulator.history import write_history
 from parkpal_lakehouse.simulator.settings import SimulationSettings
 

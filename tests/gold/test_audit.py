@@ -7,7 +7,7 @@ from chispa import assert_df_equality
 
 from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.gold.audit import audit_gold, forecast_intervals, gold_lag, zone_hour_rows, zones_known
-from parkpal_lakehouse.io.tables import overwrite_table, read_table
+from parkpal_lakehouse.io.delta import overwrite_table, read_table
 
 
 def test_zone_hour_rows_counts_each_key(spark):

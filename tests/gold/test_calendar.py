@@ -2,13 +2,8 @@ from datetime import date
 
 import pytest
 
-from parkpal_lakehouse.gold.calendar import (
-    date_rows,
-    day_part,
-    easter_sunday,
-    last_monday_of_august,
-    philippine_holidays,
-)
+from parkpal_lakehouse.gold.calendar import date_rows, day_part
+from parkpal_lakehouse.holiday_calendar import easter_sunday, last_monday_of_august, philippine_holidays
 
 
 @pytest.mark.parametrize(("year", "easter"), [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)),

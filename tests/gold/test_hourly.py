@@ -15,19 +15,20 @@ from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
 from parkpal_lakehouse.gold.hourly import closed_until, run_hourly
 from parkpal_lakehouse.gold.maintenance import run_maintenance
-from parkpal_lakehouse.gold.tables import (
+from parkpal_lakehouse.io.delta import delta_table, overwrite_table, read_table
+from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.names import (
     DIM_DATE,
     DIM_HOUR,
     DIM_ZONE,
     FACT_GATE_SESSIONS,
     FACT_PARKING_SESSIONS,
+    HOURLY_RUNS,
+    PARKING_SESSIONS,
     ZONE_METRICS_HOURLY,
+    silver_table,
 )
-from parkpal_lakehouse.io.tables import delta_table, overwrite_table, read_table
-from parkpal_lakehouse.io.writers import append_rows
 from parkpal_lakehouse.quality.runner import QualityGateFailed
-from parkpal_lakehouse.sessions.store import PARKING_SESSIONS
-from parkpal_lakehouse.silver.tables import silver_table
 
 pytestmark = [pytest.mark.slow]
 FACTS = (ZONE_METRICS_HOURLY, FACT_PARKING_SESSIONS, FACT_GATE_SESSIONS)
@@ -104,7 +105,14 @@ def test_rerunning_hours_rewrites_them_identically(spark, gold_city):
 
 def test_nothing_new_means_nothing_to_compute(spark, gold_city):
     config, _ = gold_city
-    assert run_hourly(spark, config, progress=lambda _m: None).hours == []
+    # The clock and the run id are injected: the run's row says exactly when and which. (A time before the
+    # earlier runs: the newest run, whose start later runs look for changes from, stays theirs.)
+    ticks = iter([datetime(2026, 1, 5, 1, 0, tzinfo=UTC), datetime(2026, 1, 5, 1, 2, tzinfo=UTC)])
+    report = run_hourly(spark, config, progress=lambda _m: None, now=lambda: next(ticks), run_id=lambda: "run-quiet")
+    assert report.hours == []
+    run = read_table(spark, config, HOURLY_RUNS).where("run_id = 'run-quiet'").collect()
+    assert [(r.started_at, r.finished_at, r.mode, r.hours_computed, r.status) for r in run] == [
+        (datetime(2026, 1, 5, 1, 0), datetime(2026, 1, 5, 1, 2), "pending", 0, "ok")]
 
 
 def test_a_late_payment_recomputes_only_its_hour(spark, gold_city):

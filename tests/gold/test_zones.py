@@ -5,9 +5,10 @@ from datetime import datetime
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.contracts.reference import zones_df
-from parkpal_lakehouse.gold.tables import DIM_ZONE, prepare_gold_tables
+from parkpal_lakehouse.gold.schemas import prepare_gold_tables
 from parkpal_lakehouse.gold.zones import EARLIEST, apply_zone_changes, zones_at
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.names import DIM_ZONE
 
 
 def test_changes_close_the_old_version_and_open_a_new_one(spark, lakehouse):

@@ -8,7 +8,7 @@ import pytest
 from delta.exceptions import ConcurrentAppendException
 
 from parkpal_lakehouse.io.conflicts import is_conflict, with_conflict_retries
-from parkpal_lakehouse.io.tables import create_table_if_missing, read_table
+from parkpal_lakehouse.io.delta import create_table_if_missing, read_table
 from parkpal_lakehouse.io.writers import replace_where
 
 

@@ -22,7 +22,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
 
 
 def test_there_is_a_notebook_for_every_step():
-    from parkpal_lakehouse.jobs.entry_points import STEPS
+    from parkpal_lakehouse.steps import STEPS
 
     assert sorted(notebook_step(p) for p in NOTEBOOKS) == sorted(STEPS)
 

@@ -8,7 +8,7 @@ from conftest import copy_city
 
 from parkpal_lakehouse.cli import main
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.jobs.bundle import BundleError, load_bundle, resolve_job
 from parkpal_lakehouse.jobs.runner import run_job, wheel_arguments
 from tests.jobs.conftest import BUNDLE
@@ -51,7 +51,7 @@ def test_a_failed_task_skips_its_dependents_and_fails_the_job(bundle_copy, tmp_p
     assert [(t.key, t.state, t.exit_code) for t in run.tasks] == [
         ("gold_hourly", "excluded", 0), ("gold_quality", "failed", 2), ("forecast_score", "upstream_failed", 0)]
     assert not run.succeeded
-    assert "argument --max_lag_hours/--max-lag-hours: expected a whole number, not 'three'" in capsys.readouterr().err
+    assert "argument --max-lag-hours/--max_lag_hours: expected a whole number, not 'three'" in capsys.readouterr().err
 
 
 def test_a_missing_entry_point_stops_the_run_before_any_task(bundle_copy, tmp_path):

@@ -71,9 +71,9 @@ def test_fail_expectation_stops_the_stream_and_commits_nothing_of_that_batch(spa
     from parkpal_lakehouse import ingestion
     from parkpal_lakehouse.config import local_config
     from parkpal_lakehouse.contracts.events import Hub
-    from parkpal_lakehouse.contracts.reference import load_reference_tables
-    from parkpal_lakehouse.io.tables import read_table
+    from parkpal_lakehouse.io.delta import read_table
     from parkpal_lakehouse.quality.runner import QualityGateFailed
+    from parkpal_lakehouse.silver.reference import load_reference_tables
 
     config = local_config(tmp_path)
     load_reference_tables(spark, config)

@@ -13,8 +13,9 @@ from chispa import assert_df_equality
 from PIL import Image
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.forecasting.tables import ZONE_OCCUPANCY_FORECAST, ZONE_OCCUPANCY_FORECAST_DDL
-from parkpal_lakehouse.io.tables import overwrite_table, read_table
+from parkpal_lakehouse.forecasting.schemas import ZONE_OCCUPANCY_FORECAST_DDL
+from parkpal_lakehouse.io.delta import overwrite_table, read_table
+from parkpal_lakehouse.names import ZONE_OCCUPANCY_FORECAST
 from parkpal_lakehouse.serving.dashboard import (
     dashboard_data,
     forecast_vs_actual_frame,

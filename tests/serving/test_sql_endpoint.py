@@ -18,7 +18,6 @@ import pytest
 from conftest import copy_city
 from delta.tables import DeltaTable
 
-from parkpal_lakehouse.runtime.session import register_local_catalog
 from parkpal_lakehouse.serving.sql import run_sql
 from parkpal_lakehouse.serving.sql_endpoint import (
     SqlEndpointError,
@@ -27,6 +26,7 @@ from parkpal_lakehouse.serving.sql_endpoint import (
     set_password,
     start_sql_endpoint,
 )
+from parkpal_lakehouse.steps.catalog import prepare_catalog
 from tests.gold.test_queries import statements
 from tests.support.servers import announced_lines
 
@@ -55,7 +55,7 @@ class Endpoint:
 def endpoint(spark, gold_city, tmp_path_factory):
     """`parkpal sql serve` in its own process over a copy of gold; the test session reads the original."""
     config, _ = gold_city
-    register_local_catalog(spark, config)
+    prepare_catalog(spark, config)
     served = copy_city(Path(config.storage_root), tmp_path_factory.mktemp("sql") / "city")
     port = _free_port()
     # stderr to a file: a pipe nobody reads fills up and blocks the server

@@ -14,7 +14,8 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
 from parkpal_lakehouse.sessions.backfill import (
     backfill_sessions,
@@ -24,17 +25,9 @@ from parkpal_lakehouse.sessions.backfill import (
 )
 from parkpal_lakehouse.sessions.batch import circling_sessions
 from parkpal_lakehouse.sessions.inputs import zone_geometry
-from parkpal_lakehouse.sessions.store import (
-    LATE_EVENTS,
-    OPEN_SESSIONS,
-    PARKING_SESSIONS,
-    closed_sessions,
-    open_sessions,
-    prepare_session_tables,
-    sessions_found,
-)
+from parkpal_lakehouse.sessions.store import closed_sessions, open_sessions, prepare_session_tables, sessions_found
 from parkpal_lakehouse.sessions.streaming import circling_rows, session_batch_writer
-from parkpal_lakehouse.silver.tables import zones_reference
+from parkpal_lakehouse.silver.reference import zones_reference
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 COMPARED = ["session_id", "user_id", "zone_id", "zone_entry_at", "circling_start", "parked_at", "confirmed_at",

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import requests
 
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.sharing.definition import ShareDefinition
 from parkpal_lakehouse.sharing.local import token_store
 from parkpal_lakehouse.sharing.profiles import rotate_profile

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from parkpal_lakehouse.contracts.events import Hub, body_violations
-from parkpal_lakehouse.contracts.reference import load_reference_tables, load_zones, zones_df
+from parkpal_lakehouse.contracts.reference import load_zones, zones_df
 from parkpal_lakehouse.ingestion import QUARANTINE, run_ingestion, silver_table
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.silver.parse import parsed_events
+from parkpal_lakehouse.silver.reference import load_reference_tables
 from tests.silver.test_rules_agree_with_contract import _bronze_like
 from tests.support.bad_inputs import CORPUS, ENQUEUED, VALID
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import EventContractError
 
 ZONE_TYPES = ("STREET", "LOT", "GARAGE")
@@ -144,16 +143,3 @@ def load_street_counts(path: Path) -> list[tuple[int, datetime, int]]:
             raise EventContractError(f"{path}: vehicles must be >= 0, not {row.vehicles}")
         out.append((row.zoneId, counted, row.vehicles))
     return out
-
-
-def load_reference_tables(spark: SparkSession, config: LakehouseConfig, folder: str | Path | None = None) -> list[str]:
-    """Write `zones.csv`, `vehicles.csv` and (if present) `street_counts.csv` from `folder` (default: the
-    packaged sample city) into `silver.zones`, `silver.vehicles` and `silver.street_counts`, replacing
-    them; returns the physical table names."""
-    from parkpal_lakehouse.io.tables import overwrite_table
-
-    base = Path(folder) if folder else sample_reference_dir()
-    counts = spark.createDataFrame(load_street_counts(base / "street_counts.csv"), STREET_COUNTS_DDL)
-    return [overwrite_table(zones_df(spark, base / "zones.csv"), config, "silver.zones"),
-            overwrite_table(vehicles_df(spark, base / "vehicles.csv"), config, "silver.vehicles"),
-            overwrite_table(counts, config, "silver.street_counts")]

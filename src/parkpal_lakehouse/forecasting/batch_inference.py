@@ -23,13 +23,10 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK, ForecastCalendar, forecast_rows
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
+from parkpal_lakehouse.forecasting.schemas import ZONE_OCCUPANCY_FORECAST_DDL, prepare_forecast_tables
 from parkpal_lakehouse.forecasting.series import hourly_grid
-from parkpal_lakehouse.forecasting.tables import (
-    ZONE_OCCUPANCY_FORECAST,
-    ZONE_OCCUPANCY_FORECAST_DDL,
-    prepare_forecast_tables,
-)
 from parkpal_lakehouse.io.writers import replace_where
+from parkpal_lakehouse.names import ZONE_OCCUPANCY_FORECAST
 
 
 @dataclass(frozen=True)

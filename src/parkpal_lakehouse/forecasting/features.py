@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.gold.calendar import philippine_holidays
+from parkpal_lakehouse.holiday_calendar import philippine_holidays
 
 MAX_HORIZON = 24
 # History a row's features need before its origin (a week of lags and means, a day and an hour).

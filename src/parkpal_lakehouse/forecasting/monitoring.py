@@ -17,14 +17,10 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.forecasting.tables import (
-    FORECAST_ACCURACY_DAILY,
-    ZONE_OCCUPANCY_FORECAST,
-    prepare_forecast_tables,
-)
-from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY
-from parkpal_lakehouse.io.tables import read_table
+from parkpal_lakehouse.forecasting.schemas import prepare_forecast_tables
+from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.io.writers import replace_where
+from parkpal_lakehouse.names import FORECAST_ACCURACY_DAILY, ZONE_METRICS_HOURLY, ZONE_OCCUPANCY_FORECAST
 
 
 def forecast_accuracy(forecasts: DataFrame, actuals: DataFrame, day: date, timezone: str) -> DataFrame:

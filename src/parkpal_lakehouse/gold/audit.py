@@ -16,11 +16,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.forecasting.tables import ZONE_OCCUPANCY_FORECAST
 from parkpal_lakehouse.gold.hourly import closed_until
-from parkpal_lakehouse.gold.tables import DIM_ZONE, ZONE_METRICS_HOURLY
-from parkpal_lakehouse.io.tables import read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists
 from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.names import DIM_ZONE, QUALITY_RESULTS, ZONE_METRICS_HOURLY, ZONE_OCCUPANCY_FORECAST
 from parkpal_lakehouse.quality.expectations import Expectation, Policy
 from parkpal_lakehouse.quality.runner import check_quality, results_frame
 
@@ -116,5 +115,5 @@ def audit_gold(spark: SparkSession, config: LakehouseConfig, max_lag_hours: int 
         checks.append(check_quality(forecast_intervals(forecasts), ZONE_OCCUPANCY_FORECAST, FORECAST_SUITE,
                                     window=window))
     results = [dict(r, suite="gold_audit") for c in checks for r in c.results]
-    append_rows(results_frame(spark, results), config, "ops.quality_results")
+    append_rows(results_frame(spark, results), config, QUALITY_RESULTS)
     return AuditReport(window, [r["expectation"] for r in results], [n for c in checks for n in c.failed], lag)

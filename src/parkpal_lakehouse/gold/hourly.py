@@ -40,26 +40,28 @@ from parkpal_lakehouse.gold.quality import (
     reconciliation,
     with_check_columns,
 )
-from parkpal_lakehouse.gold.tables import (
+from parkpal_lakehouse.gold.schemas import HOURLY_RUNS_DDL, PARTITIONS, prepare_gold_tables
+from parkpal_lakehouse.gold.views import create_views
+from parkpal_lakehouse.gold.zones import apply_zone_changes
+from parkpal_lakehouse.io.conflicts import with_conflict_retries
+from parkpal_lakehouse.io.delta import overwrite_table, read_table
+from parkpal_lakehouse.io.writers import append_rows, replace_where
+from parkpal_lakehouse.names import (
     DIM_DATE,
     DIM_HOUR,
     FACT_GATE_SESSIONS,
     FACT_PARKING_SESSIONS,
     HOURLY_RUNS,
-    HOURLY_RUNS_DDL,
-    PARTITIONS,
+    OPEN_SESSIONS,
+    PARKING_SESSIONS,
+    QUALITY_RESULTS,
+    QUARANTINE,
     ZONE_METRICS_HOURLY,
-    prepare_gold_tables,
+    silver_table,
 )
-from parkpal_lakehouse.gold.views import create_views
-from parkpal_lakehouse.gold.zones import apply_zone_changes
-from parkpal_lakehouse.io.conflicts import with_conflict_retries
-from parkpal_lakehouse.io.tables import overwrite_table, read_table
-from parkpal_lakehouse.io.writers import append_rows, replace_where
 from parkpal_lakehouse.quality.runner import QualityGateFailed, check_quality, results_frame
 from parkpal_lakehouse.sessions.backfill import repair_late_sessions
-from parkpal_lakehouse.sessions.store import OPEN_SESSIONS, PARKING_SESSIONS
-from parkpal_lakehouse.silver.tables import QUARANTINE, silver_table, zones_reference
+from parkpal_lakehouse.silver.reference import zones_reference
 
 ZONE_HUBS = (Hub.GEOFENCE, Hub.GATE)
 
@@ -181,10 +183,11 @@ def pending_hours(spark: SparkSession, config: LakehouseConfig, bounds: SilverBo
     return sorted(hours), since
 
 
-def refresh_calendar(spark: SparkSession, config: LakehouseConfig, bounds: SilverBounds) -> None:
-    """`gold.dim_date` covering the data's years +- 1 (forecasts look ahead), `gold.dim_hour` once."""
+def refresh_calendar(spark: SparkSession, config: LakehouseConfig, bounds: SilverBounds, today: datetime) -> None:
+    """`gold.dim_date` covering the data's years +- 1 (forecasts look ahead; `today`'s without data),
+    `gold.dim_hour` once."""
     first, last = bounds.first, bounds.newest
-    first_year, last_year = (first or datetime.now(UTC)).year, (last or datetime.now(UTC)).year
+    first_year, last_year = (first or today).year, (last or today).year
     want = (date(first_year - 1, 1, 1), date(last_year + 1, 12, 31))
     have = read_table(spark, config, DIM_DATE).agg(F.min("date"), F.max("date")).first()
     if have[0] is None or have[0] > want[0] or have[1] < want[1]:
@@ -208,7 +211,7 @@ def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime,
               check_quality(reconciliation(metrics, inputs).localCheckpoint(), "gold.reconciliation",
                             RECONCILIATION_SUITE, window=(start, end))]
     results = [r for c in checks for r in c.results]
-    append_rows(results_frame(spark, results), config, "ops.quality_results")
+    append_rows(results_frame(spark, results), config, QUALITY_RESULTS)
     failed = [name for c in checks for name in c.failed]
     if failed:
         raise QualityGateFailed(f"gold quality failed for {start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC: {', '.join(failed)}; "
@@ -228,11 +231,22 @@ def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime,
     return rows, [w for c in checks for w in c.warnings], dates
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
 def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[datetime] | None = None,
-               repair: bool = True, progress: Callable[[str], None] = print, dbutils: object | None = None
-               ) -> HourlyReport:
-    """Compute the given hours (UTC, whole hours), or the pending ones; see the module docstring."""
-    started, clock = datetime.now(UTC), time.perf_counter()
+               repair: bool = True, progress: Callable[[str], None] = print, dbutils: object | None = None,
+               now: Callable[[], datetime] = _utc_now, run_id: Callable[[], str] = _new_run_id) -> HourlyReport:
+    """Compute the given hours (UTC, whole hours), or the pending ones; see the module docstring.
+
+    `now` and `run_id` are the clock and the id of the run's `ops.gold_hourly_runs` row (injected by
+    tests); `now()` at the start also stamps the zone versions it opens in `gold.dim_zone`."""
+    started, clock = now(), time.perf_counter()
     zones = zones_reference(spark, config)
     chosen: list[datetime] = []
     bounds = silver_bounds(spark, config)
@@ -251,7 +265,7 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
                                          "session repair").late_events_repaired
     versions = with_conflict_retries(lambda: apply_zone_changes(spark, config, zones, started.replace(tzinfo=None)),
                                      config.gold.conflict_retries, "dim_zone")
-    refresh_calendar(spark, config, bounds)
+    refresh_calendar(spark, config, bounds, started)
     mode = "explicit" if hours is not None else "pending"
     since = None
     if hours is None:
@@ -274,7 +288,7 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
         optimize_dates(spark, config, sorted(dates))
     report = HourlyReport(mode, chosen, ranges, repaired, versions, rows, warnings, time.perf_counter() - clock)
     run = spark.createDataFrame([(
-        str(uuid.uuid4()), started, datetime.now(UTC), mode, since, len(chosen),
+        run_id(), started, now(), mode, since, len(chosen),
         chosen[0] if chosen else None, chosen[-1] if chosen else None, report.seconds, "ok")], HOURLY_RUNS_DDL)
     append_rows(run, config, HOURLY_RUNS)
     return report

@@ -14,10 +14,16 @@ from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.gold.facts import gate_visits
 from parkpal_lakehouse.gold.metrics import HourlyInputs, zone_hour_grid
 from parkpal_lakehouse.gold.occupancy import app_penetration, gate_stays, local_date, session_stays, street_surveys
-from parkpal_lakehouse.gold.tables import DIM_ZONE
-from parkpal_lakehouse.io.tables import read_table, table_exists
-from parkpal_lakehouse.sessions.store import OPEN_SESSIONS, PARKING_SESSIONS
-from parkpal_lakehouse.silver.tables import QUARANTINE, STREET_COUNTS, VEHICLES, silver_table
+from parkpal_lakehouse.io.delta import read_table, table_exists
+from parkpal_lakehouse.names import (
+    DIM_ZONE,
+    OPEN_SESSIONS,
+    PARKING_SESSIONS,
+    QUARANTINE,
+    STREET_COUNTS,
+    VEHICLES,
+    silver_table,
+)
 
 
 def between(column: str, start: datetime, end: datetime) -> Column:

@@ -15,9 +15,11 @@ from datetime import date
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.gold.tables import PARTITIONS, ZONE_METRICS_HOURLY, ZORDER
+from parkpal_lakehouse.gold.schemas import PARTITIONS, ZORDER
+from parkpal_lakehouse.io.catalog import lakehouse_tables
 from parkpal_lakehouse.io.conflicts import with_conflict_retries
-from parkpal_lakehouse.io.tables import delta_table, table_exists
+from parkpal_lakehouse.io.delta import delta_table, table_exists
+from parkpal_lakehouse.names import ZONE_METRICS_HOURLY
 
 VACUUMED_LAYERS = ("bronze", "silver", "gold")
 
@@ -76,7 +78,5 @@ def run_maintenance(spark: SparkSession, config: LakehouseConfig, tables: Sequen
 def maintain_lakehouse(spark: SparkSession, config: LakehouseConfig, retention_hours: int | None = None
                        ) -> MaintenanceReport:
     """The weekly maintenance: OPTIMIZE the gold tables, VACUUM every bronze, silver and gold table."""
-    from parkpal_lakehouse.runtime.session import lakehouse_tables
-
     tables = [t for t in lakehouse_tables(spark, config) if t.split(".")[0] in VACUUMED_LAYERS]
     return run_maintenance(spark, config, tables, retention_hours)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.gold.tables import DIM_DATE, DIM_HOUR, DIM_ZONE, ZONE_METRICS_HOURLY
-from parkpal_lakehouse.io.tables import table_exists
+from parkpal_lakehouse.io.delta import table_exists
+from parkpal_lakehouse.names import DIM_DATE, DIM_HOUR, DIM_ZONE, ZONE_METRICS_HOURLY
 
 V_ZONE_DAILY = "gold.v_zone_daily"
 V_BUSIEST_ZONES = "gold.v_busiest_zones"

@@ -16,8 +16,8 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.reference import GATED_ZONE_TYPES
-from parkpal_lakehouse.gold.tables import DIM_ZONE
-from parkpal_lakehouse.io.tables import delta_table, read_table
+from parkpal_lakehouse.io.delta import delta_table, read_table
+from parkpal_lakehouse.names import DIM_ZONE
 
 TRACKED = ("name", "city", "zone_type", "operator", "capacity", "latitude", "longitude", "radius_m",
            "hourly_rate", "currency")

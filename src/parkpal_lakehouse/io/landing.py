@@ -27,7 +27,7 @@ from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
-from parkpal_lakehouse.io.tables import read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists
 
 # Hadoop glob: JSON Lines files whatever the case of their extension.
 LANDING_GLOB = "*.[jJ][sS][oO][nN][lL]"

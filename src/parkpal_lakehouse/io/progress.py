@@ -10,7 +10,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.io.tables import save
+from parkpal_lakehouse.io.delta import save
+from parkpal_lakehouse.names import PIPELINE_PROGRESS
 
 PROGRESS_DDL = (
     "query_name STRING, run_id STRING, batch_id BIGINT, batch_timestamp TIMESTAMP, num_input_rows BIGINT, "
@@ -71,4 +72,4 @@ class ProgressRecorder:
         if not rows:
             return
         df = self.spark.createDataFrame(rows, PROGRESS_DDL)
-        save(df.write.format("delta").mode("append"), self.spark, self.config, "ops.pipeline_progress")
+        save(df.write.format("delta").mode("append"), self.spark, self.config, PIPELINE_PROGRESS)

@@ -14,8 +14,8 @@ from typing import Any
 
 from parkpal_lakehouse.config import SecretRef
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.jobs.entry_points import STEPS
-from parkpal_lakehouse.jobs.steps import entry_point
+from parkpal_lakehouse.steps import STEPS
+from parkpal_lakehouse.steps.step import progress
 
 NOTEBOOK_HEADER = "# Databricks notebook source"
 CELL_SEPARATOR = "# COMMAND ----------"
@@ -32,17 +32,17 @@ def _step(script: str):
 
 
 def declare_widgets(dbutils: Any, script: str) -> None:
-    """One text widget per parameter of step `script`, defaulting as the step does."""
-    parser = _step(script).parser()
-    for name in _step(script).parameter_names():
-        default = parser.get_default(name)
-        dbutils.widgets.text(name, "" if default is None else str(default), name)
+    """One text widget per option of step `script`, defaulting as the step does."""
+    for option in _step(script).all_options:
+        dbutils.widgets.text(option.name, option.widget_default(), option.name)
 
 
 def run_step_from_widgets(dbutils: Any, script: str) -> None:
     """Run step `script` with the widgets' values (a failure raises, failing the notebook)."""
     step = _step(script)
-    entry_point(step)([f"--{name}={dbutils.widgets.get(name)}" for name in step.parameter_names()])
+    code = step([f"--{name}={dbutils.widgets.get(name)}" for name in step.parameter_names()], progress, "notebook")
+    if code:
+        raise SystemExit(code)
 
 
 # --- a local stand-in for Databricks' notebook globals ----------------------------------------------------

@@ -30,9 +30,9 @@ from parkpal_lakehouse.jobs.bundle import (
     resolve_job,
     task_order,
 )
-from parkpal_lakehouse.jobs.entry_points import STEPS
 from parkpal_lakehouse.jobs.notebooks import NOTEBOOK_HEADER
 from parkpal_lakehouse.jobs.schedule import cron_problems, timezone_problems
+from parkpal_lakehouse.steps import STEPS
 
 PACKAGE = "parkpal_lakehouse"
 TOP_LEVEL_KEYS = {"bundle", "include", "sync", "artifacts", "variables", "targets", "resources", "workspace",

@@ -1,10 +1,9 @@
 """The one way to get a SparkSession.
 
 On Databricks: the active session (Spark, Delta and the Kafka connector are provided there).
-Locally: a Delta-enabled session on the cached jars, tuned for a 2-core laptop, whose catalog is
-rebuilt from the storage root at start (databases bronze/silver/gold, every Delta table under
-`<root>/tables/<layer>/<table>` registered), so separate processes see the same tables without a
-shared metastore process.
+Locally: a Delta-enabled session on the cached jars, tuned for a 2-core laptop. Getting a session
+has no other effect: the catalog (schemas, the root's tables, gold's views) is the catalog step's
+(io/catalog.py, steps/catalog.py), which every step runs before it reads.
 """
 
 from __future__ import annotations
@@ -12,13 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from parkpal_lakehouse.config import LAYERS, LakehouseConfig
+from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars, java_executable
 
 _LOG4J2 = Path(__file__).with_name("log4j2.properties")
@@ -38,18 +37,6 @@ def get_dbutils(spark: SparkSession) -> object | None:
     return DBUtils(spark)
 
 
-def lakehouse_tables(spark: SparkSession, config: LakehouseConfig) -> list[str]:
-    """Logical names (`layer.table`) of the lakehouse's tables in every layer, views excluded."""
-    if config.is_local:
-        register_local_catalog(spark, config)
-    names = []
-    for layer in LAYERS:
-        schema = config.schema(layer) if config.is_local else f"{config.catalog}.{config.schema(layer)}"
-        names += [f"{layer}.{r.tableName}" for r in spark.sql(f"SHOW TABLES IN {schema}").collect()
-                  if not r.isTemporary and not r.tableName.startswith("v_")]
-    return names
-
-
 @dataclass(frozen=True)
 class LocalSparkSettings:
     """Knobs for the local session; the defaults suit 2 cores and small data."""
@@ -65,7 +52,7 @@ class LocalSparkSettings:
 
 
 def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = None) -> SparkSession:
-    """The active Databricks session, or a local Delta session whose catalog mirrors `config`'s root."""
+    """The active Databricks session, or a local Delta session (the active one, if this process has one)."""
     if running_on_databricks():
         active = SparkSession.getActiveSession()
         return active if active is not None else SparkSession.builder.getOrCreate()
@@ -73,11 +60,8 @@ def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = Non
     if active is not None and settings is None:
         # A session already runs in this process (a notebook, a test run, a job calling another step):
         # use it as configured rather than re-applying our defaults over its settings.
-        spark = active
-    else:
-        spark = build_local_session(config, settings or LocalSparkSettings())
-    register_local_catalog(spark, config)
-    return spark
+        return active
+    return build_local_session(config, settings or LocalSparkSettings())
 
 
 def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -> SparkSession:
@@ -127,25 +111,3 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     return spark
-
-
-def register_local_catalog(spark: SparkSession, config: LakehouseConfig,
-                           layers: Sequence[str] = LAYERS) -> list[str]:
-    """Create the layers' databases (bronze/silver/gold/ops) and register every Delta table found
-    under the root, then gold's views.
-
-    Returns the registered table names. Idempotent, and cheap: one directory listing per layer.
-    """
-    from parkpal_lakehouse.io.tables import register
-
-    registered: list[str] = []
-    for layer in layers:
-        spark.sql(f"CREATE DATABASE IF NOT EXISTS {config.schema(layer)}")
-        layer_dir = Path(config.table_path(f"{layer}.x")).parent
-        if not layer_dir.is_dir():
-            continue
-        for table_dir in sorted(p for p in layer_dir.iterdir() if (p / "_delta_log").is_dir()):
-            registered.append(register(spark, config, f"{layer}.{table_dir.name}"))
-    from parkpal_lakehouse.gold.views import create_views
-
-    return registered + create_views(spark, config)

@@ -1,6 +1,7 @@
-"""The serving commands of the `parkpal` CLI: `share ...`, `sql serve` and `dashboard`.
+"""The serving commands of the `parkpal` CLI: `share ...`, `sql serve`, `sql user` and `dashboard`.
 
-Each parses nothing itself (cli.py does) and blocks, for the servers, until SIGINT or SIGTERM.
+Not pipeline steps: they serve or render what the steps wrote. `add_commands` declares their arguments;
+the servers block until SIGINT or SIGTERM. Config comes from the steps' one builder (`root_config`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from parkpal_lakehouse.config import LakehouseConfig, local_config
+from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.steps.step import StepContext, root_config
 
 
 def _stop_on_signals(what: str) -> threading.Event:
     """Installed before the server starts, so a SIGTERM right after it is ready still stops it cleanly."""
-    from parkpal_lakehouse.ingestion import stop_on_signals
+    from parkpal_lakehouse.runtime.signals import stop_on_signals
 
     return stop_on_signals(lambda m: print(f"{what}: {m.split(':')[0]}: stopping", flush=True))
 
@@ -34,9 +36,12 @@ def _serve(stop: threading.Event, announce: list[str], close: Callable[[], None]
 
 
 def _config(args: argparse.Namespace) -> LakehouseConfig:
-    from parkpal_lakehouse.cli import existing_root
+    return root_config(args.root)
 
-    return local_config(existing_root(args.root))
+
+def _spark(config: LakehouseConfig):
+    """A session with the root's tables and gold's views in its catalog, as a step has."""
+    return StepContext(config).spark
 
 
 def cmd_share_list(args: argparse.Namespace) -> int:
@@ -50,26 +55,24 @@ def cmd_share_list(args: argparse.Namespace) -> int:
 
 
 def cmd_share_publish(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.runtime.session import get_spark
     from parkpal_lakehouse.sharing.definition import load_definition
     from parkpal_lakehouse.sharing.publish import publish_shares
 
     config = _config(args)
-    published = publish_shares(get_spark(config), config, load_definition(args.definition), args.recipient or None)
+    published = publish_shares(_spark(config), config, load_definition(args.definition), args.recipient or None)
     for p in published:
         print(f"{p.share}.gold.{p.table}: {p.rows:,} rows")
     return 0
 
 
 def cmd_share_serve(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.runtime.session import get_spark
     from parkpal_lakehouse.sharing.definition import load_definition
     from parkpal_lakehouse.sharing.local import start_local_sharing
 
     config = _config(args)
     definition = load_definition(args.definition)
     stop = _stop_on_signals("share serve")
-    spark = get_spark(config)
+    spark = _spark(config)
     sharing = start_local_sharing(spark, config, definition, args.host, args.port, publish=not args.no_publish,
                                   lifetime=timedelta(days=args.token_days))
     tables = len(sharing.published)
@@ -138,11 +141,86 @@ def cmd_sql_user(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.runtime.session import get_spark
     from parkpal_lakehouse.serving.dashboard import write_dashboard
 
     config = _config(args)
     out = Path(args.out) if args.out else Path(config.storage_root) / "dashboard.html"
-    path = write_dashboard(get_spark(config), config, out)
+    path = write_dashboard(_spark(config), config, out)
     print(f"operator dashboard: {path.resolve().as_uri()}")
     return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    """`parkpal sql STATEMENT` runs it; `sql serve` starts the endpoint; `sql user NAME` makes an account."""
+    from parkpal_lakehouse.serving.sql import run_sql
+
+    if args.statement == "serve":
+        return cmd_sql_serve(args)
+    if args.statement == "user":
+        if not args.name:
+            raise ParkPalError("`parkpal sql user` needs the account's name, e.g. `parkpal sql user analyst`")
+        return cmd_sql_user(args)
+    if args.name:
+        raise ParkPalError(f"one SQL statement in one argument (quote it): got an extra {args.name!r}")
+    if args.port is not None or args.host is not None:
+        raise ParkPalError("--host and --port go with `parkpal sql serve`, not with a statement")
+    if not args.statement.strip():
+        raise ParkPalError("empty SQL statement")
+    config = _config(args)
+    print(run_sql(_spark(config), args.statement, args.max_rows).table())
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction, parser_class: type[argparse.ArgumentParser],
+                 add_root: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`parkpal sql`, `parkpal share ...` and `parkpal dashboard`."""
+    from parkpal_lakehouse.steps.options import positive_int
+
+    def port(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
+        if not 0 <= value <= 65535:
+            raise argparse.ArgumentTypeError(f"must be 0-65535, not {value}")
+        return value
+
+    p = sub.add_parser("sql", help="run Spark SQL against the local catalog (e.g. SELECT * FROM gold.v_zone_daily), "
+                                   "or `sql serve`: a read-only JDBC/ODBC endpoint over gold, `sql user NAME`: "
+                                   "an analyst account for it")
+    p.add_argument("statement", help="one SQL statement, `serve` to start the SQL endpoint, or `user`")
+    p.add_argument("name", nargs="?", default=None, help="with user: the account to create or rotate")
+    add_root(p)
+    p.add_argument("--max-rows", type=positive_int, default=100)
+    p.add_argument("--host", default=None, help="with serve: interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=port, default=None, help="with serve: port (default 10000)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("share", help="Delta Sharing of gold: list, publish, serve, rotate a recipient's token")
+    share = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=parser_class)
+    for action, helptext in (("list", "recipients, their shares and zones (from the share definition)"),
+                             ("publish", "write each recipient's share tables from gold"),
+                             ("serve", "publish, start the Delta Sharing server and write a profile file per "
+                                       "recipient"),
+                             ("token", "issue a new token (and profile file) for one recipient")):
+        p = share.add_parser(action, help=helptext)
+        p.add_argument("--definition", default=None, help="share definition YAML (default: the packaged shares.yml)")
+        if action != "list":
+            add_root(p)
+        if action == "publish":
+            p.add_argument("--recipient", action="append", default=[], help="only this recipient (repeatable)")
+        if action == "serve":
+            p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+            p.add_argument("--port", type=port, default=8080, help="port, 0 for any free one (default: %(default)s)")
+            p.add_argument("--token-days", type=positive_int, default=90, help="lifetime of new tokens")
+            p.add_argument("--no-publish", action="store_true", help="serve the share tables as last published")
+        if action == "token":
+            p.add_argument("recipient")
+            p.add_argument("--days", type=positive_int, default=90, help="token lifetime (default: %(default)s)")
+            p.add_argument("--endpoint", default=None, help="server URL (default: the one in the current profile)")
+        p.set_defaults(func=globals()[f"cmd_share_{action}"])
+
+    p = sub.add_parser("dashboard", help="the operator dashboard as a self-contained HTML report from gold")
+    add_root(p)
+    p.add_argument("--out", default=None, help="HTML file to write (default: <root>/dashboard.html)")
+    p.set_defaults(func=cmd_dashboard)

@@ -20,9 +20,8 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.forecasting.tables import ZONE_OCCUPANCY_FORECAST
-from parkpal_lakehouse.gold.tables import DIM_DATE, DIM_ZONE, ZONE_METRICS_HOURLY
-from parkpal_lakehouse.io.tables import read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists
+from parkpal_lakehouse.names import DIM_DATE, DIM_ZONE, ZONE_METRICS_HOURLY, ZONE_OCCUPANCY_FORECAST
 
 
 def zone_day_frame(metrics: DataFrame, dim_date: DataFrame) -> DataFrame:

@@ -124,7 +124,9 @@ def guard_jar() -> Path:
 def endpoint_session(config: LakehouseConfig, driver_memory: str = "2g") -> SparkSession:
     """A Spark session for the endpoint alone (its own process): the guard installed, path-based SQL
     off, and only gold in its catalog."""
-    from parkpal_lakehouse.runtime.session import LocalSparkSettings, build_local_session, register_local_catalog
+    from parkpal_lakehouse.gold.views import create_views
+    from parkpal_lakehouse.io.catalog import register_local_tables
+    from parkpal_lakehouse.runtime.session import LocalSparkSettings, build_local_session
 
     settings = LocalSparkSettings(
         app_name="parkpal-sql-endpoint", driver_memory=driver_memory, extra_jars=(str(guard_jar()),),
@@ -134,7 +136,8 @@ def endpoint_session(config: LakehouseConfig, driver_memory: str = "2g") -> Spar
     if GUARD_CLASS not in spark.conf.get("spark.sql.extensions", ""):
         raise SqlEndpointError("a Spark session already runs in this process without the endpoint's guard: "
                                "run `parkpal sql serve` in its own process")
-    register_local_catalog(spark, config, layers=("gold",))
+    register_local_tables(spark, config, layers=("gold",))
+    create_views(spark, config)
     return spark
 
 

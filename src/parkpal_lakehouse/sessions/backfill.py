@@ -21,18 +21,12 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
-from parkpal_lakehouse.io.tables import delta_table, read_table
+from parkpal_lakehouse.io.delta import delta_table, read_table
+from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS, VEHICLES, silver_table
 from parkpal_lakehouse.sessions.batch import circling_sessions
 from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
-from parkpal_lakehouse.sessions.store import (
-    LATE_EVENTS,
-    OPEN_SESSIONS,
-    PARKING_SESSIONS,
-    closed_sessions,
-    merge_closed_sessions,
-    prepare_session_tables,
-)
-from parkpal_lakehouse.silver.tables import VEHICLES, silver_table, zones_reference
+from parkpal_lakehouse.sessions.store import closed_sessions, merge_closed_sessions, prepare_session_tables
+from parkpal_lakehouse.silver.reference import zones_reference
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,8 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.io.tables import create_table_if_missing, delta_table, read_table
-
-PARKING_SESSIONS = "silver.parking_sessions"
-OPEN_SESSIONS = "silver.parking_sessions_open"
-LATE_EVENTS = "silver.late_events"
+from parkpal_lakehouse.io.delta import create_table_if_missing, delta_table, read_table
+from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS
 
 _COUNTS = ("activity_events", "geofence_events", "gate_events", "ignored_exits", "ignored_flaps")
 PARKING_SESSIONS_DDL = (

@@ -26,20 +26,15 @@ from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValu
 
 from parkpal_lakehouse.config import CirclingRules, LakehouseConfig, SessionSettings
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.io.tables import read_stream, read_table
+from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, with_trigger
+from parkpal_lakehouse.names import LATE_EVENTS, VEHICLES, silver_table
 from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, rows_frame, to_events, tracker_rows
 from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
 from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry
 from parkpal_lakehouse.sessions.state import TRACKER_SCHEMA, restore_tracker, tracker_row
-from parkpal_lakehouse.sessions.store import (
-    LATE_EVENTS,
-    closed_sessions,
-    late_events,
-    merge_closed_sessions,
-    refresh_open_sessions,
-)
-from parkpal_lakehouse.silver.tables import VEHICLES, silver_table, zones_reference
+from parkpal_lakehouse.sessions.store import closed_sessions, late_events, merge_closed_sessions, refresh_open_sessions
+from parkpal_lakehouse.silver.reference import zones_reference
 
 QUERY_NAME = "silver_parking_sessions"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.forecasting.tables import FORECAST_TABLES
-from parkpal_lakehouse.gold.tables import GOLD_TABLES
+from parkpal_lakehouse.forecasting.schemas import FORECAST_TABLES
+from parkpal_lakehouse.gold.schemas import GOLD_TABLES
 
 SHARED_SCHEMA = "gold"  # the schema name recipients see
 ZONE_SELECTORS = ("city", "operator")  # dim_zone columns a recipient's zones are chosen by

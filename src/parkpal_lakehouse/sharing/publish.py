@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig, join_uri
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.gold.keys import pseudonym_key
-from parkpal_lakehouse.io.tables import read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists
 from parkpal_lakehouse.sharing.definition import Recipient, ShareDefinition, SharedTable, gold_ddl
 
 

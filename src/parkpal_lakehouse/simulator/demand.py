@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from parkpal_lakehouse.gold.calendar import philippine_holidays
+from parkpal_lakehouse.holiday_calendar import philippine_holidays
 
 # Share of the day's trips that start in each local hour (Asia/Manila).
 WORKING_DAY_PROFILE: tuple[float, ...] = (

@@ -15,8 +15,8 @@ from parkpal_lakehouse.forecasting.series import (
     gold_occupancy,
     read_occupancy_table,
 )
-from parkpal_lakehouse.gold.tables import ZONE_METRICS_HOURLY
-from parkpal_lakehouse.io.tables import read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists
+from parkpal_lakehouse.names import ZONE_METRICS_HOURLY
 
 
 @dataclass(frozen=True)

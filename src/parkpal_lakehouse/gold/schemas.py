@@ -1,4 +1,4 @@
-"""The gold tables: names, shapes and partitioning, and creating them before the first write.
+"""The gold tables: shapes and partitioning, and creating them before the first write.
 
 Times are UTC instants (`*_at`, `hour_start`); the keys analysts group by are Philippine local time
 (`date_key` yyyymmdd and `hour_key` 0-23 in `config.timezone`), joining `gold.dim_date` / `gold.dim_hour`.
@@ -10,15 +10,16 @@ from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.gold.calendar import DIM_DATE_DDL, DIM_HOUR_DDL
-from parkpal_lakehouse.io.tables import create_table_if_missing
-
-DIM_ZONE = "gold.dim_zone"
-DIM_DATE = "gold.dim_date"
-DIM_HOUR = "gold.dim_hour"
-FACT_PARKING_SESSIONS = "gold.fact_parking_sessions"
-FACT_GATE_SESSIONS = "gold.fact_gate_sessions"
-ZONE_METRICS_HOURLY = "gold.zone_metrics_hourly"
-HOURLY_RUNS = "ops.gold_hourly_runs"
+from parkpal_lakehouse.io.delta import create_table_if_missing
+from parkpal_lakehouse.names import (
+    DIM_DATE,
+    DIM_HOUR,
+    DIM_ZONE,
+    FACT_GATE_SESSIONS,
+    FACT_PARKING_SESSIONS,
+    HOURLY_RUNS,
+    ZONE_METRICS_HOURLY,
+)
 
 DIM_ZONE_DDL = (
     "zone_key BIGINT, zone_id BIGINT, name STRING, city STRING, zone_type STRING, operator STRING, "

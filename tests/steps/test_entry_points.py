@@ -3,8 +3,8 @@
 import pytest
 
 from parkpal_lakehouse.config import Environment
-from parkpal_lakehouse.jobs.entry_points import STEPS, forecast_score, gold_quality
-from parkpal_lakehouse.jobs.steps import lakehouse_config
+from parkpal_lakehouse.steps import STEPS
+from parkpal_lakehouse.steps.entry_points import forecast_score, gold_quality
 
 
 def test_databricks_targets_need_a_catalog_and_a_lake_root(capsys):
@@ -21,7 +21,7 @@ def test_a_malformed_parameter_is_one_line_and_exit_2(capsys, tmp_path):
         forecast_score([f"--storage_root={tmp_path}", "--as_of=yesterday"])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("parkpal-forecast-score: error: argument --as_of/--as-of: expected a time like")
+    assert err.startswith("parkpal-forecast-score: error: argument --as-of/--as_of: expected a time like")
     assert "\n" not in err
 
 
@@ -37,7 +37,7 @@ def test_dev_parameters_build_the_unity_catalog_config():
     args = STEPS["parkpal-maintain"].parser().parse_args([
         "--target=dev", "--catalog=parkpal_dev", "--schema_prefix=ana_",
         "--storage_root=abfss://{container}@stparkpaldevlake.dfs.core.windows.net", "--secret_scope=kv"])
-    config = lakehouse_config(args)
+    config = STEPS["parkpal-maintain"].config(args, door="job")
     assert config.env is Environment.DEV
     assert config.table_name("gold.zone_metrics_hourly") == "parkpal_dev.ana_gold.zone_metrics_hourly"
     assert config.checkpoint_path("q") == "abfss://checkpoints@stparkpaldevlake.dfs.core.windows.net/q"
@@ -46,6 +46,7 @@ def test_dev_parameters_build_the_unity_catalog_config():
 
 def test_job_parameters_meant_for_a_sibling_task_are_noted_not_fatal(spark, tmp_path, capsys):
     # Databricks pushes every job parameter down to every task: scoring also receives the hourly range.
+    (tmp_path / "lake").mkdir()
     forecast_score([f"--storage_root={tmp_path / 'lake'}", "--hours_from=2026-11-04T00:00", "--hours_to=",
                     "--as_of="])
     captured = capsys.readouterr()
@@ -60,6 +61,6 @@ def test_every_step_is_a_project_script():
     scripts = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]["scripts"]
     for name in STEPS:
         module, _, function = scripts[name].partition(":")
-        assert module == "parkpal_lakehouse.jobs.entry_points"
+        assert module == "parkpal_lakehouse.steps.entry_points"
         entry = getattr(__import__(module, fromlist=[function]), function)
         assert entry.step is STEPS[name]

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.io.tables import create_table_if_missing
-
-ZONE_OCCUPANCY_FORECAST = "gold.zone_occupancy_forecast"
-FORECAST_ACCURACY_DAILY = "gold.forecast_accuracy_daily"
+from parkpal_lakehouse.io.delta import create_table_if_missing
+from parkpal_lakehouse.names import FORECAST_ACCURACY_DAILY, ZONE_OCCUPANCY_FORECAST
 
 # One row per zone and target hour of a scoring run; `forecast_made_at` is the run hour (the end of
 # the last observed hour), `target_hour` = forecast_made_at + horizon_hours - 1 h.

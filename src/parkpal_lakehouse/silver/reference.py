@@ -1,0 +1,37 @@
+"""The reference data in silver: loading the operators' CSVs into `silver.zones`, `silver.vehicles` and
+`silver.street_counts`, and reading the zones that events are checked against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.contracts.reference import (
+    STREET_COUNTS_DDL,
+    load_street_counts,
+    sample_reference_dir,
+    vehicles_df,
+    zones_df,
+)
+from parkpal_lakehouse.errors import ConfigError
+from parkpal_lakehouse.io.delta import overwrite_table, read_table, table_exists
+from parkpal_lakehouse.names import STREET_COUNTS, VEHICLES, ZONES
+
+
+def zones_reference(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
+    if not table_exists(spark, config, ZONES):
+        raise ConfigError("no zones reference table: load it first (`parkpal reference load`, or run the demo)")
+    return read_table(spark, config, ZONES)
+
+
+def load_reference_tables(spark: SparkSession, config: LakehouseConfig, folder: str | Path | None = None) -> list[str]:
+    """Write `zones.csv`, `vehicles.csv` and (if present) `street_counts.csv` from `folder` (default: the
+    packaged sample city) into `silver.zones`, `silver.vehicles` and `silver.street_counts`, replacing
+    them; returns the physical table names."""
+    base = Path(folder) if folder else sample_reference_dir()
+    counts = spark.createDataFrame(load_street_counts(base / "street_counts.csv"), STREET_COUNTS_DDL)
+    return [overwrite_table(zones_df(spark, base / "zones.csv"), config, ZONES),
+            overwrite_table(vehicles_df(spark, base / "vehicles.csv"), config, VEHICLES),
+            overwrite_table(counts, config, STREET_COUNTS)]

@@ -1,0 +1,79 @@
+"""The silver stage of the streaming job: bronze -> parsed, checked, deduplicated events in silver, and
+every record that fails the contract or a `drop` expectation in `silver.quarantine` with its reason.
+
+Each micro-batch is written exactly once (`append_once`): a replayed batch after a failure rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+
+from parkpal_lakehouse.bronze import bronze_table
+from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.io.delta import read_stream, read_table
+from parkpal_lakehouse.io.writers import append_once, with_trigger
+from parkpal_lakehouse.names import QUALITY_RESULTS, QUARANTINE, query_name, silver_table
+from parkpal_lakehouse.quality.expectations import SILVER_SUITES
+from parkpal_lakehouse.quality.runner import QualityGateFailed, check_quality, results_frame
+from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events, unseen_events
+from parkpal_lakehouse.silver.reference import zones_reference
+
+log = logging.getLogger(__name__)
+
+
+def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callable[[DataFrame, int], None]:
+    table, suite = silver_table(hub), SILVER_SUITES[silver_table(hub)]
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        batch = batch.persist()
+        try:
+            # Duplicates out first (within the batch and against silver), then the expectations.
+            events = unseen_events(silver_events(batch), read_table(batch.sparkSession, config, table), hub)
+            quarantined = quarantined_records(batch)
+            results = []
+            if config.stream.quality_checks:
+                outcome = check_quality(events, table, suite, batch_id=batch_id)
+                if outcome.failed:  # before any write: the batch replays once the cause is fixed
+                    raise QualityGateFailed(f"{name} batch {batch_id}: expectation(s) {', '.join(outcome.failed)} "
+                                            f"failed with policy fail; nothing of this batch was written")
+                for warning in outcome.warnings:
+                    log.warning("%s batch %s: expectation %s failed (warn)", name, batch_id, warning)
+                events, results = outcome.kept, outcome.results
+                quarantined = quarantined.unionByName(_quality_quarantine(outcome.dropped, batch))
+            append_once(events, config, table, name, batch_id, partition_by=("event_date",))
+            append_once(quarantined, config, QUARANTINE, name, batch_id, partition_by=("quarantine_date",))
+            if results:
+                append_once(results_frame(batch.sparkSession, results), config, QUALITY_RESULTS, name,
+                            batch_id)
+        finally:
+            batch.unpersist()
+
+    return write
+
+
+def _quality_quarantine(dropped: DataFrame, batch: DataFrame) -> DataFrame:
+    """Rows a `drop` expectation removed, as quarantine records carrying their raw body."""
+    raw = batch.select("record_id", "hub", "body", "source", "source_file", "kafka_topic", "kafka_partition",
+                       "kafka_offset")
+    reasons = dropped.select("record_id", "enqueued_at", "received_at", "ingested_at",
+                             F.col("quality_rules").alias("failed_rules"))
+    return quarantined_records(reasons.join(raw, "record_id"))
+
+
+def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> StreamingQuery:
+    name = query_name("silver", hub)
+    # The same backpressure as the source: at most this many bronze files per batch.
+    limit = config.source.max_files_per_trigger
+    bronze = read_stream(spark, config, bronze_table(hub), {"maxFilesPerTrigger": str(limit)} if limit else {})
+    parsed = parsed_events(bronze, hub, zones_reference(spark, config), config.stream.max_future_skew_minutes,
+                           config.rules.geofence_tolerance_m, config.stream.max_event_age_days)
+    # No stateful dedupe with a watermark: it dropped valid late events silently. Each batch is
+    # deduplicated against silver itself in `silver_batch_writer`.
+    writer = parsed.writeStream.foreachBatch(silver_batch_writer(config, hub, name))
+    return with_trigger(writer, config, name).start()
