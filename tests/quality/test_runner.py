@@ -85,14 +85,14 @@ def test_fail_expectation_stops_the_stream_and_commits_nothing_of_that_batch(spa
     strict = (Expectation("activity_confidence_at_least_50",
                           lambda: gxe.ExpectColumnValuesToBeBetween(column="confidence", min_value=50),
                           Policy.FAIL),)
-    original = ingestion.SILVER_SUITES["silver.activity_events"]
-    monkeypatch.setitem(ingestion.SILVER_SUITES, "silver.activity_events", strict)
+    original = SILVER_SUITES["silver.activity_events"]
+    monkeypatch.setitem(SILVER_SUITES, "silver.activity_events", strict)
     with pytest.raises(QualityGateFailed, match="activity_confidence_at_least_50"):
         ingestion.run_ingestion(spark, config, [Hub.ACTIVITY], progress=lambda _m: None)
     assert read_table(spark, config, "silver.activity_events").count() == 0
     assert read_table(spark, config, "bronze.activity_events_raw").count() == 2  # bronze keeps everything
 
-    monkeypatch.setitem(ingestion.SILVER_SUITES, "silver.activity_events", original)
+    monkeypatch.setitem(SILVER_SUITES, "silver.activity_events", original)
     ingestion.run_ingestion(spark, config, [Hub.ACTIVITY], progress=lambda _m: None)
     silver = read_table(spark, config, "silver.activity_events")
     assert sorted(r.event_id for r in silver.select("event_id").collect()) == ["a-10", "a-90"]

@@ -45,7 +45,7 @@ def reference_load(args: Values, ctx: StepContext) -> int:
 
 
 # --- streaming ------------------------------------------------------------------------------------------
-def _print_balance(ctx: StepContext, hubs: list[str]) -> int:
+def _print_balance(ctx: StepContext, hubs: list) -> int:
     """Every bronze record must be in silver, in quarantine or a removed duplicate: anything else fails."""
     from parkpal_lakehouse.balance import ingestion_balance
 
@@ -76,7 +76,7 @@ def stream_start(args: Values, ctx: StepContext) -> int:
           + ", ".join(f"{k} {v:,}" for k, v in sorted(report.rows_in.items())))
     if report.stopped_by_signal or args.no_balance:
         return 0
-    return _print_balance(ctx, [h.value for h in hubs])
+    return _print_balance(ctx, hubs)
 
 
 def stream_balance(args: Values, ctx: StepContext) -> int:
