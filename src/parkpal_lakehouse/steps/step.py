@@ -162,7 +162,7 @@ def lakehouse_config(values: Mapping[str, Any], options: Sequence[Option] = (), 
                                    secret_scope=values.get("secret_scope") or "parkpal")
     for option in options:
         value = values.get(option.name)
-        if option.to_config is not None and value not in (None, False):
+        if option.to_config is not None and value is not None and value is not False:
             config = option.to_config(config, value)
     return config
 
