@@ -94,3 +94,16 @@ def test_secret_repr_never_shows_a_value(monkeypatch):
 def test_unknown_source_kind_is_rejected():
     with pytest.raises(ConfigError, match="landing, kafka or eventhubs"):
         SourceConfig(kind="kinesis")
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"catalog": "parkpal_dev; DROP SCHEMA gold"}, "catalog must be a plain identifier"),
+    ({"catalog": "a.b"}, "catalog must be a plain identifier"),
+    ({"catalog": ""}, "catalog must be a plain identifier"),
+    ({"schema_prefix": "ana`_"}, "schema_prefix may hold letters, digits and _ only"),
+    ({"schema_prefix": "x.gold; --"}, "schema_prefix may hold letters, digits and _ only"),
+])
+def test_names_that_reach_sql_are_plain_identifiers(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        databricks_config(Environment.DEV, storage_root="abfss://{container}@a.dfs.core.windows.net",
+                          **{"catalog": "parkpal_dev", **changes})

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.config import SourceConfig, StreamSettings, local_config
 from parkpal_lakehouse.contracts.events import Hub, contract_violations, parse_timestamp
 from parkpal_lakehouse.contracts.reference import load_zones
 from parkpal_lakehouse.ingestion import QUARANTINE, run_ingestion, silver_table
 from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.names import bronze_table
 from parkpal_lakehouse.runtime.kafka_broker import LocalKafkaBroker
 from parkpal_lakehouse.silver.reference import load_reference_tables
 from parkpal_lakehouse.simulator.run import generate, simulate

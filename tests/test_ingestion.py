@@ -7,11 +7,10 @@ import pytest
 from delta.tables import DeltaTable
 
 from parkpal_lakehouse.balance import ingestion_balance
-from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.ingestion import QUARANTINE, run_ingestion, silver_table
 from parkpal_lakehouse.io.delta import read_table
-from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS
+from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS, bronze_table
 
 pytestmark = pytest.mark.slow
 

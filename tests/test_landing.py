@@ -16,12 +16,12 @@ import pytest
 from chispa import assert_df_equality
 
 from parkpal_lakehouse.balance import ingestion_balance
-from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
 from parkpal_lakehouse.ingestion import run_ingestion, silver_table
 from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.io.landing import LandingAudit, audit_landing, check_checkpoints_belong_here
+from parkpal_lakehouse.names import bronze_table
 from parkpal_lakehouse.silver.reference import load_reference_tables
 
 pytestmark = pytest.mark.slow

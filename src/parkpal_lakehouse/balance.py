@@ -10,11 +10,10 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.io.delta import read_table
-from parkpal_lakehouse.names import QUARANTINE, silver_table
+from parkpal_lakehouse.names import QUARANTINE, bronze_table, silver_table
 from parkpal_lakehouse.silver.parse import parsed_events
 from parkpal_lakehouse.silver.reference import zones_reference
 

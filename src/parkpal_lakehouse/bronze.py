@@ -1,9 +1,9 @@
 """Bronze: every message exactly as received, plus where and when it came from. Nothing is parsed
 away and nothing is dropped, not even a body that is not JSON.
 
-One append-only table per hub (`bronze.activity_events_raw`, ...): the hubs have different volumes,
-retention and consumers, and a per-hub table lets each silver query read only its own hub. Tables
-are partitioned by `ingest_date`, the column silver reprocessing and retention filter on.
+One append-only table per hub (`names.bronze_table`: `bronze.activity_events_raw`, ...): the hubs
+have different volumes, retention and consumers, and a per-hub table lets each silver query read only
+its own hub. Tables are partitioned by `ingest_date`, the column silver reprocessing and retention filter on.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.contracts.events import Hub
-
-
-def bronze_table(hub: Hub) -> str:
-    return f"bronze.{hub.value.replace('-', '_')}_raw"
 
 
 def bronze_records(raw: DataFrame, hub: Hub) -> DataFrame:

@@ -8,6 +8,7 @@ through an environment variable locally; their values never appear in config fil
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -27,6 +28,10 @@ EVENTHUBS_LISTEN_SECRET = "eventhubs-listen-connection-string"
 EVENTHUBS_SEND_SECRET = "eventhubs-send-connection-string"
 # Key Vault / secret scope name of the key for pseudonymous user and plate keys in gold.
 PSEUDONYM_KEY_SECRET = "gold-pseudonym-key"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PREFIX = re.compile(r"[A-Za-z0-9_]*")
 
 
 class Environment(StrEnum):
@@ -308,6 +313,13 @@ class LakehouseConfig:
     gold: GoldSettings = field(default_factory=GoldSettings)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
     timezone: str = "Asia/Manila"
+
+    def __post_init__(self) -> None:
+        # Both reach SQL text unquoted (CREATE SCHEMA, every table name): plain identifiers only.
+        if not _IDENTIFIER.fullmatch(self.catalog):
+            raise ConfigError(f"catalog must be a plain identifier (letters, digits, _), not {self.catalog!r}")
+        if not _PREFIX.fullmatch(self.schema_prefix):
+            raise ConfigError(f"schema_prefix may hold letters, digits and _ only, not {self.schema_prefix!r}")
 
     @property
     def is_local(self) -> bool:

@@ -22,7 +22,7 @@ from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from parkpal_lakehouse.bronze import bronze_records, bronze_table
+from parkpal_lakehouse.bronze import bronze_records
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
@@ -31,7 +31,14 @@ from parkpal_lakehouse.io.landing import audit_landing, check_checkpoints_belong
 from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
 from parkpal_lakehouse.io.sources import RAW_SCHEMA, raw_stream
 from parkpal_lakehouse.io.writers import append_once, with_trigger
-from parkpal_lakehouse.names import PIPELINE_PROGRESS, QUALITY_RESULTS, QUARANTINE, query_name, silver_table
+from parkpal_lakehouse.names import (
+    PIPELINE_PROGRESS,
+    QUALITY_RESULTS,
+    QUARANTINE,
+    bronze_table,
+    query_name,
+    silver_table,
+)
 from parkpal_lakehouse.quality.runner import QUALITY_RESULTS_DDL, QualityGateFailed
 from parkpal_lakehouse.sessions.store import prepare_session_tables
 from parkpal_lakehouse.sessions.streaming import start_sessions

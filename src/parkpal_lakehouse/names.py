@@ -6,6 +6,7 @@ nothing else builds table names. The DDL of each table lives with the stage that
 
 from __future__ import annotations
 
+# bronze: one raw table per hub (`bronze_table`)
 # silver: the events of each hub (`silver_table`), what failed the contract, the reference data
 QUARANTINE = "silver.quarantine"
 ZONES = "silver.zones"
@@ -28,6 +29,11 @@ FORECAST_ACCURACY_DAILY = "gold.forecast_accuracy_daily"
 QUALITY_RESULTS = "ops.quality_results"
 PIPELINE_PROGRESS = "ops.pipeline_progress"
 HOURLY_RUNS = "ops.gold_hourly_runs"
+
+
+def bronze_table(hub: str) -> str:
+    """The bronze table of a hub (`activity-events` -> `bronze.activity_events_raw`)."""
+    return f"bronze.{str(hub).replace('-', '_')}_raw"
 
 
 def silver_table(hub: str) -> str:

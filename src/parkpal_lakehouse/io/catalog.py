@@ -27,11 +27,10 @@ def create_schemas(spark: SparkSession, config: LakehouseConfig, layers: Sequenc
 
 def register_local_tables(spark: SparkSession, config: LakehouseConfig, layers: Sequence[str] = LAYERS
                           ) -> list[str]:
-    """Register every Delta table found under a local root (`<root>/tables/<layer>/<table>`) by name.
-    Idempotent; a no-op on Databricks. Returns the registered names."""
+    """Register every Delta table found under a local root (`<root>/tables/<layer>/<table>`) by name
+    (each in its layer's database, created with it). Idempotent; a no-op on Databricks. Returns the names."""
     if not config.is_local:
         return []
-    create_schemas(spark, config, layers)
     registered: list[str] = []
     for layer in layers:
         layer_dir = Path(config.table_path(f"{layer}.x")).parent
@@ -43,6 +42,7 @@ def register_local_tables(spark: SparkSession, config: LakehouseConfig, layers: 
 
 def lakehouse_tables(spark: SparkSession, config: LakehouseConfig) -> list[str]:
     """Logical names (`layer.table`) of the lakehouse's tables in every layer, views excluded."""
+    create_schemas(spark, config)
     register_local_tables(spark, config)
     names = []
     for layer in LAYERS:

@@ -23,11 +23,11 @@ from urllib.parse import unquote, urlparse
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.io.delta import read_table, table_exists
+from parkpal_lakehouse.names import bronze_table
 
 # Hadoop glob: JSON Lines files whatever the case of their extension.
 LANDING_GLOB = "*.[jJ][sS][oO][nN][lL]"

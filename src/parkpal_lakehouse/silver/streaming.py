@@ -13,12 +13,11 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from parkpal_lakehouse.bronze import bronze_table
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, with_trigger
-from parkpal_lakehouse.names import QUALITY_RESULTS, QUARANTINE, query_name, silver_table
+from parkpal_lakehouse.names import QUALITY_RESULTS, QUARANTINE, bronze_table, query_name, silver_table
 from parkpal_lakehouse.quality.expectations import SILVER_SUITES
 from parkpal_lakehouse.quality.runner import QualityGateFailed, check_quality, results_frame
 from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events, unseen_events

@@ -1,8 +1,8 @@
 """The catalog step: layer schemas, (locally) the root's tables, and gold's analyst views.
 
 The setup step runs it on every target and the hourly job refreshes the views after each write
-(`gold.hourly`); a local step attaches the root's catalog to its in-memory one before it starts
-(`StepContext.spark`), because a local catalog lasts only as long as its process.
+(`gold.hourly`). A local catalog lasts only as long as its process, so a local step also runs it before
+it reads (`StepContext.spark`); Databricks' catalog persists.
 """
 
 from __future__ import annotations
@@ -17,10 +17,3 @@ from parkpal_lakehouse.io.catalog import create_schemas, register_local_tables
 def prepare_catalog(spark: SparkSession, config: LakehouseConfig) -> list[str]:
     """Create the schemas, register a local root's tables and create the views; returns the names made."""
     return create_schemas(spark, config) + register_local_tables(spark, config) + create_views(spark, config)
-
-
-def attach_catalog(spark: SparkSession, config: LakehouseConfig) -> list[str]:
-    """A local process's view of the root: its tables and gold's views by name (no-op on Databricks)."""
-    if not config.is_local:
-        return []
-    return register_local_tables(spark, config) + create_views(spark, config)

@@ -14,8 +14,6 @@ def _series(args: Values, ctx: StepContext):
     """(source, series, calendar) from the series options; prints what cleaning did."""
     from parkpal_lakehouse.forecasting.series_source import SeriesSource, load_series
 
-    if args.input and args.history:
-        raise ParkPalError("give --input (instead of gold) or --history (before gold), not both")
     if ctx.config.is_local:
         for flag, path in (("--input", args.input), ("--history", args.history)):
             if path and "://" not in path and not Path(path).exists():
@@ -36,11 +34,16 @@ def _holdout(args: Values):
     return Holdout.of(args.holdout_from, args.holdout_to)
 
 
-def check_evaluation(args: Values) -> None:
-    """A half-given or reversed window, or both --input and --history, fail before Spark starts."""
-    _holdout(args)
+def check_series(args: Values) -> None:
+    """Both --input and --history fail before Spark starts."""
     if args.input and args.history:
         raise ParkPalError("give --input (instead of gold) or --history (before gold), not both")
+
+
+def check_evaluation(args: Values) -> None:
+    """... and so does a half-given or reversed evaluation window."""
+    check_series(args)
+    _holdout(args)
 
 
 def _horizons(config, text: str):
@@ -120,7 +123,8 @@ STEPS = (
     Step(("forecast", "score"), "parkpal-forecast-score", "forecast_score",
          "forecast the next 24 hours of every zone with @champion into gold.zone_occupancy_forecast", score,
          (*SERIES_OPTIONS,  # no --holiday-country: scoring uses the calendar the champion was trained with
-          Option("as_of", "the last observed hour to forecast from (default: the newest)", parse=moment))),
+          Option("as_of", "the last observed hour to forecast from (default: the newest)", parse=moment)),
+         check=check_series),
     Step(("forecast", "backtest"), "parkpal-forecast-backtest", "forecast_backtest",
          "rolling-origin backtest of the model and the baselines on any hourly occupancy table", backtest,
          EVALUATION, check=check_evaluation),

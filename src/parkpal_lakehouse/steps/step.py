@@ -187,14 +187,14 @@ class StepContext:
 
     @cached_property
     def spark(self) -> SparkSession:
-        """The session; a local one also gets this root's tables and views in its in-memory catalog
-        (Databricks' catalog persists: there the setup and hourly steps maintain it)."""
+        """The session; a local one also gets the catalog step (this root's tables and views in its
+        in-memory catalog). Databricks' catalog persists: there the setup and hourly steps maintain it."""
         from parkpal_lakehouse.runtime.session import get_spark
-        from parkpal_lakehouse.steps.catalog import attach_catalog
+        from parkpal_lakehouse.steps.catalog import prepare_catalog
 
         spark = get_spark(self.config)
         if self.config.is_local:
-            attach_catalog(spark, self.config)
+            prepare_catalog(spark, self.config)
         return spark
 
     @cached_property
