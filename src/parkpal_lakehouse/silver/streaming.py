@@ -31,9 +31,10 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
 
     def write(batch: DataFrame, batch_id: int) -> None:
         batch = batch.persist()
+        # Duplicates out first (within the batch and against silver), then the expectations. Kept once
+        # computed: the expectations (count, pandas) and the write read it, the lookup in silver runs once.
+        events = unseen_events(silver_events(batch), read_table(batch.sparkSession, config, table), hub).persist()
         try:
-            # Duplicates out first (within the batch and against silver), then the expectations.
-            events = unseen_events(silver_events(batch), read_table(batch.sparkSession, config, table), hub)
             quarantined = quarantined_records(batch)
             results = []
             if config.stream.quality_checks:
@@ -51,6 +52,7 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
                 append_once(results_frame(batch.sparkSession, results), config, QUALITY_RESULTS, name,
                             batch_id)
         finally:
+            events.unpersist()
             batch.unpersist()
 
     return write
