@@ -4,7 +4,7 @@ Fair references (issue 21): every figure is taken **warm**. Before anything is t
 (1 day, 10 zones, 500 users) goes through every measured path once in the same session (raw reads,
 bronze, silver with and without great-expectations), so class loading, JIT and Delta's first-use
 costs are paid before the clock starts, for the references and the pipeline alike. The measured city
-is 10x the demo's (default 20 days, 50 zones, 5,000 users, platform phones, noise on: ~1.3M
+is 10x the demo's (default 20 days, 50 zones, 5,000 users, platform phones, noise on: ~1.2M
 messages) so fixed costs per query do not hide the per-event cost.
 
 1. Throughput, landing files (the embedded source): references `spark.read.text -> write Delta`
@@ -13,7 +13,7 @@ messages) so fixed costs per query do not hide the per-event cost.
    the great-expectations checks.
 2. Throughput, Kafka (the production path through Event Hubs' Kafka endpoint): the same city's
    messages produced to a real local broker (`--kafka-days` of them), reference `spark.read.format
-   ("kafka") -> from_json -> write Delta`, then the bronze queries reading the topics (availableNow).
+   ("kafka") -> from_json -> write Delta`, then bronze reading the topics and silver (availableNow).
 3. Latency: continuous queries (processingTime trigger) while the simulator feeds landing files at a
    steady rate; p50/p95 from a file landing (`received_at`) to its event's silver commit (`processed_at`).
 
