@@ -30,11 +30,11 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
     table, suite = silver_table(hub), SILVER_SUITES[silver_table(hub)]
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        batch = batch.persist()
-        # Duplicates out first (within the batch and against silver), then the expectations. Kept once
-        # computed: the expectations (count, pandas) and the write read it, the lookup in silver runs once.
-        events = unseen_events(silver_events(batch), read_table(batch.sparkSession, config, table), hub).persist()
+        batch, events = batch.persist(), None
         try:
+            # Duplicates out first (within the batch and against silver), then the expectations. Kept once
+            # computed: the expectations (count, pandas) and the write read it, the lookup in silver runs once.
+            events = unseen_events(silver_events(batch), read_table(batch.sparkSession, config, table), hub).persist()
             quarantined = quarantined_records(batch)
             results = []
             if config.stream.quality_checks:
@@ -52,7 +52,8 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
                 append_once(results_frame(batch.sparkSession, results), config, QUALITY_RESULTS, name,
                             batch_id)
         finally:
-            events.unpersist()
+            if events is not None:
+                events.unpersist()
             batch.unpersist()
 
     return write
