@@ -126,14 +126,20 @@ def test_stream_without_reference_data_says_what_to_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_a_continuous_stream_gracefully(tmp_path):
+def test_sigterm_stops_a_continuous_stream_gracefully(spark, tmp_path):
+    """One hub's bronze and silver queries: the signal path (stop each query between its micro-batches, then
+    exit 0) is the same for every query; the reference tables are loaded in this process's session."""
     import signal
     import time
 
+    from parkpal_lakehouse.config import local_config
+    from parkpal_lakehouse.silver.reference import load_reference_tables
+
     assert run("simulate", "--root", str(tmp_path), "--zones", "3", "--users", "60").returncode == 0
-    assert run("reference", "load", "--root", str(tmp_path)).returncode == 0
+    load_reference_tables(spark, local_config(tmp_path), tmp_path / "reference")
     process = subprocess.Popen([sys.executable, "-m", "parkpal_lakehouse.cli", "stream", "start", "--root",
-                                str(tmp_path), "--trigger", "processingTime=2 seconds", "--no-quality"],
+                                str(tmp_path), "--trigger", "processingTime=2 seconds", "--no-quality",
+                                "--hubs", "activity-events", "--no-sessions"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     bronze_log = tmp_path / "tables" / "bronze" / "activity_events_raw" / "_delta_log"
     deadline = time.monotonic() + 240

@@ -115,11 +115,11 @@ def test_late_events_are_kept_and_the_repair_makes_streaming_equal_batch(spark, 
         F.coalesce("event_id", "record_id").alias("event_key"), "enqueued_at")
         for t in ("activity_events", "geofence_events", "gate_events")]
     by_arrival = events.join(enqueued[0].unionByName(enqueued[1]).unionByName(enqueued[2]), "event_key")
-    # In arrival order, two hours of Event Hubs time per micro-batch, except some geofence events and
+    # In arrival order, six hours of Event Hubs time per micro-batch, except some geofence events and
     # STILL readings held back to a last micro-batch, hours after their users' state moved past them.
     held_back = F.abs(F.hash("event_key")) % 40 == 0
     held_back &= (F.col("kind") == "geofence") | (F.col("what") == "STILL")
-    chunk = F.when(held_back, F.lit(10**6)).otherwise(F.floor(F.unix_seconds("enqueued_at") / 7200))
+    chunk = F.when(held_back, F.lit(10**6)).otherwise(F.floor(F.unix_seconds("enqueued_at") / 21600))
     _stream_in_chunks(spark, config, by_arrival, chunk, tmp_path)
     late = read_table(spark, config, LATE_EVENTS)
     late_keys = {r.event_key for r in late.select("event_key").collect()}

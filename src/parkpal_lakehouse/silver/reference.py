@@ -19,11 +19,20 @@ from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.io.delta import overwrite_table, read_table, table_exists
 from parkpal_lakehouse.names import STREET_COUNTS, VEHICLES, ZONES
 
+NO_ZONES = "no zones reference table: load it first (`parkpal reference load`, or run the demo)"
+
 
 def zones_reference(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
     if not table_exists(spark, config, ZONES):
-        raise ConfigError("no zones reference table: load it first (`parkpal reference load`, or run the demo)")
+        raise ConfigError(NO_ZONES)
     return read_table(spark, config, ZONES)
+
+
+def check_zones_loaded(config: LakehouseConfig) -> None:
+    """On a local root, the same check as `zones_reference` before Spark starts (a table there is a folder),
+    so the error comes in a second, not after the JVM's start. On Databricks it waits for Spark."""
+    if config.is_local and not (Path(config.table_path(ZONES)) / "_delta_log").is_dir():
+        raise ConfigError(NO_ZONES)
 
 
 def load_reference_tables(spark: SparkSession, config: LakehouseConfig, folder: str | Path | None = None) -> list[str]:

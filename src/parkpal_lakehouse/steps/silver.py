@@ -64,8 +64,10 @@ def stream_start(args: Values, ctx: StepContext) -> int:
     from parkpal_lakehouse.ingestion import run_ingestion
     from parkpal_lakehouse.io.sources import check_reachable
     from parkpal_lakehouse.runtime.signals import stop_on_signals
+    from parkpal_lakehouse.silver.reference import check_zones_loaded
 
     hubs = [Hub(h) for h in args.hubs]
+    check_zones_loaded(ctx.config)
     check_reachable(ctx.config.source)
     stop = stop_on_signals(ctx.progress)
     sessions = not args.no_sessions and set(hubs) == set(Hub)
