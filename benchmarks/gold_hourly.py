@@ -8,6 +8,7 @@
 3. 29 more days of history are added in front (the day's silver zone tables and sessions, shifted
    back 1..29 days, with new ids), and the same hour and day are computed again: the cost of an hour
    must not grow with history. Also timed: finding the pending hours when nothing changed.
+4. The Spark jobs one one-hour run starts, counted by call site (issue 21: where the fixed cost is).
 
     .venv/bin/python benchmarks/gold_hourly.py [--zones 200] [--users 20000] [--history-days 30]
 """
@@ -19,6 +20,7 @@ import json
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +104,30 @@ def best_of(step, runs: int = 2) -> float:
     return min(timed(step)[1] for _ in range(runs))
 
 
+def spark_jobs(spark, step, label: str) -> Counter:
+    """Run `step` once in its own job group; Spark's jobs it started, counted by where they come from (the
+    call site of their last stage: Delta's own jobs, AQE's query stages, our collects and writes)."""
+    sc, group = spark.sparkContext, f"bench-{label}"
+    sc.setJobGroup(group, label)
+    try:
+        step()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    tracker, sites = sc.statusTracker(), Counter()
+    for job_id in tracker.getJobIdsForGroup(group):
+        job = tracker.getJobInfo(job_id)
+        stages = [tracker.getStageInfo(s) for s in (job.stageIds if job else [])]
+        names = [st.name for st in stages if st is not None]
+        sites[_site(names[-1]) if names else "unknown"] += 1
+    return sites
+
+
+def _site(stage_name: str) -> str:
+    """`collect at /x/parkpal_lakehouse/gold/zones.py:54` -> `collect at gold/zones.py:54`; Java sites as is."""
+    what, _, where = stage_name.partition(" at ")
+    return f"{what} at {where.split('parkpal_lakehouse/')[-1]}" if where else stage_name
+
+
 def shown(name: str, seconds: float) -> tuple[str, float]:
     print(f"  {name:<36}{seconds:8.1f} s", flush=True)
     return name, seconds
@@ -147,6 +173,11 @@ def main() -> None:
         _, seconds = timed(lambda: add_history(spark, config, args.history_days))
         rows = read_table(spark, config, silver_table(Hub.GATE)).count()
         print(f"history: {args.history_days} days in the zone tables ({rows:,} gate events) added in {seconds:.0f}s")
+        jobs = spark_jobs(spark, lambda: run_hourly(spark, replace(config, gold=replace(
+            config.gold, optimize_after_write=False)), hour, repair=False, progress=lambda _m: None), "one-hour")
+        print(f"Spark jobs of one one-hour run (1-day history): {sum(jobs.values())}")
+        for site, n in jobs.most_common():
+            print(f"  {n:4d}  {site}")
         figures |= measure(spark, config, hour, day, f"{args.history_days}-day history")
         zone_hours = args.zones * len(day)
         print("\nhourly gold job (wall time, best of 2 for hour/pending/reference)")

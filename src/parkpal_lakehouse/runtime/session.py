@@ -99,6 +99,8 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.databricks.delta.properties.defaults.appendOnly", "false")
         .config("spark.sql.streaming.stateStore.providerClass",
                 "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider")
+        # As the bundle's streaming cluster: each micro-batch commits RocksDB's change log, not a snapshot.
+        .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'} "
                 f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'}")

@@ -67,8 +67,8 @@ def stream_start(args: Values, ctx: StepContext) -> int:
     from parkpal_lakehouse.silver.reference import check_zones_loaded
 
     hubs = [Hub(h) for h in args.hubs]
-    check_zones_loaded(ctx.config)
     check_reachable(ctx.config.source)
+    check_zones_loaded(ctx.config)
     stop = stop_on_signals(ctx.progress)
     sessions = not args.no_sessions and set(hubs) == set(Hub)
     report = run_ingestion(ctx.spark, ctx.config, hubs, stop=stop, progress=ctx.progress, sessions=sessions,
