@@ -133,9 +133,14 @@ def shown(name: str, seconds: float) -> tuple[str, float]:
     return name, seconds
 
 
+def without_optimize(config):
+    """The job's own work only: OPTIMIZE after the write is maintenance, measured apart."""
+    return replace(config, gold=replace(config.gold, optimize_after_write=False))
+
+
 def measure(spark, config, hour: list[datetime], day: list[datetime], label: str) -> dict[str, float]:
     quiet = lambda _m: None  # noqa: E731
-    fixed = replace(config, gold=replace(config.gold, optimize_after_write=False))
+    fixed = without_optimize(config)
     return dict([
         shown(f"{label} one hour", best_of(lambda: run_hourly(spark, fixed, hour, repair=False, progress=quiet))),
         shown(f"{label} one day", best_of(lambda: run_hourly(spark, fixed, day, repair=False, progress=quiet), 1)),
@@ -173,8 +178,8 @@ def main() -> None:
         _, seconds = timed(lambda: add_history(spark, config, args.history_days))
         rows = read_table(spark, config, silver_table(Hub.GATE)).count()
         print(f"history: {args.history_days} days in the zone tables ({rows:,} gate events) added in {seconds:.0f}s")
-        jobs = spark_jobs(spark, lambda: run_hourly(spark, replace(config, gold=replace(
-            config.gold, optimize_after_write=False)), hour, repair=False, progress=lambda _m: None), "one-hour")
+        jobs = spark_jobs(spark, lambda: run_hourly(spark, without_optimize(config), hour, repair=False,
+                                                    progress=lambda _m: None), "one-hour")
         print(f"Spark jobs of one one-hour run (1-day history): {sum(jobs.values())}")
         for site, n in jobs.most_common():
             print(f"  {n:4d}  {site}")

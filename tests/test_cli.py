@@ -125,6 +125,18 @@ def test_stream_without_reference_data_says_what_to_run(tmp_path):
         "(`parkpal reference load`, or run the demo)")
 
 
+def test_stream_start_says_the_reference_is_missing_before_starting_spark(tmp_path, monkeypatch, capsys):
+    import parkpal_lakehouse.runtime.session as session
+
+    def no_spark(*_args, **_kwargs):
+        raise AssertionError("Spark was started before the reference check")
+
+    monkeypatch.setattr(session, "get_spark", no_spark)
+    assert main(["stream", "start", "--root", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith("no zones reference table: load it first "
+                                                                     "(`parkpal reference load`, or run the demo)")
+
+
 @pytest.mark.slow
 def test_sigterm_stops_a_continuous_stream_gracefully(spark, tmp_path):
     """One hub's bronze and silver queries: the signal path (stop each query between its micro-batches, then

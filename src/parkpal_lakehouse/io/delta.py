@@ -80,11 +80,16 @@ def delta_table(spark: SparkSession, config: LakehouseConfig, logical: str) -> D
     return DeltaTable.forName(spark, config.table_name(logical))
 
 
+def local_table_exists(config: LakehouseConfig, logical: str) -> bool:
+    """On a local root a table is a folder: answered without Spark (callers check before starting it)."""
+    from pathlib import Path
+
+    return (Path(config.table_path(logical)) / "_delta_log").is_dir()
+
+
 def table_exists(spark: SparkSession, config: LakehouseConfig, logical: str) -> bool:
     if config.is_local:
-        from pathlib import Path
-
-        return (Path(config.table_path(logical)) / "_delta_log").is_dir()
+        return local_table_exists(config, logical)
     return spark.catalog.tableExists(config.table_name(logical))
 
 

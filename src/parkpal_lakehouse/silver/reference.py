@@ -16,7 +16,7 @@ from parkpal_lakehouse.contracts.reference import (
     zones_df,
 )
 from parkpal_lakehouse.errors import ConfigError
-from parkpal_lakehouse.io.delta import overwrite_table, read_table, table_exists
+from parkpal_lakehouse.io.delta import local_table_exists, overwrite_table, read_table, table_exists
 from parkpal_lakehouse.names import STREET_COUNTS, VEHICLES, ZONES
 
 NO_ZONES = "no zones reference table: load it first (`parkpal reference load`, or run the demo)"
@@ -31,7 +31,7 @@ def zones_reference(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
 def check_zones_loaded(config: LakehouseConfig) -> None:
     """On a local root, the same check as `zones_reference` before Spark starts (a table there is a folder),
     so the error comes in a second, not after the JVM's start. On Databricks it waits for Spark."""
-    if config.is_local and not (Path(config.table_path(ZONES)) / "_delta_log").is_dir():
+    if config.is_local and not local_table_exists(config, ZONES):
         raise ConfigError(NO_ZONES)
 
 
