@@ -11,7 +11,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: install checkov demo test lint bench clean
+.PHONY: install checkov demo screenshot test lint bench clean
 
 # --compile-bytecode: every process (each CLI, each Spark Python worker) then reads compiled modules, even
 # where PYTHONDONTWRITEBYTECODE is set (as on our development machines): without it each one compiled
@@ -39,8 +39,12 @@ checkov: $(CHECKOV_STAMP)
 demo: install
 	$(VENV)/bin/parkpal demo $(DEMO_ARGS)
 
+# The README's dashboard picture (docs/images/dashboard.png) from the demo's ./lakehouse, in headless Chromium.
+screenshot: install
+	$(PY) tools/dashboard_screenshot.py
+
 test: install checkov
-	$(VENV)/bin/ruff check src tests benchmarks conftest.py
+	$(VENV)/bin/ruff check src tests benchmarks tools conftest.py
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install

@@ -161,3 +161,35 @@ def test_sigterm_stops_a_continuous_stream_gracefully(spark, tmp_path):
     out, err = process.communicate(timeout=180)
     assert process.returncode == 0, err[-2000:]
     assert "SIGTERM: stopping the queries" in err and "ingestion stopped on signal" in out
+
+
+@pytest.mark.parametrize("command", [["share", "serve"], ["sql", "serve"]])
+def test_a_port_in_use_is_one_line_before_spark_starts(command, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(*command, "--root", str(tmp_path), "--port", str(port))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port} is already in use; pick another --port" in lines[0], result.stderr
+
+
+def test_the_demo_refuses_a_folder_that_is_not_its_city_in_one_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = run("demo", "--root", str(tmp_path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is not empty and holds no demo city" in lines[0] and "--fresh" in lines[0], lines
+    assert (tmp_path / "notes.txt").read_text() == "mine" and not (tmp_path / "logs").exists()
+
+
+def test_the_demo_has_a_verbose_switch_and_a_small_default_city():
+    args = build_parser().parse_args(["demo"])
+    assert (args.days, args.zones, args.users, args.verbose) == (2, 20, 2000, False)
+    assert build_parser().parse_args(["demo", "--verbose"]).verbose
+    from parkpal_lakehouse.demo import DEMO_DAYS, DEMO_USERS, DEMO_ZONES
+
+    assert (DEMO_DAYS, DEMO_ZONES, DEMO_USERS) == (args.days, args.zones, args.users)

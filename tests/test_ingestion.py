@@ -4,13 +4,23 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from chispa import assert_df_equality
+from conftest import copy_city
 from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 
-from parkpal_lakehouse.balance import ingestion_balance
+from parkpal_lakehouse.balance import ingestion_balance, last_balance, record_balance
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.ingestion import QUARANTINE, run_ingestion, silver_table
 from parkpal_lakehouse.io.delta import read_table
-from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS, bronze_table
+from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.names import (
+    LATE_EVENTS,
+    OPEN_SESSIONS,
+    PARKING_SESSIONS,
+    PIPELINE_PROGRESS,
+    bronze_table,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -118,3 +128,17 @@ def test_a_new_optional_field_does_not_break_the_stream_and_bronze_keeps_it(spar
     bodies = [r.body for r in read_table(spark, config, bronze_table(Hub.ACTIVITY)).collect()]
     assert new in bodies
     assert sorted(r.event_id for r in read_table(spark, config, silver_table(Hub.ACTIVITY)).collect()) == ["a-1", "a-2"]
+
+
+def test_the_recorded_balance_is_read_back_until_a_micro_batch_is_recorded_after_it(spark, small_city, ingested_city,
+                                                                                   tmp_path):
+    config = copy_city(small_city.root, tmp_path / "city")
+    assert last_balance(spark, config) is None  # none recorded yet
+    recorded = record_balance(spark, config)
+    assert {r.hub for r in recorded} == {h.value for h in Hub} and all(r.checked_at for r in recorded)
+    expected = spark.createDataFrame(recorded).drop("checked_at").orderBy("hub")
+    assert_df_equality(spark.createDataFrame(last_balance(spark, config)), expected, ignore_nullable=True)
+    # a micro-batch recorded after the check: the tables may have changed, so nothing is read back
+    later = read_table(spark, config, PIPELINE_PROGRESS).limit(1).withColumn("recorded_at", F.current_timestamp())
+    append_rows(later, config, PIPELINE_PROGRESS)
+    assert last_balance(spark, config) is None

@@ -3,17 +3,24 @@
 Counted independently of the streaming queries: bronze is re-parsed in batch with the same rules, and
 its distinct valid keys are what silver must hold. A silent loss or a double write shows as a
 non-zero `unexplained`.
+
+The streaming step records each balance it checks in `ops.ingestion_balance` (stamped `checked_at`), so
+analysts can see when ingestion last balanced; `last_balance` reads the newest back while no micro-batch
+has been recorded since (the demo's summary uses it instead of counting everything again).
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.io.delta import read_table
-from parkpal_lakehouse.names import QUARANTINE, bronze_table, silver_table
+from parkpal_lakehouse.io.delta import read_table, table_exists
+from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.names import INGESTION_BALANCE, PIPELINE_PROGRESS, QUARANTINE, bronze_table, silver_table
 from parkpal_lakehouse.silver.parse import parsed_events
 from parkpal_lakehouse.silver.reference import zones_reference
 
@@ -43,3 +50,28 @@ def ingestion_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[H
         duplicates = int(counts["valid"] or 0) - int(counts["distinct_valid"] or 0)
         rows.append((hub.value, counts["bronze"], silver, q, duplicates, counts["bronze"] - silver - q - duplicates))
     return spark.createDataFrame(rows, BALANCE_DDL)
+
+
+def record_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[Hub] | None = None) -> list[Row]:
+    """Check the balance and append it to `ops.ingestion_balance` (one row per hub, one `checked_at`)."""
+    balance = ingestion_balance(spark, config, hubs).withColumn("checked_at", F.lit(datetime.now(UTC)))
+    rows = balance.collect()
+    append_rows(spark.createDataFrame(rows, balance.schema), config, INGESTION_BALANCE)
+    return rows
+
+
+def last_balance(spark: SparkSession, config: LakehouseConfig) -> list[Row] | None:
+    """The newest recorded balance of every hub, or None when there is none or a micro-batch was recorded
+    in `ops.pipeline_progress` after it (the tables may have changed since)."""
+    if not table_exists(spark, config, INGESTION_BALANCE):
+        return None
+    balances = read_table(spark, config, INGESTION_BALANCE)
+    checked = balances.agg(F.max("checked_at")).first()[0]
+    if checked is None:
+        return None
+    if table_exists(spark, config, PIPELINE_PROGRESS):
+        newest_batch = read_table(spark, config, PIPELINE_PROGRESS).agg(F.max("recorded_at")).first()[0]
+        if newest_batch is not None and newest_batch > checked:
+            return None
+    rows = balances.filter(F.col("checked_at") == F.lit(checked)).drop("checked_at").orderBy("hub").collect()
+    return rows if {r.hub for r in rows} == {h.value for h in Hub} else None

@@ -139,9 +139,12 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.demo import run_demo
+    from parkpal_lakehouse.runtime.console import Console, library_log_path
 
-    return run_demo(Path(args.root).resolve(), days=args.days, fresh=args.fresh, progress=progress,
-                    zones=args.zones, users=args.users, device=args.device)
+    root = Path(args.root).resolve()
+    return run_demo(root, days=args.days, fresh=args.fresh, progress=progress, zones=args.zones, users=args.users,
+                    device=args.device, console=Console(),
+                    library_log=None if args.verbose else library_log_path(root))
 
 
 # --- the parser --------------------------------------------------------------------------------------
@@ -231,12 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the pipeline end to end on the embedded default (landing files)")
     _add_root(p)
-    p.add_argument("--days", type=positive_int, default=2)
-    p.add_argument("--zones", type=positive_int, default=50, help="of a new simulated city")
-    p.add_argument("--users", type=positive_int, default=5000, help="of a new simulated city")
+    # demo.DEMO_DAYS / DEMO_ZONES / DEMO_USERS (not imported: keeps --help fast)
+    p.add_argument("--days", type=positive_int, default=2, help="of a new simulated city (default: %(default)s)")
+    p.add_argument("--zones", type=positive_int, default=20, help="of a new simulated city (default: %(default)s)")
+    p.add_argument("--users", type=positive_int, default=2000,
+                   help="app users of a new simulated city (default: %(default)s)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="platform",
                    help="how the simulated phones report (see `parkpal simulate --help`)")
     p.add_argument("--fresh", action="store_true", help="delete the root first and start over")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show Spark's, MLflow's and other libraries' own output here instead of in "
+                        "<root>/logs/parkpal.log")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -3,22 +3,30 @@
 Simulates a city (and weeks of earlier occupancy for forecasting), then runs the jobs of
 `jobs/databricks.yml` for the local target with the local runner, the same task graph Databricks runs:
 setup, streaming (availableNow), hourly (gold -> quality -> scoring), daily training (train ->
-validate; monitoring). Resumes on an existing root (or starts over with `fresh`) and prints a short
-summary with where the tables are.
+validate; monitoring). Resumes on an existing root (or starts over with `fresh`), prints a short
+summary with where the tables are, and ends by writing the operator dashboard (its path and the serve
+commands are the last lines).
+
+A root remembers the city it simulated (`demo.json`): resuming it with another city's options, or a
+root an older ParkPal made, is a one-line error that says to use `--fresh` or another `--root`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.balance import ingestion_balance
+from parkpal_lakehouse.balance import ingestion_balance, last_balance
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
@@ -30,6 +38,8 @@ from parkpal_lakehouse.names import (
     ZONE_METRICS_HOURLY,
     ZONE_OCCUPANCY_FORECAST,
 )
+from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, library_log_path, route_library_output
+from parkpal_lakehouse.serving.dashboard import write_dashboard
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
 from parkpal_lakehouse.sessions.store import sessions_found
 from parkpal_lakehouse.simulator.history import HISTORY_CSV, write_history
@@ -38,10 +48,47 @@ from parkpal_lakehouse.simulator.settings import SimulationSettings
 from parkpal_lakehouse.simulator.truth import load_truth
 from parkpal_lakehouse.steps.step import StepContext, root_config
 
-DEMO_ZONES, DEMO_USERS = 50, 5_000
+if TYPE_CHECKING:
+    from parkpal_lakehouse.runtime.console import Console
+
+# The default city: small enough for `make demo` to take a few minutes on a 2-core laptop (fixed costs
+# dominate: a 50-zone, 5,000-user city took 40 s more); --zones/--users/--days scale it up.
+DEMO_DAYS, DEMO_ZONES, DEMO_USERS = 2, 20, 2_000
 # Weeks of occupancy before the streamed days, so that forecasting has history to learn from.
 DEMO_HISTORY_WEEKS = 6
 DEFAULT_DEMO_ROOT = "./lakehouse"
+# What a demo root holds and how it is laid out; bump when a new version cannot resume an older root.
+DEMO_LAYOUT = 2
+DEMO_STAMP = "demo.json"
+
+
+def _city(settings: SimulationSettings) -> dict[str, object]:
+    return {"layout": DEMO_LAYOUT, "days": settings.days, "zones": settings.zones, "users": settings.users,
+            "device": settings.device, "seed": settings.seed}
+
+
+def check_demo_root(root: Path, settings: SimulationSettings) -> None:
+    """A root to resume must be this version's, of the city asked for (else one line says what to do)."""
+    if not (root / "truth" / "manifest.json").is_file():
+        if root.is_dir() and any(p.name != "logs" for p in root.iterdir()):
+            raise ParkPalError(f"{root} is not empty and holds no demo city: give `--root` a new folder, or "
+                               "`--fresh` to delete it and start over")
+        return
+    stamp = root / DEMO_STAMP
+    if not stamp.is_file():
+        raise ParkPalError(f"{root} holds a city this version's demo did not make (an older ParkPal, or `parkpal "
+                           f"simulate`; no {DEMO_STAMP}): run `parkpal demo --fresh` (deletes it) or choose another "
+                           "--root")
+    made = json.loads(stamp.read_text())
+    if made.get("layout") != DEMO_LAYOUT:
+        raise ParkPalError(f"{root} was made by another ParkPal version (layout {made.get('layout')}, this one "
+                           f"{DEMO_LAYOUT}): run `parkpal demo --fresh` (deletes it) or choose another --root")
+    asked = _city(settings)
+    differ = [f"--{k} {asked[k]} (it has {made.get(k)})" for k in ("days", "zones", "users", "device")
+              if made.get(k) != asked[k]]
+    if differ:
+        raise ParkPalError(f"{root} holds another simulated city: {', '.join(differ)}; add --fresh to simulate "
+                           "this one there, or choose another --root")
 
 
 def _simulate(root: Path, settings: SimulationSettings, progress: Callable[[str], None]) -> None:
@@ -52,18 +99,36 @@ def _simulate(root: Path, settings: SimulationSettings, progress: Callable[[str]
     progress(f"simulated {report.messages:,} messages at {report.events_per_second:,.0f}/s")
     path, _ = write_history(settings, DEMO_HISTORY_WEEKS, root)
     progress(f"simulated {DEMO_HISTORY_WEEKS} weeks of earlier hourly occupancy into {path}")
+    (root / DEMO_STAMP).write_text(json.dumps(_city(settings), indent=1))
 
 
 def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None], zones: int = DEMO_ZONES,
-             users: int = DEMO_USERS, bundle: str | Path | None = None, device: str = "platform") -> int:
+             users: int = DEMO_USERS, bundle: str | Path | None = None, device: str = "platform",
+             console: Console | None = None, library_log: Path | None = None) -> int:
+    """The demo. `console` (runtime/console.py), when given, is the progress and watches Spark between
+    events (a live status on a terminal, a heartbeat line elsewhere); with `library_log`, libraries'
+    output goes to that file (`route_library_output`) instead of the terminal."""
+    progress = console or progress
+    settings = SimulationSettings(days=days, zones=zones, users=users, device=device)
     if fresh and root.exists():
         progress(f"--fresh: removing {root}")
         shutil.rmtree(root)
-    _simulate(root, SimulationSettings(days=days, zones=zones, users=users, device=device), progress)
+    check_demo_root(root, settings)
+    if library_log is not None:
+        route_library_output(library_log)
+        progress(f"library logs (Spark, MLflow, ...) go to {library_log}; --verbose shows them here")
+    _simulate(root, settings, progress)
     config = root_config(root)
     started = time.perf_counter()
     spark = StepContext(config, progress).spark  # one session: every job's tasks run in this process
     progress(f"Spark {spark.version} with Delta ready in {time.perf_counter() - started:.1f}s")
+    with console.watching(spark) if console is not None else contextlib.nullcontext():
+        code = _run_jobs(spark, config, root, bundle, progress)
+    _print_where_to_look(config, root)
+    return code
+
+
+def _run_jobs(spark, config, root: Path, bundle: str | Path | None, progress: Callable[[str], None]) -> int:
 
     def job(key: str, parameters: Mapping[str, str] | None = None, tasks: Iterable[str] | None = None) -> None:
         clock = time.perf_counter()
@@ -87,8 +152,12 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
         job("daily_training", tasks=["forecast_monitor"])
     else:
         progress(f"forecasting skipped: no occupancy history in {root / 'history'} (an older demo root: --fresh)")
-    balance = ingestion_balance(spark, config).collect()
+    progress("comparing the results with the simulated truth")
+    # The streaming job checked and recorded the balance; counted again only if it could have changed since.
+    balance = last_balance(spark, config) or ingestion_balance(spark, config).collect()
     _print_report(spark, config, root, balance)
+    dashboard = write_dashboard(spark, config, Path(config.storage_root) / "dashboard.html")
+    progress(f"operator dashboard written to {dashboard}")
     return 1 if any(r.unexplained for r in balance) else 0
 
 
@@ -104,12 +173,23 @@ def _print_report(spark, config, root: Path, balance: list) -> None:
     gold = gold_accuracy(metrics, occupancy, searches, settled)
     print("  gold vs ground truth\n" + "\n".join(f"    {line}" for line in gold.lines()))
     print("  forecasting\n" + "\n".join(f"    {line}" for line in forecast_summary(spark, config)))
+
+
+def _print_where_to_look(config, root: Path) -> None:
+    """The last lines: the dashboard to open, and what to run next."""
     default_root = Path(config.storage_root) == Path(DEFAULT_DEMO_ROOT).resolve()
-    query = "SELECT * FROM gold.v_busiest_zones ORDER BY busiest_rank LIMIT 5"
-    print(f"  try               parkpal sql \"{query}\"" + ("" if default_root else f" --root {config.storage_root}"))
     root_arg = "" if default_root else f" --root {config.storage_root}"
-    print(f"  serve it          parkpal share serve{root_arg} | parkpal sql serve{root_arg} | "
-          f"parkpal dashboard{root_arg}")
+    query = "SELECT * FROM gold.v_busiest_zones ORDER BY busiest_rank LIMIT 5"
+    dashboard = Path(config.storage_root) / "dashboard.html"
+    print("\nWhere to look")
+    if dashboard.is_file():
+        print(f"  dashboard         {dashboard.resolve().as_uri()}  (open it in a browser; rebuild: "
+              f"parkpal dashboard{root_arg})")
+    print(f"  query gold        parkpal sql \"{query}\"{root_arg}")
+    print(f"  SQL endpoint      parkpal sql serve{root_arg}  (JDBC/ODBC for BI tools and beeline)")
+    print(f"  Delta Sharing     parkpal share serve{root_arg}  (recipients read gold with the delta-sharing client)")
+    if os.environ.get(LIBRARY_LOG_ENV) == str(library_log_path(root)):
+        print(f"  library logs      {library_log_path(root)}  (Spark, MLflow, ...; --verbose shows them here)")
 
 
 def forecast_summary(spark, config) -> list[str]:
@@ -182,6 +262,12 @@ def _print_summary(spark, config, searches: pd.DataFrame, occupancy: pd.DataFram
                    balance: list) -> None:
     print("\nParkPal demo summary")
     print(f"  storage root      {config.storage_root}")
+    stamp = Path(config.storage_root) / DEMO_STAMP
+    if stamp.is_file():
+        city = json.loads(stamp.read_text())
+        default = (city["days"], city["zones"], city["users"]) == (DEMO_DAYS, DEMO_ZONES, DEMO_USERS)
+        print(f"  city              {city['zones']} zones, {city['users']:,} app users, {city['days']} days"
+              + (" (the small default; scale it up with --zones, --users, --days)" if default else ""))
     print("  ingestion         hub: bronze = silver + quarantine + duplicates removed (simulator sent: events)")
     for r in balance:
         sent = manifest["wire"][r.hub]["events"]

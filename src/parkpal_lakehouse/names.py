@@ -28,6 +28,7 @@ FORECAST_ACCURACY_DAILY = "gold.forecast_accuracy_daily"
 # ops: what the pipeline says about itself
 QUALITY_RESULTS = "ops.quality_results"
 PIPELINE_PROGRESS = "ops.pipeline_progress"
+INGESTION_BALANCE = "ops.ingestion_balance"
 HOURLY_RUNS = "ops.gold_hourly_runs"
 
 

@@ -138,6 +138,23 @@ def test_the_dashboard_renders_every_chart_in_headless_chromium(report, tmp_path
 
 
 @pytest.mark.slow
+def test_the_readme_screenshot_tool_draws_the_charts_small(report, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dashboard_screenshot", Path(__file__).parents[2] / "tools" /
+                                                  "dashboard_screenshot.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / "readme.png"
+    assert tool.main(["--root", str(report.parent), "--out", str(out), "--width", "800"]) == 0
+    image = Image.open(out)
+    assert image.width == 800 and out.stat().st_size < 400_000
+    assert _colour_pixels(out, BAR) > 2_000  # the bar charts survived the scaling and the palette
+    assert tool.main(["--root", str(tmp_path / "nowhere")]) == 2
+    assert "run `make demo` first" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_filtering_by_operator_and_zone_redraws_for_the_selection(spark, city_with_forecasts, report, tmp_path):
     zones = read_table(spark, city_with_forecasts, "gold.dim_zone").where("is_current").collect()
     operator, count = Counter(z.operator for z in zones).most_common(1)[0]

@@ -17,6 +17,7 @@ so coverage is measured where the intervals had not seen the errors (the first f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -200,6 +201,7 @@ def run_folds(rows: pd.DataFrame, bounds: list[tuple[pd.Timestamp, pd.Timestamp]
               progress: Callable[[str], None] = lambda _m: None) -> Backtest:
     """Fit at each fold's start, forecast its origins; folds numbered from 1, scored from `evaluated_from`."""
     parts: list[pd.DataFrame] = []
+    began = time.perf_counter()
     for i, (start, stop) in enumerate(bounds, 1):
         scored = rows[(rows.origin_hour >= start) & (rows.origin_hour < stop) & rows.actual_rate.notna()]
         if scored.empty:
@@ -215,8 +217,10 @@ def run_folds(rows: pd.DataFrame, bounds: list[tuple[pd.Timestamp, pd.Timestamp]
         marks = mark_reporting(scored, model.reporting)[["target_reports", "origin_reports"]]
         parts.append(pd.concat([scored[KEEP], preds, marks], axis=1).assign(fold=i, evaluated=i >= evaluated_from))
         role = "scored" if i >= evaluated_from else "calibration only"
+        elapsed, left = time.perf_counter() - began, len(bounds) - i
+        eta = f"; about {elapsed / i * left:.0f}s to go for {left} more" if left else ""
         progress(f"backtest fold {i}/{len(bounds)} ({role}): origins {start:%Y-%m-%d %H:00} - {stop:%Y-%m-%d %H:00} "
-                 f"UTC, {len(scored):,} forecasts")
+                 f"UTC, {len(scored):,} forecasts ({elapsed:.0f}s{eta})")
     predictions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if predictions.empty or not predictions.evaluated.any():
         first, last = bounds[evaluated_from - 1][0], bounds[-1][1]

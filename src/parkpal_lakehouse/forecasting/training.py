@@ -39,6 +39,7 @@ from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, ForecastCale
 from parkpal_lakehouse.forecasting.model import DEFAULT_PARAMS, OccupancyForecaster
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, open_registry
 from parkpal_lakehouse.forecasting.reporting import describe_profile, reporting_profile
+from parkpal_lakehouse.runtime.console import library_stderr
 
 CUTOFF_PARAM = "training_cutoff"
 
@@ -204,13 +205,14 @@ def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataF
         evaluated = backtest.predictions[backtest.predictions.evaluated]
         mlflow.log_figure(forecast_vs_actual_figure(evaluated), "forecast_vs_actual.png")
         example = rows.loc[rows.actual_rate.notna(), list(FEATURE_COLUMNS)].head(5).reset_index(drop=True)
-        info = mlflow.pyfunc.log_model(
-            name="occupancy_forecaster", python_model=OccupancyForecaster(model),
-            signature=infer_signature(example, model.predict_frame(example)), input_example=example,
-            registered_model_name=registry.model_name,
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}",
-                              f"numpy=={np.__version__}", f"mlflow=={mlflow.__version__}"],
-        )
+        with library_stderr():  # MLflow prints "Successfully registered model ..." itself
+            info = mlflow.pyfunc.log_model(
+                name="occupancy_forecaster", python_model=OccupancyForecaster(model),
+                signature=infer_signature(example, model.predict_frame(example)), input_example=example,
+                registered_model_name=registry.model_name,
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}",
+                                  f"numpy=={np.__version__}", f"mlflow=={mlflow.__version__}"],
+            )
     version = str(info.registered_model_version)
     registry.set_alias(CHALLENGER, version)
     registry.client.set_model_version_tag(registry.model_name, version, "validation_status", "pending")

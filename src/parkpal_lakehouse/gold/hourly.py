@@ -276,8 +276,11 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
     rows: dict[str, int] = {}
     warnings: list[str] = []
     dates: set[date] = set()
+    began = time.perf_counter()
     for i, (a, b) in enumerate(ranges, 1):
-        progress(f"gold: {a:%Y-%m-%d %H:%M} -> {b:%Y-%m-%d %H:%M} UTC ({i}/{len(ranges)})")
+        done = time.perf_counter() - began
+        eta = f", about {done / (i - 1) * (len(ranges) - i + 1):.0f}s to go" if i > 1 else ""
+        progress(f"gold: {a:%Y-%m-%d %H:%M} -> {b:%Y-%m-%d %H:%M} UTC ({i}/{len(ranges)}{eta})")
         written, warned, touched = compute_range(spark, config, a, b, key, gate_horizon_ms)
         for table, n in written.items():
             rows[table] = rows.get(table, 0) + n

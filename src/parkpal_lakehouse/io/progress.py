@@ -49,6 +49,7 @@ class ProgressRecorder:
         self.spark, self.config, self.log = spark, config, log
         self._seen: set[tuple[str, int]] = set()
         self.rows: list[dict[str, Any]] = []
+        self._so_far: dict[str, int] = {}  # rows read per query in this run
 
     def collect(self, queries: list[StreamingQuery]) -> list[dict[str, Any]]:
         new = []
@@ -61,7 +62,10 @@ class ProgressRecorder:
                 self._seen.add(key)
                 row = progress_row(data)
                 new.append(row)
-                self.log(f"{row['query_name']} batch {row['batch_id']}: {row['num_input_rows']:,} rows, "
+                name = row["query_name"]
+                so_far = self._so_far[name] = self._so_far.get(name, 0) + row["num_input_rows"]
+                self.log(f"{row['query_name']} batch {row['batch_id']}: {row['num_input_rows']:,} rows "
+                         f"({so_far:,} so far), "
                          f"{row['processed_rows_per_second']:,.0f} rows/s, {row['batch_duration_ms']} ms"
                          + (f", {row['dropped_by_watermark']} DROPPED BY WATERMARK" if row["dropped_by_watermark"]
                             else ""))

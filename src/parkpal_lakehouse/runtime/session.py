@@ -18,6 +18,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, jvm_output_to
 from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars, java_executable
 
 _LOG4J2 = Path(__file__).with_name("log4j2.properties")
@@ -107,7 +108,10 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    # With PARKPAL_LIBRARY_LOG set (runtime/console.route_library_output), the JVM's own output (its startup
+    # warnings, log4j's console, the Python workers' prints) goes to that file instead of the terminal.
+    with jvm_output_to(os.environ.get(LIBRARY_LOG_ENV)):
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     # PySpark logs every analysis error as a JSON stack trace before raising it; callers get the exception.
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):

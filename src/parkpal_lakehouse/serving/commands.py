@@ -66,11 +66,14 @@ def cmd_share_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_share_serve(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.serving.sql_endpoint import check_port
     from parkpal_lakehouse.sharing.definition import load_definition
     from parkpal_lakehouse.sharing.local import start_local_sharing
 
     config = _config(args)
     definition = load_definition(args.definition)
+    if args.port:  # a port in use is one line now, not a stack trace after Spark started and published
+        check_port(args.host, args.port)
     stop = _stop_on_signals("share serve")
     spark = _spark(config)
     sharing = start_local_sharing(spark, config, definition, args.host, args.port, publish=not args.no_publish,

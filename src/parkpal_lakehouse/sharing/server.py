@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote, urlparse
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.contracts.events import parse_timestamp as contract_timestamp
+from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.sharing.definition import SHARED_SCHEMA, ShareDefinition, ShareDefinitionError
 from parkpal_lakehouse.sharing.snapshots import Snapshot, SnapshotError, read_snapshot, table_version
 from parkpal_lakehouse.sharing.tokens import TokenError, TokenStore
@@ -355,12 +356,20 @@ class _QuietServer(ThreadingHTTPServer):
         log.debug("sharing connection from %s ended", client_address, exc_info=True)
 
 
+class SharingServerError(ParkPalError):
+    """The server cannot start (its address is taken or not this machine's)."""
+
+
 class SharingServer:
     """The HTTP server in a background thread; `endpoint` is what profile files point at."""
 
     def __init__(self, service: SharingService, host: str = "127.0.0.1", port: int = 0) -> None:
         handler = type("SharingHandler", (_Handler,), {"service": service})
-        self.httpd = _QuietServer((host, port), handler)
+        try:
+            self.httpd = _QuietServer((host, port), handler)
+        except OSError as exc:  # taken between a check and here, or a host this machine does not have
+            raise SharingServerError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another "
+                                     "--port or --host") from None
         self.httpd.daemon_threads = True
         bound_host, bound_port = self.httpd.server_address[:2]
         if bound_host in ("0.0.0.0", "::"):  # listening everywhere: profiles name this machine

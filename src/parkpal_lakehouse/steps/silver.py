@@ -47,9 +47,9 @@ def reference_load(args: Values, ctx: StepContext) -> int:
 # --- streaming ------------------------------------------------------------------------------------------
 def _print_balance(ctx: StepContext, hubs: list) -> int:
     """Every bronze record must be in silver, in quarantine or a removed duplicate: anything else fails."""
-    from parkpal_lakehouse.balance import ingestion_balance
+    from parkpal_lakehouse.balance import record_balance
 
-    unexplained = [r for r in ingestion_balance(ctx.spark, ctx.config, hubs).collect() if r.unexplained]
+    unexplained = [r for r in record_balance(ctx.spark, ctx.config, hubs) if r.unexplained]
     for r in unexplained:
         print(f"{ctx.name}: error: {r.hub}: {r.unexplained:,} bronze record(s) neither in silver, in quarantine "
               f"nor duplicates (bronze {r.bronze:,} = silver {r.silver:,} + quarantine {r.quarantine:,} + duplicates "
@@ -82,9 +82,9 @@ def stream_start(args: Values, ctx: StepContext) -> int:
 
 
 def stream_balance(args: Values, ctx: StepContext) -> int:
-    from parkpal_lakehouse.balance import ingestion_balance
+    from parkpal_lakehouse.balance import record_balance
 
-    balance = ingestion_balance(ctx.spark, ctx.config).collect()
+    balance = record_balance(ctx.spark, ctx.config)
     print(f"{'hub':<17}{'bronze':>10}{'silver':>10}{'quarantine':>12}{'duplicates':>12}{'unexplained':>13}")
     for r in balance:
         print(f"{r.hub:<17}{r.bronze:>10,}{r.silver:>10,}{r.quarantine:>12,}{r.duplicates_removed:>12,}"
