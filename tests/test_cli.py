@@ -192,4 +192,4 @@ def test_the_demo_has_a_verbose_switch_and_a_small_default_city():
     assert build_parser().parse_args(["demo", "--verbose"]).verbose
     from parkpal_lakehouse.demo import DEMO_DAYS, DEMO_USERS, DEMO_ZONES
 
-    assert (DEMO_DAYS, DEMO_ZONES, DEMO_USERS) == (args.days, args.zones, args.users)
+    assert (args.days, args.zones, args.users) == (DEMO_DAYS, DEMO_ZONES, DEMO_USERS)
