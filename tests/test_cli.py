@@ -193,3 +193,14 @@ def test_the_demo_has_a_verbose_switch_and_a_small_default_city():
     from parkpal_lakehouse.demo import DEMO_DAYS, DEMO_USERS, DEMO_ZONES
 
     assert (args.days, args.zones, args.users) == (DEMO_DAYS, DEMO_ZONES, DEMO_USERS)
+
+
+@pytest.mark.slow
+def test_a_command_on_a_root_keeps_library_output_in_its_log_unless_verbose(tmp_path):
+    quiet = run("sql", "SELECT 41 + 1 AS answer", "--root", str(tmp_path))
+    assert quiet.returncode == 0, quiet.stderr
+    assert "42" in quiet.stdout and quiet.stderr == ""  # not even the JVM's startup warnings
+    assert "Using incubator modules" in (tmp_path / "logs" / "parkpal.log").read_text()
+    loud = run("sql", "SELECT 41 + 1 AS answer", "--root", str(tmp_path), "--verbose")
+    assert loud.returncode == 0 and "42" in loud.stdout
+    assert "Using incubator modules" in loud.stderr

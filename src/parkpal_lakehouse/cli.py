@@ -38,8 +38,27 @@ def _positive_float(text: str) -> float:
     return value
 
 
+VERBOSE_HELP = ("show Spark's, MLflow's and other libraries' own output here (by default it goes to "
+                "<root>/logs/parkpal.log)")
+
+
 def _add_root(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=DEFAULT_ROOT, help="local storage root of the lakehouse (default: %(default)s)")
+    p.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+
+
+def _route_library_output(args: argparse.Namespace) -> None:
+    """A command on an existing local root: libraries' output goes to <root>/logs/parkpal.log, the terminal
+    keeps ours, unless --verbose (commands without the flag, and the demo, which routes after --fresh)."""
+    if getattr(args, "verbose", True) or getattr(args, "func", None) is cmd_demo:
+        return
+    if (getattr(args, "target", None) or "local") != "local":
+        return
+    root = getattr(args, "storage_root", None) or getattr(args, "root", None)
+    if root and Path(root).is_dir():
+        from parkpal_lakehouse.runtime.console import library_log_path, route_library_output
+
+        route_library_output(library_log_path(Path(root).resolve()))
 
 
 def _assignments(pairs: Sequence[str], flag: str) -> dict[str, str]:
@@ -143,7 +162,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     root = Path(args.root).resolve()
     return run_demo(root, days=args.days, fresh=args.fresh, progress=progress, zones=args.zones, users=args.users,
-                    device=args.device, console=Console(),
+                    # --verbose: the JVM writes to the terminal directly, which a live display would garble
+                    device=args.device, console=Console(live=False) if args.verbose else Console(),
                     library_log=None if args.verbose else library_log_path(root))
 
 
@@ -170,6 +190,7 @@ def _add_steps(sub: argparse._SubParsersAction) -> None:
                     dest="action", required=True, metavar="ACTION", parser_class=_Parser)
             p = groups[group].add_parser(name, help=step.summary, description=step.summary)
         step.add_arguments(p)
+        p.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)  # the CLI's only, not a job's
         p.set_defaults(step=step)
 
 
@@ -242,9 +263,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=DEVICE_CHOICES, default="platform",
                    help="how the simulated phones report (see `parkpal simulate --help`)")
     p.add_argument("--fresh", action="store_true", help="delete the root first and start over")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="show Spark's, MLflow's and other libraries' own output here instead of in "
-                        "<root>/logs/parkpal.log")
     p.set_defaults(func=cmd_demo)
     return parser
 
@@ -253,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
     try:
+        _route_library_output(args)
         step: Step | None = getattr(args, "step", None)
         if step is not None:
             return step.execute(args, progress, door="cli")

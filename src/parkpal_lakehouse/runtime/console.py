@@ -46,11 +46,12 @@ def route_library_output(log_file: Path) -> Path:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # MLflow imported later leaves logging to us
     for logger in [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]:
-        for old in [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
-                    and not isinstance(h, logging.FileHandler)]:
+        terminal = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
+                    and not isinstance(h, logging.FileHandler)]
+        for old in terminal:
             logger.removeHandler(old)  # e.g. MLflow's own stderr handler, if it was imported already
-        if logger is not logging.getLogger():
-            logger.propagate = True
+        if terminal and logger is not logging.getLogger():
+            logger.propagate = True  # what it logged to the terminal now reaches the file
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER]:  # routed before (a second demo run)
         root.removeHandler(old)
