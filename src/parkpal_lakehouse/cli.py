@@ -7,6 +7,8 @@ Every failure the user can fix is one line on stderr (`parkpal <cmd>: error: ...
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -47,18 +49,20 @@ def _add_root(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
 
 
-def _route_library_output(args: argparse.Namespace) -> None:
-    """A command on an existing local root: libraries' output goes to <root>/logs/parkpal.log, the terminal
-    keeps ours, unless --verbose (commands without the flag, and the demo, which routes after --fresh)."""
-    if getattr(args, "verbose", True) or getattr(args, "func", None) is cmd_demo:
-        return
-    if (getattr(args, "target", None) or "local") != "local":
-        return
-    root = getattr(args, "storage_root", None) or getattr(args, "root", None)
-    if root and Path(root).is_dir():
-        from parkpal_lakehouse.runtime.console import library_log_path, route_library_output
+def _library_output(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """A command on an existing local root: libraries' output goes to <root>/logs/parkpal.log while it runs,
+    the terminal keeps ours, unless --verbose. Not for commands without the flag, nor the demo (it routes
+    after --fresh)."""
+    from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, library_log_path, library_output_to
 
-        route_library_output(library_log_path(Path(root).resolve()))
+    if getattr(args, "verbose", False):
+        os.environ.pop(LIBRARY_LOG_ENV, None)  # not even through a parent process's environment
+    if getattr(args, "verbose", True) or getattr(args, "func", None) is cmd_demo:
+        return contextlib.nullcontext()
+    root = getattr(args, "storage_root", None) or getattr(args, "root", None)
+    if (getattr(args, "target", None) or "local") != "local" or not root or not Path(root).is_dir():
+        return contextlib.nullcontext()
+    return library_output_to(library_log_path(Path(root).resolve()))
 
 
 def _assignments(pairs: Sequence[str], flag: str) -> dict[str, str]:
@@ -251,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a job parameter")
     p.add_argument("--task", action="append", default=[], metavar="KEY", help="run only this task (repeatable)")
     p.add_argument("--bundle", default=None, help=bundle_help)
+    p.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP + "; with --root")
     p.set_defaults(func=cmd_jobs_run)
 
     p = sub.add_parser("demo", help="run the pipeline end to end on the embedded default (landing files)")
@@ -271,12 +276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
     try:
-        _route_library_output(args)
-        step: Step | None = getattr(args, "step", None)
-        if step is not None:
-            return step.execute(args, progress, door="cli")
-        func: Callable[[argparse.Namespace], int] = args.func
-        return func(args)
+        with _library_output(args):
+            step: Step | None = getattr(args, "step", None)
+            if step is not None:
+                return step.execute(args, progress, door="cli")
+            func: Callable[[argparse.Namespace], int] = args.func
+            return func(args)
     except ParkPalError as exc:
         print(f"parkpal {command}: error: {exc}", file=sys.stderr)
         return 2

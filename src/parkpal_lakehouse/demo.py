@@ -38,7 +38,7 @@ from parkpal_lakehouse.names import (
     ZONE_METRICS_HOURLY,
     ZONE_OCCUPANCY_FORECAST,
 )
-from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, library_log_path, route_library_output
+from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, library_log_path, library_output_to
 from parkpal_lakehouse.serving.dashboard import write_dashboard
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
 from parkpal_lakehouse.sessions.store import sessions_found
@@ -49,6 +49,9 @@ from parkpal_lakehouse.simulator.truth import load_truth
 from parkpal_lakehouse.steps.step import StepContext, root_config
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from parkpal_lakehouse.config import LakehouseConfig
     from parkpal_lakehouse.runtime.console import Console
 
 # The default city: small enough for `make demo` to take a few minutes on a 2-core laptop (fixed costs
@@ -107,16 +110,21 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
              console: Console | None = None, library_log: Path | None = None) -> int:
     """The demo. `console` (runtime/console.py), when given, is the progress and watches Spark between
     events (a live status on a terminal, a heartbeat line elsewhere); with `library_log`, libraries'
-    output goes to that file (`route_library_output`) instead of the terminal."""
+    output goes to that file (`library_output_to`) instead of the terminal."""
     progress = console or progress
     settings = SimulationSettings(days=days, zones=zones, users=users, device=device)
     if fresh and root.exists():
         progress(f"--fresh: removing {root}")
         shutil.rmtree(root)
     check_demo_root(root, settings)
-    if library_log is not None:
-        route_library_output(library_log)
-        progress(f"library logs (Spark, MLflow, ...) go to {library_log}; --verbose shows them here")
+    with library_output_to(library_log) if library_log is not None else contextlib.nullcontext():
+        if library_log is not None:
+            progress(f"library logs (Spark, MLflow, ...) go to {library_log}; --verbose shows them here")
+        return _demo(root, settings, bundle, progress, console)
+
+
+def _demo(root: Path, settings: SimulationSettings, bundle: str | Path | None, progress: Callable[[str], None],
+          console: Console | None) -> int:
     _simulate(root, settings, progress)
     config = root_config(root)
     started = time.perf_counter()
@@ -128,7 +136,9 @@ def run_demo(root: Path, days: int, fresh: bool, progress: Callable[[str], None]
     return code
 
 
-def _run_jobs(spark, config, root: Path, bundle: str | Path | None, progress: Callable[[str], None]) -> int:
+def _run_jobs(spark: SparkSession, config: LakehouseConfig, root: Path, bundle: str | Path | None,
+              progress: Callable[[str], None]) -> int:
+    """The bundle's jobs in the order Databricks would run them, then the summary and the dashboard."""
 
     def job(key: str, parameters: Mapping[str, str] | None = None, tasks: Iterable[str] | None = None) -> None:
         clock = time.perf_counter()
@@ -175,7 +185,7 @@ def _print_report(spark, config, root: Path, balance: list) -> None:
     print("  forecasting\n" + "\n".join(f"    {line}" for line in forecast_summary(spark, config)))
 
 
-def _print_where_to_look(config, root: Path) -> None:
+def _print_where_to_look(config: LakehouseConfig, root: Path) -> None:
     """The last lines: the dashboard to open, and what to run next."""
     default_root = Path(config.storage_root) == Path(DEFAULT_DEMO_ROOT).resolve()
     root_arg = "" if default_root else f" --root {config.storage_root}"

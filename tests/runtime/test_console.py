@@ -89,11 +89,12 @@ QUIET = """
 import logging, sys, warnings
 from pathlib import Path
 from parkpal_lakehouse.config import local_config
-from parkpal_lakehouse.runtime.console import route_library_output
+from parkpal_lakehouse.runtime.console import library_output_to
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark
 
 root = Path(sys.argv[1])
-route_library_output(root / "logs" / "parkpal.log")
+routed = library_output_to(root / "logs" / "parkpal.log")
+routed.__enter__()
 import mlflow
 mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
 mlflow.MlflowClient().search_experiments()  # MLflow logs "Creating initial MLflow database tables..."
@@ -124,3 +125,28 @@ def test_library_output_goes_to_the_log_file_and_ours_stays_on_the_terminal(tmp_
         assert noise in log, noise  # it was produced (so the test can fail) ...
         assert noise not in result.stderr, noise  # ... and kept off the terminal
     assert result.stderr.strip() == "", result.stderr
+
+
+def test_routing_ends_with_the_block_so_in_process_callers_get_their_logging_back(tmp_path, monkeypatch):
+    import logging
+    import warnings
+
+    from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, library_output_to
+
+    monkeypatch.delenv(LIBRARY_LOG_ENV, raising=False)
+    noisy = logging.getLogger("parkpal.test.library")
+    terminal = logging.StreamHandler(io.StringIO())
+    noisy.addHandler(terminal)
+    noisy.propagate = False
+    root_handlers, showwarning = list(logging.getLogger().handlers), warnings.showwarning
+    log = tmp_path / "logs" / "parkpal.log"
+    with library_output_to(log):
+        assert os.environ[LIBRARY_LOG_ENV] == str(log)
+        noisy.warning("routed-line")
+        warnings.warn("routed-warning", UserWarning, stacklevel=1)
+    assert "routed-line" in log.read_text() and "routed-warning" in log.read_text()
+    assert terminal.stream.getvalue() == ""  # it did not reach the library's own terminal handler
+    assert LIBRARY_LOG_ENV not in os.environ
+    assert logging.getLogger().handlers == root_handlers and warnings.showwarning is showwarning
+    assert noisy.handlers == [terminal] and noisy.propagate is False
+    noisy.removeHandler(terminal)

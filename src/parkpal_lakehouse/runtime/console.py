@@ -7,7 +7,7 @@
   plain lines, and a long silence gets a "still working" line every `heartbeat_s` seconds instead.
   What the watcher shows comes from Spark's own status (the streaming queries' progress and the status
   tracker), never from reading tables.
-- `route_library_output(log_file)`: Python logging of libraries (MLflow, py4j, great-expectations,
+- `library_output_to(log_file)` (a context): Python logging of libraries (MLflow, py4j, great-expectations,
   alembic, ...) and warnings go to the file; so does the output of a local Spark JVM started after it
   (its warnings, log4j's console, the Python workers' prints), through `PARKPAL_LIBRARY_LOG`, which
   `runtime.session` reads, and what a library prints to stderr itself inside `library_stderr()` (MLflow's
@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -31,37 +32,53 @@ if TYPE_CHECKING:
 
 LIBRARY_LOG_ENV = "PARKPAL_LIBRARY_LOG"
 LIBRARY_LOG = "parkpal.log"  # under <root>/logs/
-_HANDLER = "parkpal-library-log"
 
 
 def library_log_path(root: str | Path) -> Path:
     return Path(root) / "logs" / LIBRARY_LOG
 
 
-def route_library_output(log_file: Path) -> Path:
-    """Send libraries' logging, Python warnings and a later local JVM's output to `log_file`."""
+@contextlib.contextmanager
+def library_output_to(log_file: Path) -> Iterator[Path]:
+    """For the block: libraries' Python logging and warnings go to `log_file`, and so does the output of a
+    local JVM started inside it (`PARKPAL_LIBRARY_LOG`). Logging, warnings and the environment are as
+    before afterwards (a JVM started inside keeps writing to the file: its output streams are its own)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_file, encoding="utf-8")
-    handler.set_name(_HANDLER)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # MLflow imported later leaves logging to us
-    for logger in [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]:
-        terminal = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
-                    and not isinstance(h, logging.FileHandler)]
-        for old in terminal:
-            logger.removeHandler(old)  # e.g. MLflow's own stderr handler, if it was imported already
-        if terminal and logger is not logging.getLogger():
-            logger.propagate = True  # what it logged to the terminal now reaches the file
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER]:  # routed before (a second demo run)
-        root.removeHandler(old)
-        old.close()
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)  # libraries' warnings; MLflow's own INFO lines (it logs little) as well
-    logging.getLogger("mlflow").setLevel(logging.INFO)
-    logging.captureWarnings(True)
-    os.environ[LIBRARY_LOG_ENV] = str(log_file)
-    return log_file
+    loggers = [root, *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    saved = [(lg, list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
+    env = {k: os.environ.get(k) for k in (LIBRARY_LOG_ENV, "MLFLOW_CONFIGURE_LOGGING")}
+    showwarning = warnings.showwarning
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    try:
+        os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # MLflow imported later leaves logging to us
+        for logger in loggers:
+            terminal = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
+                        and not isinstance(h, logging.FileHandler)]
+            for old in terminal:
+                logger.removeHandler(old)  # e.g. MLflow's own stderr handler, if it was imported already
+            if terminal and logger is not root:
+                logger.propagate = True  # what it logged to the terminal now reaches the file
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)  # libraries' warnings; MLflow's own INFO lines (it logs little) as well
+        logging.getLogger("mlflow").setLevel(logging.INFO)
+        logging.captureWarnings(True)
+        os.environ[LIBRARY_LOG_ENV] = str(log_file)
+        yield log_file
+    finally:
+        if warnings.showwarning is not showwarning:
+            logging.captureWarnings(False)
+        for logger, handlers, propagate, level in saved:
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+            logger.setLevel(level)
+        handler.close()
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @contextlib.contextmanager

@@ -108,7 +108,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)
-    # With PARKPAL_LIBRARY_LOG set (runtime/console.route_library_output), the JVM's own output (its startup
+    # With PARKPAL_LIBRARY_LOG set (runtime/console.library_output_to), the JVM's own output (its startup
     # warnings, log4j's console, the Python workers' prints) goes to that file instead of the terminal.
     with jvm_output_to(os.environ.get(LIBRARY_LOG_ENV)):
         spark = builder.getOrCreate()
