@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
@@ -66,12 +66,14 @@ def last_balance(spark: SparkSession, config: LakehouseConfig) -> list[Row] | No
     if not table_exists(spark, config, INGESTION_BALANCE):
         return None
     balances = read_table(spark, config, INGESTION_BALANCE)
-    checked = balances.agg(F.max("checked_at")).first()[0]
-    if checked is None:
+    newest = (balances.withColumn("newest", F.max("checked_at").over(Window.partitionBy()))
+              .filter(F.col("checked_at") == F.col("newest")).drop("newest").orderBy("hub").collect())
+    if not newest:
         return None
+    checked = newest[0].checked_at
     if table_exists(spark, config, PIPELINE_PROGRESS):
         newest_batch = read_table(spark, config, PIPELINE_PROGRESS).agg(F.max("recorded_at")).first()[0]
         if newest_batch is not None and newest_batch > checked:
             return None
-    rows = balances.filter(F.col("checked_at") == F.lit(checked)).drop("checked_at").orderBy("hub").collect()
+    rows = [Row(**{k: v for k, v in r.asDict().items() if k != "checked_at"}) for r in newest]
     return rows if {r.hub for r in rows} == {h.value for h in Hub} else None

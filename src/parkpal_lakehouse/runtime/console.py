@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -175,7 +175,6 @@ class Console:
     @contextlib.contextmanager
     def watching(self, spark: SparkSession | None, every_s: float = 1.0) -> Iterator[Console]:
         """While the block runs: the live status (terminal) or a heartbeat line after a long silence."""
-        stop = threading.Event()
 
         def activity() -> list[str]:
             if spark is None:
@@ -187,21 +186,15 @@ class Console:
 
         if not self.live:
             def beat() -> None:
-                while not stop.wait(every_s):
-                    with self._lock:
-                        silent = time.monotonic() - self._last_event
-                    if silent >= self.heartbeat_s:
-                        status = self._status(activity())
-                        self("still working: " + "; ".join(s.strip() for s in status[1:])
-                             if len(status) > 1 else f"still working ({silent:.0f}s since the last line)")
+                with self._lock:
+                    silent = time.monotonic() - self._last_event
+                if silent >= self.heartbeat_s:
+                    now = activity()
+                    self("still working: " + "; ".join(now) if now
+                         else f"still working ({silent:.0f}s since the last line)")
 
-            thread = threading.Thread(target=beat, name="parkpal-heartbeat", daemon=True)
-            thread.start()
-            try:
+            with _ticking(every_s, beat, "parkpal-heartbeat"):
                 yield self
-            finally:
-                stop.set()
-                thread.join(timeout=5)
             return
 
         from rich.console import Console as RichConsole
@@ -217,18 +210,28 @@ class Console:
             status = self._status(activity())
             return Group(Spinner("dots", line(status[0])), *(line(s) for s in status[1:]))
 
-        console = RichConsole(file=self.stream)
-        with Live(render(), console=console, transient=True, refresh_per_second=4) as live:
+        with Live(render(), console=RichConsole(file=self.stream), transient=True, refresh_per_second=4) as live:
             self._rich = live
-            def refresh() -> None:
-                while not stop.wait(every_s):
-                    live.update(render())
-
-            thread = threading.Thread(target=refresh, name="parkpal-status", daemon=True)
-            thread.start()
             try:
-                yield self
+                with _ticking(every_s, lambda: live.update(render()), "parkpal-status"):
+                    yield self
             finally:
-                stop.set()
-                thread.join(timeout=5)
                 self._rich = None
+
+
+@contextlib.contextmanager
+def _ticking(every_s: float, tick: Callable[[], None], name: str) -> Iterator[None]:
+    """Call `tick` every `every_s` seconds in a daemon thread while the block runs."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every_s):
+            tick()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
