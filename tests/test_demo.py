@@ -37,9 +37,9 @@ def test_demo_runs_the_bundle_jobs_and_prints_the_summary(spark, tmp_path, capsy
     assert f"dashboard         {dashboard.resolve().as_uri()}" in where[1]
     html = dashboard.read_text()
     assert "/*__PARKPAL_DATA__*/null" not in html  # the gold data was inlined into the template
-    payload = json.loads(html.split("const DATA = ", 1)[1].split(";\nconst NS", 1)[0])
+    payload = json.loads(html.split("const DATA = ", 1)[1].split(";\n", 1)[0])
     assert len(payload["zones"]["rows"]) == 8
-    assert [w.split()[0] for w in where[1:5]] == ["dashboard", "query", "SQL", "Delta"]
+    assert [w.split()[0] for w in where[1:7]] == ["dashboard", "live", "REST", "query", "SQL", "Delta"]
     # again, on the same folder: resumes from the checkpoints, nothing new to stream
     assert run_demo(root, days=1, fresh=False, progress=print, zones=8, users=400) == 0
     again = capsys.readouterr().out

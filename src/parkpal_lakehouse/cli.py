@@ -123,7 +123,8 @@ def cmd_jobs_validate(args: argparse.Namespace) -> int:
     if problems:
         print("\n".join(f"{bundle.path}: {p}" for p in problems), file=sys.stderr)
         return 1
-    print(f"{bundle.path}: valid ({len(bundle.jobs)} jobs, {tasks} tasks, targets {', '.join(bundle.targets)})")
+    print(f"{bundle.path}: valid ({len(bundle.jobs)} jobs, {tasks} tasks, "
+          f"{len(bundle.serving_endpoints)} serving endpoint(s), targets {', '.join(bundle.targets)})")
     return 0
 
 

@@ -37,6 +37,7 @@ from parkpal_lakehouse.names import (
     QUALITY_RESULTS,
     ZONE_METRICS_HOURLY,
     ZONE_OCCUPANCY_FORECAST,
+    ZONE_STATUS,
 )
 from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, library_log_path, library_output_to
 from parkpal_lakehouse.serving.dashboard import write_dashboard
@@ -45,7 +46,7 @@ from parkpal_lakehouse.sessions.store import sessions_found
 from parkpal_lakehouse.simulator.history import HISTORY_CSV, write_history
 from parkpal_lakehouse.simulator.run import simulate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
-from parkpal_lakehouse.simulator.truth import load_truth
+from parkpal_lakehouse.simulator.truth import load_stays, load_truth, parked_at_instant
 from parkpal_lakehouse.steps.step import StepContext, root_config
 
 if TYPE_CHECKING:
@@ -183,6 +184,25 @@ def _print_report(spark, config, root: Path, balance: list) -> None:
     gold = gold_accuracy(metrics, occupancy, searches, settled)
     print("  gold vs ground truth\n" + "\n".join(f"    {line}" for line in gold.lines()))
     print("  forecasting\n" + "\n".join(f"    {line}" for line in forecast_summary(spark, config)))
+    print("  zone status now\n" + "\n".join(f"    {line}" for line in zone_status_summary(spark, config, root)))
+
+
+def zone_status_summary(spark, config, root: Path) -> list[str]:
+    """`gold.zone_status` (the streaming job's last write) in one line, with the car parks' true count."""
+    if not table_exists(spark, config, ZONE_STATUS):
+        return ["no gold.zone_status (the streaming job writes it)"]
+    status = read_table(spark, config, ZONE_STATUS).toPandas()
+    if status.empty:
+        return ["gold.zone_status is empty: no events streamed yet"]
+    as_of = pd.Timestamp(status.as_of.iloc[0], tz="UTC")
+    gated = status[status.parked_source == "gate"]
+    truth = ""
+    if (root / "truth" / "stays.parquet").is_file():
+        true = parked_at_instant(load_stays(root / "truth"), as_of).reindex(gated.zone_id, fill_value=0).sum()
+        truth = f" (truth {true:,})"
+    return [f"as of {as_of:%Y-%m-%d %H:%M} UTC: {gated.vehicles_parked.sum():,} vehicles in {len(gated)} car parks"
+            f"{truth}, {status[status.parked_source != 'gate'].vehicles_parked.sum():,} at streets, "
+            f"{status.searching_now.sum():,} drivers searching; gold.zone_status, rewritten every micro-batch"]
 
 
 def _print_where_to_look(config: LakehouseConfig, root: Path) -> None:
@@ -195,6 +215,10 @@ def _print_where_to_look(config: LakehouseConfig, root: Path) -> None:
     if dashboard.is_file():
         print(f"  dashboard         {dashboard.resolve().as_uri()}  (open it in a browser; rebuild: "
               f"parkpal dashboard{root_arg})")
+    print(f"  live dashboard    parkpal dashboard serve{root_arg}  (the same charts plus zone status now, redrawn "
+          "in place)")
+    print(f"  REST API          parkpal api serve{root_arg}  (zone status now, forecasts, metrics for app "
+          "backends; tokens: the sharing profiles)")
     print(f"  query gold        parkpal sql \"{query}\"{root_arg}")
     print(f"  SQL endpoint      parkpal sql serve{root_arg}  (JDBC/ODBC for BI tools and beeline)")
     print(f"  Delta Sharing     parkpal share serve{root_arg}  (recipients read gold with the delta-sharing client)")

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.backtest import MODEL
 from parkpal_lakehouse.forecasting.batch_inference import score_forecasts
-from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, ForecastCalendar
+from parkpal_lakehouse.forecasting.features import ForecastCalendar
 from parkpal_lakehouse.forecasting.monitoring import run_monitoring
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.series_source import SeriesSource, load_series
@@ -66,9 +66,10 @@ def test_training_logs_the_run_and_registers_a_challenger(trained):
     artifacts = {a.path for a in registry.client.list_artifacts(report.run_id)}
     assert {"backtest_metrics.json", "backtest_table.txt", "forecast_vs_actual.png"} <= artifacts
     info = mlflow.models.get_model_info(registry.model_uri(CHALLENGER))
-    assert info.signature.inputs.input_names() == list(FEATURE_COLUMNS)
-    assert info.signature.outputs.input_names() == ["predicted_rate", "lower_rate", "upper_rate", "in_reporting_hours"]
-    assert info.saved_input_example_info is not None
+    assert info.signature.inputs.input_names() == ["zone_id", "hours_ahead", "as_of"]  # served: simple requests
+    assert not info.signature.inputs.inputs[2].required
+    assert info.signature.outputs.input_names() == ["zone_id", "origin_hour", "target_hour", "hours_ahead",
+                                                    "predicted_rate", "lower_rate", "upper_rate", "in_reporting_hours"]
 
 
 def test_the_backtest_compares_each_baseline_with_the_model_on_its_own_rows(trained):
@@ -193,3 +194,81 @@ def test_a_chosen_holdout_week_trains_before_it_and_validates_on_it(spark, lakeh
                             Holdout.of(window.start - pd.Timedelta(days=1), window.stop))
     decision = validate_challenger(spark, own, registry, series, MANILA, window)
     assert decision.champion is None and any(r.startswith("pass champion: no champion yet") for r in decision.reasons)
+
+
+@pytest.mark.integration
+def test_the_champion_served_by_mlflow_answers_a_zone_and_hours_ahead(spark, trained, promoted, tmp_path):
+    """`mlflow models serve -m models:/...@champion` (MLflow's own scoring server, in its own process): a
+    request names a zone, hours ahead and optionally an as-of; the model looks up the features the scoring
+    published and answers what the batch scoring wrote to gold for the same origin. Bad requests get a 400
+    with the reason, and the server keeps serving."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import requests
+
+    config, series, _ = trained
+    last = series.agg(F.max("hour_start")).first()[0]
+    earlier = last - timedelta(hours=5)
+    score_forecasts(spark, config, series, earlier)
+    score_forecasts(spark, config, series)
+    gold = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).toPandas()
+    registry = open_registry(config)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    venv = Path(sys.executable).parent  # MLflow starts `uvicorn` by name: the venv is on PATH as when activated
+    env = {**os.environ, "MLFLOW_TRACKING_URI": config.mlflow_tracking_uri(),
+           "MLFLOW_REGISTRY_URI": config.mlflow_registry_uri(), "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("PARKPAL_FEATURE_STORE", None)  # the path the model was logged with
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([str(venv / "mlflow"), "models", "serve", "-m",
+                               f"models:/{registry.model_name}@{CHAMPION}", "--env-manager", "local",
+                               "-h", "127.0.0.1", "-p", str(port)], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(f"{url}/ping", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-2000:]
+            time.sleep(1)
+
+        def invoke(records):
+            return requests.post(f"{url}/invocations", json={"dataframe_records": records}, timeout=60)
+
+        zone = int(gold.zone_id.min())
+        answer = invoke([{"zone_id": zone, "hours_ahead": 3},
+                         {"zone_id": zone, "hours_ahead": 24, "as_of": (earlier + timedelta(minutes=30)).isoformat()}])
+        assert answer.status_code == 200, answer.text
+        newest, older = answer.json()["predictions"]
+        for got, origin, hours in ((newest, last, 3), (older, earlier, 24)):
+            assert got["origin_hour"] == f"{origin:%Y-%m-%dT%H:00:00Z}" and got["hours_ahead"] == hours
+            row = gold[(gold.zone_id == zone) & (gold.forecast_made_at == origin + timedelta(hours=1))
+                       & (gold.horizon_hours == hours)]
+            if got["in_reporting_hours"]:  # the batch job writes only the zones' reporting hours
+                assert got["predicted_rate"] == pytest.approx(row.predicted_occupancy_rate.item())
+                assert got["lower_rate"] == pytest.approx(row.lower_occupancy_rate.item())
+                assert got["upper_rate"] == pytest.approx(row.upper_occupancy_rate.item())
+            else:
+                assert row.empty
+        for bad, reason in (([{"zone_id": zone, "hours_ahead": 0}], "hours_ahead must be 1-24"),
+                            ([{"zone_id": 999_999, "hours_ahead": 1}], "no features for zone 999999"),
+                            ([{"zone_id": zone, "hours_ahead": 1, "as_of": "yesterday'; DROP TABLE x"}], "as_of"),
+                            ([{"zone_id": "1; DROP TABLE forecast_features", "hours_ahead": 1}], ""),
+                            ([{"hours_ahead": 1}], "")):
+            refused = invoke(bad)
+            assert refused.status_code == 400 and reason in refused.text, (bad, refused.status_code, refused.text)
+            assert "Traceback" not in refused.text and str(config.storage_root) not in refused.text, refused.text
+        assert invoke([{"zone_id": zone, "hours_ahead": 3}]).json()["predictions"][0] == newest  # still serving
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

@@ -73,6 +73,22 @@ def _hourly(document):
     return document["resources"]["jobs"]["hourly"]
 
 
+def _endpoint(document: dict) -> dict:
+    return document["resources"]["model_serving_endpoints"]["occupancy_forecaster"]
+
+
+def _served(document: dict) -> dict:
+    return _endpoint(document)["config"]["served_entities"][0]
+
+
+def test_the_forecaster_endpoint_serves_the_champion_version_scaled_to_zero():
+    bundle = load_bundle(BUNDLE)
+    endpoint = bundle.serving_endpoints["occupancy_forecaster"]
+    entity = endpoint["config"]["served_entities"][0]
+    assert entity["scale_to_zero_enabled"] is True and entity["entity_version"] == "${var.forecaster_version}"
+    assert entity["entity_name"] == "${var.catalog}.${var.schema_prefix}gold.occupancy_forecaster"
+
+
 @pytest.mark.parametrize(("file", "change", "problem"), [
     ("resources/hourly.yml", lambda d: _hourly(d)["tasks"][1]["python_wheel_task"].update(entry_point="parkpal-nope"),
      "entry point 'parkpal-nope' is not in pyproject.toml [project.scripts]"),
@@ -99,6 +115,14 @@ def _hourly(document):
     ("databricks.yml", lambda d: d["targets"]["dev"].pop("mode"), "target dev must be the default, in development"),
     ("resources/hourly.yml", lambda d: _hourly(d)["tasks"][0]["libraries"][0].update(whl="../dist/*.whl"),
      "is not the wheel the bundle builds"),
+    ("resources/model_serving.yml", lambda d: _served(d).update(scale_to_zero_enabled=False), "must scale to zero"),
+    ("resources/model_serving.yml", lambda d: _served(d).update(entity_name="${var.catalog}.gold.other"),
+     "not the forecaster the training job registers"),
+    ("resources/model_serving.yml", lambda d: _served(d).update(entity_version="champion"),
+     "entity_version must be a registered version number"),
+    ("resources/model_serving.yml", lambda d: _served(d).update(min_replicas=0), "Unexpected field 'min_replicas'"),
+    ("resources/model_serving.yml", lambda d: _endpoint(d)["config"]["traffic_config"]["routes"][0].update(
+        traffic_percentage=50), "traffic routes must add up to 100%"),
 ])
 def test_each_mistake_is_reported(bundle_copy, file, change, problem):
     bundle_copy.edit(file, change)

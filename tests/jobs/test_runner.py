@@ -84,7 +84,7 @@ def test_bad_requests_are_one_line_errors(argv, error, capsys):
 
 def test_jobs_validate_and_list(capsys):
     assert main(["jobs", "validate"]) == 0
-    assert "valid (5 jobs, 9 tasks, targets local, dev, prod)" in capsys.readouterr().out
+    assert "valid (5 jobs, 9 tasks, 1 serving endpoint(s), targets local, dev, prod)" in capsys.readouterr().out
     assert main(["jobs", "list"]) == 0
     listing = capsys.readouterr().out
     assert "hourly           cron '0 10 * * * ?' Asia/Manila" in listing

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -22,6 +21,8 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK, ForecastCalendar, forecast_rows
+from parkpal_lakehouse.forecasting.model import load_occupancy_model
+from parkpal_lakehouse.forecasting.online import feature_store_path, publish_features
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.schemas import ZONE_OCCUPANCY_FORECAST_DDL, prepare_forecast_tables
 from parkpal_lakehouse.forecasting.series import hourly_grid
@@ -103,9 +104,11 @@ def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFr
     if rows.empty:
         raise ParkPalError(f"no zone has the 8 days of history before {origin:%Y-%m-%d %H:00} UTC that scoring needs "
                            "(a recent deployment: extend gold with --history PATH)")
-    model = mlflow.pyfunc.load_model(registry.model_uri(CHAMPION))
+    model = load_occupancy_model(registry.model_uri(CHAMPION))
     rows = rows.reset_index(drop=True)
-    predicted = model.predict(rows[list(FEATURE_COLUMNS)])
+    if config.is_local:  # what the served model looks up (on Databricks: an online table, docs/forecasting.md)
+        publish_features(rows, feature_store_path(config))
+    predicted = model.predict_frame(rows[list(FEATURE_COLUMNS)])
     # a champion from before reporting hours forecasts every hour
     reporting = (predicted.in_reporting_hours.astype(bool).to_numpy() if "in_reporting_hours" in predicted
                  else np.ones(len(rows), dtype=bool))

@@ -18,18 +18,23 @@ horizon and zone type, then to the horizon. Absolute residuals, not the two tail
 that changes between the calibration days and the forecast days (a busy week after a quiet one)
 then widens the interval on both sides instead of moving it away from the truth.
 
-`OccupancyForecaster` is the MLflow pyfunc wrapper: input the feature columns, output
-`predicted_rate`, `lower_rate`, `upper_rate`, `in_reporting_hours`.
+`OccupancyForecaster` is the MLflow pyfunc wrapper: served, it takes a zone id, hours ahead and an
+optional as-of and looks up the features the hourly scoring published (`online.py`); the batch jobs
+give `OccupancyModel` the Spark-made feature rows directly. Out: `predicted_rate`, `lower_rate`,
+`upper_rate`, `in_reporting_hours`.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from parkpal_lakehouse.errors import ParkPalError
@@ -148,11 +153,54 @@ def conformal_widths(residuals: pd.DataFrame, coverage: float) -> pd.DataFrame:
     return out.astype({"horizon": int, "zone_type": str, "hour_of_day": int, "half_width": float})
 
 
+# What the registered model answers (Model Serving, `mlflow models serve`): a zone, hours ahead and
+# optionally the time the forecast is wanted as of; the features are looked up (`online.py`).
+REQUEST_SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("long", "zone_id"), ColSpec("long", "hours_ahead"),
+                   ColSpec("string", "as_of", required=False)]),
+    outputs=Schema([ColSpec("long", "zone_id"), ColSpec("string", "origin_hour"), ColSpec("string", "target_hour"),
+                    ColSpec("long", "hours_ahead"), *(ColSpec("double", c) for c in OUTPUT_COLUMNS[:3]),
+                    ColSpec("boolean", "in_reporting_hours")]))
+
+
 class OccupancyForecaster(mlflow.pyfunc.PythonModel):
-    """MLflow pyfunc: feature rows in, predicted rate with its interval out."""
+    """MLflow pyfunc. Served: requests (`zone_id`, `hours_ahead`, optional `as_of`) in, the forecast of
+    that zone and hour with its interval out, from the features the hourly scoring published. In the
+    batch jobs the fitted `OccupancyModel` is used directly on Spark-made feature rows
+    (`load_occupancy_model`), past the request signature."""
 
     def __init__(self, model: OccupancyModel):
         self.model = model
+        self.model_config: dict[str, Any] = {}
+
+    def load_context(self, context: Any) -> None:
+        self.model_config = dict(getattr(context, "model_config", None) or {})
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        return self.model.predict_frame(model_input.reset_index(drop=True))
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
+
+        from parkpal_lakehouse.forecasting.online import FeatureLookupError, lookup_features, store_from
+
+        if "hours_ahead" not in model_input.columns:  # feature rows: a model logged before serving existed
+            return self.model.predict_frame(model_input.reset_index(drop=True))
+        try:
+            rows = lookup_features(store_from(self.model_config), model_input.reset_index(drop=True))
+            predicted = self.model.predict_frame(rows)
+        except FeatureLookupError as e:  # the scoring server answers 400 with this message
+            raise MlflowException(str(e), error_code=INVALID_PARAMETER_VALUE) from None
+        except Exception:  # logged here; the caller gets no internal text (the scoring server would echo it)
+            logging.getLogger(__name__).exception("forecast request failed")
+            raise MlflowException("the forecast could not be computed (see the server's log)",
+                                  error_code=INTERNAL_ERROR) from None
+        iso = "%Y-%m-%dT%H:%M:%SZ"
+        return pd.DataFrame({
+            "zone_id": rows.zone_id.astype("int64"), "origin_hour": rows.origin_hour.dt.strftime(iso),
+            "target_hour": rows.target_hour.dt.strftime(iso), "hours_ahead": rows.horizon.astype("int64"),
+            **{c: predicted[c].astype("float64") for c in OUTPUT_COLUMNS[:3]},
+            "in_reporting_hours": predicted.in_reporting_hours.astype(bool)})
+
+
+def load_occupancy_model(model_uri: str) -> OccupancyModel:
+    """The fitted model of a registered version, for Spark-made feature rows (batch scoring, validation)."""
+    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().model

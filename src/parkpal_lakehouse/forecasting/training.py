@@ -20,7 +20,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 import sklearn
-from mlflow.models import infer_signature
 from pyspark.sql import DataFrame, SparkSession
 
 from parkpal_lakehouse.config import ForecastSettings, LakehouseConfig
@@ -35,8 +34,9 @@ from parkpal_lakehouse.forecasting.backtest import (
     rolling_origin_backtest,
 )
 from parkpal_lakehouse.forecasting.baselines import BASELINES
-from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, ForecastCalendar, forecast_rows
-from parkpal_lakehouse.forecasting.model import DEFAULT_PARAMS, OccupancyForecaster
+from parkpal_lakehouse.forecasting.features import ForecastCalendar, forecast_rows
+from parkpal_lakehouse.forecasting.model import DEFAULT_PARAMS, REQUEST_SIGNATURE, OccupancyForecaster
+from parkpal_lakehouse.forecasting.online import feature_store_path
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, open_registry
 from parkpal_lakehouse.forecasting.reporting import describe_profile, reporting_profile
 from parkpal_lakehouse.runtime.console import library_stderr
@@ -204,11 +204,13 @@ def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataF
         mlflow.log_text("\n".join(lines), "backtest_table.txt")
         evaluated = backtest.predictions[backtest.predictions.evaluated]
         mlflow.log_figure(forecast_vs_actual_figure(evaluated), "forecast_vs_actual.png")
-        example = rows.loc[rows.actual_rate.notna(), list(FEATURE_COLUMNS)].head(5).reset_index(drop=True)
+        # Served with simple requests (zone, hours ahead, as-of): the signature says so; the features come
+        # from the scoring job's online store, which locally is a file under the root (`online.py`).
+        model_config = {"feature_store": str(feature_store_path(config))} if config.is_local else None
         with library_stderr():  # MLflow prints "Successfully registered model ..." itself
             info = mlflow.pyfunc.log_model(
                 name="occupancy_forecaster", python_model=OccupancyForecaster(model),
-                signature=infer_signature(example, model.predict_frame(example)), input_example=example,
+                signature=REQUEST_SIGNATURE, model_config=model_config,
                 registered_model_name=registry.model_name,
                 pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}",
                                   f"numpy=={np.__version__}", f"mlflow=={mlflow.__version__}"],

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -29,6 +28,7 @@ from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.backtest import Comparison
 from parkpal_lakehouse.forecasting.baselines import BASELINES
 from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK, ForecastCalendar
+from parkpal_lakehouse.forecasting.model import load_occupancy_model
 from parkpal_lakehouse.forecasting.registry import CHALLENGER, CHAMPION, Registry
 from parkpal_lakehouse.forecasting.training import CUTOFF_PARAM, Holdout, feature_frame
 
@@ -67,7 +67,7 @@ def hardest_baseline(metrics: dict[str, float], horizon: int) -> Comparison | No
 
 
 def mae_of(model_uri: str, rows: pd.DataFrame) -> float:
-    predicted = mlflow.pyfunc.load_model(model_uri).predict(rows[list(FEATURE_COLUMNS)].reset_index(drop=True))
+    predicted = load_occupancy_model(model_uri).predict_frame(rows[list(FEATURE_COLUMNS)].reset_index(drop=True))
     return float(np.mean(np.abs(predicted.predicted_rate.to_numpy() - rows.actual_rate.to_numpy())))
 
 

@@ -37,6 +37,14 @@ def append_once(
     save(writer, df.sparkSession, config, logical)
 
 
+def overwrite_once(df: DataFrame, config: LakehouseConfig, logical: str, app_id: str, batch_id: int) -> None:
+    """Replace a small table's rows in one commit, at most once per (`app_id`, `batch_id`): a replayed
+    micro-batch does not rewrite it (a table that is one picture of now, like `gold.zone_status`)."""
+    writer = (df.write.format("delta").mode("overwrite")
+              .option("txnAppId", app_id).option("txnVersion", str(batch_id)))
+    save(writer, df.sparkSession, config, logical)
+
+
 def with_trigger(writer: DataStreamWriter, config: LakehouseConfig, name: str) -> DataStreamWriter:
     """Name a streaming write, give it its checkpoint and the configured trigger."""
     writer = writer.queryName(name).option("checkpointLocation", config.checkpoint_path(name))

@@ -39,6 +39,7 @@ class BundleSource:
     document: dict[str, Any]
     jobs: dict[str, dict[str, Any]]
     job_files: dict[str, Path]  # where each job is defined: relative paths in it are relative to that file
+    serving_endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # model_serving_endpoints
 
     @property
     def root(self) -> Path:
@@ -114,12 +115,18 @@ def load_bundle(path: str | Path | None = None) -> BundleSource:
         if not matched:
             raise BundleError(f"{path}: include {pattern!r} matches no file")
         sources += [(p, _read_yaml(p)) for p in matched]
+    endpoints: dict[str, dict[str, Any]] = {}
     for source, content in sources:
-        for key, job in ((content.get("resources") or {}).get("jobs") or {}).items():
+        resources = content.get("resources") or {}
+        for key, job in (resources.get("jobs") or {}).items():
             if key in jobs:
                 raise BundleError(f"job {key!r} is defined in both {files[key]} and {source}")
             jobs[key], files[key] = job or {}, source
-    return BundleSource(path, document, jobs, files)
+        for key, endpoint in (resources.get("model_serving_endpoints") or {}).items():
+            if key in endpoints:
+                raise BundleError(f"serving endpoint {key!r} is defined twice (second in {source})")
+            endpoints[key] = endpoint or {}
+    return BundleSource(path, document, jobs, files, endpoints)
 
 
 def _user_short_name() -> str:

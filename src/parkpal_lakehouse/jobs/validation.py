@@ -25,6 +25,7 @@ from parkpal_lakehouse.jobs.bundle import (
     BundleError,
     BundleSource,
     JobSpec,
+    Resolver,
     TaskSpec,
     load_bundle,
     resolve_job,
@@ -167,6 +168,41 @@ def _target_problems(bundle: BundleSource) -> list[str]:
     return problems
 
 
+def _endpoint_problems(bundle: BundleSource, target: str) -> list[str]:
+    """Each serving endpoint, resolved for `target`, against Databricks' own endpoint model, and what we
+    require of the forecaster's: scale to zero, the registered model the training job writes, a version."""
+    from databricks.bundles.model_serving_endpoints import ModelServingEndpoint
+
+    problems: list[str] = []
+    try:
+        resolver = Resolver(bundle, target)
+    except BundleError:
+        return problems  # a target without its variables: the jobs' check below says which
+    for key, raw in sorted(bundle.serving_endpoints.items()):
+        where = f"target {target} serving endpoint {key}"
+        try:
+            spec = resolver.resolve(raw)
+            ModelServingEndpoint.from_dict(spec)  # type: ignore[arg-type]
+        except (BundleError, ValueError, TypeError, KeyError) as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        entities = (spec.get("config") or {}).get("served_entities") or []
+        model = resolver.resolve("${var.catalog}.${var.schema_prefix}gold.occupancy_forecaster")
+        for entity in entities:
+            if not entity.get("scale_to_zero_enabled"):
+                problems.append(f"{where}: served entity {entity.get('name')} must scale to zero when idle")
+            if entity.get("entity_name") != model:
+                problems.append(f"{where}: serves {entity.get('entity_name')!r}, not the forecaster the training job "
+                                f"registers ({model!r})")
+            if not str(entity.get("entity_version", "")).isdigit():
+                problems.append(f"{where}: entity_version must be a registered version number, not "
+                                f"{entity.get('entity_version')!r}")
+        routes = ((spec.get("config") or {}).get("traffic_config") or {}).get("routes") or []
+        if sum(int(r.get("traffic_percentage", 0)) for r in routes) != 100:
+            problems.append(f"{where}: traffic routes must add up to 100%")
+    return problems
+
+
 def validate_bundle(path: str | Path | None = None) -> tuple[BundleSource, list[str]]:
     """The bundle and everything wrong with it (empty: valid)."""
     bundle = load_bundle(path)
@@ -176,6 +212,7 @@ def validate_bundle(path: str | Path | None = None) -> tuple[BundleSource, list[
     artifact = next(iter((bundle.document.get("artifacts") or {}).values()), {})
     dist = (bundle.root / artifact.get("path", ".") / "dist").resolve()
     for target in bundle.targets:
+        problems += _endpoint_problems(bundle, target)
         for key in sorted(bundle.jobs):
             try:
                 job = resolve_job(bundle, key, target)

@@ -1,4 +1,4 @@
-"""The serving commands of the `parkpal` CLI: `share ...`, `sql serve`, `sql user` and `dashboard`.
+"""The serving commands of the `parkpal` CLI: `share ...`, `api serve`, `sql serve`, `sql user` and `dashboard`.
 
 Not pipeline steps: they serve or render what the steps wrote. `add_commands` declares their arguments;
 the servers block until SIGINT or SIGTERM. Config comes from the steps' one builder (`root_config`).
@@ -108,6 +108,45 @@ def cmd_share_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api_serve(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.serving.api import start_api
+    from parkpal_lakehouse.serving.sql_endpoint import check_port
+    from parkpal_lakehouse.sharing.definition import load_definition
+    from parkpal_lakehouse.sharing.local import profiles_dir, token_store
+
+    config = _config(args)
+    definition = load_definition(args.definition)
+    if args.port:
+        check_port(args.host, args.port)
+    stop = _stop_on_signals("api serve")
+    api = start_api(_spark(config), config, definition, token_store(config), args.host, args.port,
+                    args.refresh_seconds)
+    profiles = profiles_dir(config)
+    have = sorted(p.stem for p in profiles.glob("*.share")) if profiles.is_dir() else []
+    tokens = (f"  tokens: the recipients' Delta Sharing tokens (bearerToken in {profiles}/<recipient>.share: "
+              f"{', '.join(have)})" if have else
+              "  tokens: none issued yet: `parkpal share serve` (or `parkpal share token NAME --endpoint URL`) "
+              "writes one per recipient")
+    return _serve(stop, [f"ParkPal API: {api.server.url} (OpenAPI docs: {api.server.url}/docs); "
+                         f"refreshed when the tables change (every {args.refresh_seconds:g} s)", tokens,
+                         f"try: curl -H \"Authorization: Bearer $TOKEN\" {api.server.url}/zones"], api.stop)
+
+
+def cmd_dashboard_serve(args: argparse.Namespace) -> int:
+    from parkpal_lakehouse.serving.dashboard_server import check_loopback, start_dashboard_server
+    from parkpal_lakehouse.serving.sql_endpoint import check_port
+
+    config = _config(args)
+    check_loopback(args.host)
+    if args.port:
+        check_port(args.host, args.port)
+    stop = _stop_on_signals("dashboard serve")
+    running = start_dashboard_server(_spark(config), config, args.host, args.port, args.refresh_seconds,
+                                     args.poll_seconds)
+    return _serve(stop, [f"operator dashboard: {running.server.url}/ (zone status redrawn every "
+                         f"{args.poll_seconds:g} s; charts when gold changes)"], running.stop)
+
+
 def cmd_sql_serve(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.serving.sql_endpoint import (
         DEFAULT_PORT,
@@ -146,6 +185,10 @@ def cmd_sql_user(args: argparse.Namespace) -> int:
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.serving.dashboard import write_dashboard
 
+    if args.action == "serve":
+        if args.out:
+            raise ParkPalError("--out writes the file; `dashboard serve` serves the page instead: give one of them")
+        return cmd_dashboard_serve(args)
     config = _config(args)
     out = Path(args.out) if args.out else Path(config.storage_root) / "dashboard.html"
     path = write_dashboard(_spark(config), config, out)
@@ -176,7 +219,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction, parser_class: type[argparse.ArgumentParser],
                  add_root: Callable[[argparse.ArgumentParser], None]) -> None:
-    """`parkpal sql`, `parkpal share ...` and `parkpal dashboard`."""
+    """`parkpal sql`, `parkpal share ...`, `parkpal api serve` and `parkpal dashboard`."""
     from parkpal_lakehouse.steps.options import positive_int
 
     def port(text: str) -> int:
@@ -223,7 +266,28 @@ def add_commands(sub: argparse._SubParsersAction, parser_class: type[argparse.Ar
             p.add_argument("--endpoint", default=None, help="server URL (default: the one in the current profile)")
         p.set_defaults(func=globals()[f"cmd_share_{action}"])
 
-    p = sub.add_parser("dashboard", help="the operator dashboard as a self-contained HTML report from gold")
+    p = sub.add_parser("api", help="the REST API for app backends: zone status now, forecasts, metrics")
+    api = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=parser_class)
+    p = api.add_parser("serve", help="serve /zones, /zones/{id}/status, /forecast and /metrics (OpenAPI at /docs)")
+    add_root(p)
+    p.add_argument("--definition", default=None, help="share definition YAML: recipients and their zones "
+                                                      "(default: the packaged shares.yml)")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    p.add_argument("--port", type=port, default=8000, help="port, 0 for any free one (default: %(default)s)")
+    p.add_argument("--refresh-seconds", type=positive_int, default=5,
+                   help="how often to look for new table versions (default: %(default)s)")
+    p.set_defaults(func=cmd_api_serve)
+
+    p = sub.add_parser("dashboard", help="the operator dashboard as a self-contained HTML report from gold, or "
+                                         "`dashboard serve`: live, with zone status now redrawn in place")
+    p.add_argument("action", nargs="?", choices=["serve"], help="serve it (loopback) instead of writing the file")
     add_root(p)
     p.add_argument("--out", default=None, help="HTML file to write (default: <root>/dashboard.html)")
+    p.add_argument("--host", default="127.0.0.1", help="with serve: a loopback address (default: %(default)s)")
+    p.add_argument("--port", type=port, default=8050,
+                   help="with serve: port, 0 for any free one (default: %(default)s)")
+    p.add_argument("--refresh-seconds", type=positive_int, default=5,
+                   help="with serve: how often to look for new table versions (default: %(default)s)")
+    p.add_argument("--poll-seconds", type=positive_int, default=5,
+                   help="with serve: how often the page asks for the zone status (default: %(default)s)")
     p.set_defaults(func=cmd_dashboard)

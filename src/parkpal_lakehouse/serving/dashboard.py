@@ -101,11 +101,17 @@ def dashboard_data(spark: SparkSession, config: LakehouseConfig) -> dict[str, An
     return data
 
 
-def render_dashboard(data: dict[str, Any]) -> str:
-    """The HTML report: the template with the data inlined (a `<` in a name cannot end the script)."""
+def _inline(value: Any) -> str:
+    """JSON for an inline script: a `<` in a name cannot end the script."""
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def render_dashboard(data: dict[str, Any], live: dict[str, Any] | None = None) -> str:
+    """The HTML report: the template with the data inlined; with `live` (`status_url`, `poll_ms`: what
+    `parkpal dashboard serve` passes) the page polls the zone status and redraws it in place."""
     template = resources.files("parkpal_lakehouse.serving").joinpath("dashboard.html").read_text()
-    payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
-    return template.replace("/*__PARKPAL_DATA__*/null", payload)
+    return (template.replace("/*__PARKPAL_DATA__*/null", _inline(data))
+            .replace("/*__PARKPAL_LIVE__*/null", _inline(live)))
 
 
 def write_dashboard(spark: SparkSession, config: LakehouseConfig, out: str | Path) -> Path:

@@ -26,6 +26,7 @@ from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValu
 
 from parkpal_lakehouse.config import CirclingRules, LakehouseConfig, SessionSettings
 from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.gold.status import write_zone_status
 from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.names import LATE_EVENTS, VEHICLES, silver_table
@@ -116,7 +117,8 @@ def silver_session_events(spark: SparkSession, config: LakehouseConfig) -> DataF
 
 def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFrame, int], None]:
     """Each micro-batch: closed sessions MERGEd by id, the open-sessions view refreshed, late events
-    appended with the batch's transaction id; every write idempotent, so a replayed batch changes nothing."""
+    appended with the batch's transaction id, then `gold.zone_status` rewritten (`gold/status.py`); every
+    write idempotent, so a replayed batch changes nothing."""
 
     def write(batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
@@ -130,6 +132,7 @@ def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFr
             if kinds.get("late"):
                 append_once(late_events(batch), config, LATE_EVENTS, name, batch_id,
                             partition_by=("detected_date",))
+            write_zone_status(spark, config, name, batch_id)
         finally:
             batch.unpersist()
 

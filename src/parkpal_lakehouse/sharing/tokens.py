@@ -46,11 +46,19 @@ class TokenStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._parsed: tuple[tuple[int, int, int], dict[str, dict[str, str]]] | None = None
 
     def _read(self) -> dict[str, dict[str, str]]:
-        if not self.path.is_file():
+        """The entries as the file holds them now. Parsed again only when the file changed (a new inode,
+        mtime or size: `issue` replaces it), so every request still sees a rotation at once."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
             return {}
-        return json.loads(self.path.read_text())
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if self._parsed is None or self._parsed[0] != key:
+            self._parsed = (key, json.loads(self.path.read_text()))
+        return dict(self._parsed[1])
 
     def issue(self, recipient: str, lifetime: timedelta = timedelta(days=DEFAULT_TOKEN_DAYS),
               now: datetime | None = None) -> tuple[str, datetime]:

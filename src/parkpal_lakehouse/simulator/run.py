@@ -19,6 +19,7 @@ from parkpal_lakehouse.simulator.sinks import LandingSink, Sink, paced
 from parkpal_lakehouse.simulator.truth import (
     TrueSearch,
     searches_frame,
+    stays_frame,
     street_counts,
     true_search,
     write_truth,
@@ -87,7 +88,7 @@ def generate(settings: SimulationSettings, root: Path) -> SimulatedCity:
         "searches_by_outcome": _count(s.outcome for s in searches),
     }
     write_truth(root / "truth", searches_frame(searches), zone_occupancy_hourly(visits, city.zones, window),
-                manifest)
+                manifest, stays_frame(visits, city.zones))
     return SimulatedCity(events, messages, stats, searches)
 
 

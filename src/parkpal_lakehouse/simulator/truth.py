@@ -4,6 +4,8 @@
   circling seconds and outcome (parked / abandoned / timed_out / no_search) and how parking shows.
 - `zone_occupancy_hourly`: per zone and hour, the time-weighted average and peak of occupied spaces
   (all vehicles, and app users only), and the rates over capacity.
+- `stays`: one row per vehicle parked (app or not): zone, parked and departure times, so the vehicles
+  parked at any instant can be counted (`parked_at_instant`), as the real-time zone status is checked.
 Written as Parquet under `<root>/truth/`, with `manifest.json` holding the wire statistics.
 """
 
@@ -139,6 +141,25 @@ def street_counts(visits: list[Visit], zones: tuple[Zone, ...], window: Window, 
     return out
 
 
+def stays_frame(visits: list[Visit], zones: tuple[Zone, ...]) -> pd.DataFrame:
+    """Every parked vehicle's stay: `zone_id, zone_type, app_user, parked_at, departs_at` (UTC; a departure
+    past the simulated window is kept: the car is still there at the window's end)."""
+    rows = [{"zone_id": zones[v.zone_index].zoneId, "zone_type": zones[v.zone_index].zoneType,
+             "app_user": v.user_id is not None, "parked_at": v.parked_at, "departs_at": v.departs_at}
+            for v in visits if v.parked_at is not None and v.outcome in ("parked", "timed_out")]
+    frame = pd.DataFrame(rows, columns=["zone_id", "zone_type", "app_user", "parked_at", "departs_at"])
+    for col in ("parked_at", "departs_at"):
+        seconds = frame[col].astype("float64")
+        frame[col] = pd.to_datetime(seconds.fillna(0.0), unit="s", utc=True).where(seconds.notna())
+    return frame
+
+
+def parked_at_instant(stays: pd.DataFrame, at: pd.Timestamp) -> pd.Series:
+    """Vehicles parked per zone at the instant `at` (parked at or before it, not yet departed)."""
+    here = stays[(stays["parked_at"] <= at) & (stays["departs_at"].isna() | (stays["departs_at"] > at))]
+    return here.groupby("zone_id").size()
+
+
 def searches_frame(searches: list[TrueSearch]) -> pd.DataFrame:
     # Named columns: a tiny city (one user) may make no search at all, and the frame keeps its shape.
     frame = pd.DataFrame([s.__dict__ for s in searches], columns=[f.name for f in dataclasses.fields(TrueSearch)])
@@ -150,8 +171,11 @@ def searches_frame(searches: list[TrueSearch]) -> pd.DataFrame:
     return frame
 
 
-def write_truth(root: Path, searches: pd.DataFrame, occupancy: pd.DataFrame, manifest: dict[str, Any]) -> None:
+def write_truth(root: Path, searches: pd.DataFrame, occupancy: pd.DataFrame, manifest: dict[str, Any],
+                stays: pd.DataFrame | None = None) -> None:
     root.mkdir(parents=True, exist_ok=True)
+    if stays is not None:
+        stays.to_parquet(root / "stays.parquet", index=False)
     searches.to_parquet(root / "searches.parquet", index=False)
     occupancy.to_parquet(root / "zone_occupancy_hourly.parquet", index=False)
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
@@ -164,3 +188,7 @@ def load_truth(root: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
         json.loads((root / "manifest.json").read_text()),
     )
 
+
+
+def load_stays(root: Path) -> pd.DataFrame:
+    return pd.read_parquet(root / "stays.parquet")
