@@ -25,6 +25,7 @@ FACT_GATE_SESSIONS = "gold.fact_gate_sessions"
 ZONE_METRICS_HOURLY = "gold.zone_metrics_hourly"
 ZONE_OCCUPANCY_FORECAST = "gold.zone_occupancy_forecast"
 FORECAST_ACCURACY_DAILY = "gold.forecast_accuracy_daily"
+ZONE_FORECAST_FEATURES = "gold.zone_forecast_features"  # what the served forecaster looks up
 # gold: each zone now, rewritten by the streaming job every sessions micro-batch
 ZONE_STATUS = "gold.zone_status"
 # ops: what the pipeline says about itself

@@ -272,3 +272,69 @@ def test_the_champion_served_by_mlflow_answers_a_zone_and_hours_ahead(spark, tra
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+class SparkWarehouse:
+    """What the SDK sends a SQL warehouse, run in the local Spark session and answered with the SDK's own
+    response types (JSON_ARRAY: every cell as text): the workspace lookup checked offline."""
+
+    def __init__(self, spark) -> None:
+        self.spark, self.statement_execution, self.calls = spark, self, []
+
+    def execute_statement(self, statement, warehouse_id, *, parameters, wait_timeout, format, disposition):
+        from databricks.sdk.service.sql import (
+            ColumnInfo,
+            ColumnInfoTypeName,
+            ResultData,
+            ResultManifest,
+            ResultSchema,
+            StatementResponse,
+            StatementState,
+            StatementStatus,
+        )
+
+        cast = {"STRING": str, "INT": int, "BIGINT": int}
+        self.calls.append((statement, warehouse_id, {p.name: (p.value, p.type) for p in parameters}))
+        frame = self.spark.sql(statement, args={p.name: cast[p.type](p.value) for p in parameters})
+        kinds = {"bigint": "LONG", "int": "INT", "double": "DOUBLE", "boolean": "BOOLEAN"}
+        columns = [ColumnInfo(name=f.name, position=i, type_name=ColumnInfoTypeName(kinds.get(f.dataType.simpleString(),
+                                                                                              "STRING")))
+                   for i, f in enumerate(frame.schema.fields)]
+        data = [[None if v is None else str(v).lower() if isinstance(v, bool) else str(v) for v in row]
+                for row in frame.collect()]
+        return StatementResponse(statement_id="local", status=StatementStatus(state=StatementState.SUCCEEDED),
+                                 manifest=ResultManifest(schema=ResultSchema(columns=columns)),
+                                 result=ResultData(data_array=data))
+
+
+def test_the_workspace_lookup_reads_the_same_features_through_a_warehouse(spark, trained, promoted):
+    """In a workspace the served model reads gold.zone_forecast_features through a SQL warehouse
+    (`WarehouseFeatures`): the same statement, typed parameters, and the same rows as the local store."""
+    from parkpal_lakehouse.forecasting.model import load_occupancy_model
+    from parkpal_lakehouse.forecasting.online import (
+        LOOKUP_SQL,
+        SqliteFeatures,
+        WarehouseFeatures,
+        feature_store_path,
+        lookup_features,
+    )
+    from parkpal_lakehouse.names import ZONE_FORECAST_FEATURES
+
+    config, series, _ = trained
+    score_forecasts(spark, config, series)
+    warehouse = SparkWarehouse(spark)
+    remote = WarehouseFeatures("wh-123", config.table_name(ZONE_FORECAST_FEATURES), client=warehouse)
+    local = SqliteFeatures(feature_store_path(config))
+    zones = sorted(read_table(spark, config, ZONE_FORECAST_FEATURES).select("zone_id").distinct().toPandas().zone_id)
+    requests = pd.DataFrame({"zone_id": [int(zones[0]), int(zones[-1]), int(zones[0])], "hours_ahead": [1, 12, 24]})
+    from_warehouse, from_file = lookup_features(remote, requests), lookup_features(local, requests)
+    pd.testing.assert_frame_equal(from_warehouse, from_file, check_dtype=False)
+    model = load_occupancy_model(open_registry(config).model_uri(CHAMPION))
+    pd.testing.assert_frame_equal(model.predict_frame(from_warehouse), model.predict_frame(from_file))
+    statement, warehouse_id, parameters = warehouse.calls[0]
+    # the request's values travel as typed parameters, never in the statement's text
+    assert warehouse_id == "wh-123" and statement == LOOKUP_SQL.format(table=config.table_name(ZONE_FORECAST_FEATURES))
+    assert parameters == {"zone_id": (str(zones[0]), "STRING"), "horizon": ("1", "INT"),
+                          "as_of": (str(2**62), "BIGINT")}
+    with pytest.raises(ParkPalError, match="not a table name"):
+        WarehouseFeatures("wh-123", "gold.x; DROP TABLE gold.y")

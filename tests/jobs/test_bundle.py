@@ -87,6 +87,7 @@ def test_the_forecaster_endpoint_serves_the_champion_version_scaled_to_zero():
     entity = endpoint["config"]["served_entities"][0]
     assert entity["scale_to_zero_enabled"] is True and entity["entity_version"] == "${var.forecaster_version}"
     assert entity["entity_name"] == "${var.catalog}.${var.schema_prefix}gold.occupancy_forecaster"
+    assert entity["environment_vars"]["DATABRICKS_TOKEN"].startswith("{{secrets/")  # never a literal token
 
 
 @pytest.mark.parametrize(("file", "change", "problem"), [
@@ -123,6 +124,8 @@ def test_the_forecaster_endpoint_serves_the_champion_version_scaled_to_zero():
     ("resources/model_serving.yml", lambda d: _served(d).update(min_replicas=0), "Unexpected field 'min_replicas'"),
     ("resources/model_serving.yml", lambda d: _endpoint(d)["config"]["traffic_config"]["routes"][0].update(
         traffic_percentage=50), "traffic routes must add up to 100%"),
+    ("resources/model_serving.yml", lambda d: _served(d)["environment_vars"].update(
+        PARKPAL_FEATURE_STORE="/dbfs/features.sqlite"), "PARKPAL_FEATURE_STORE must name gold.zone_forecast_features"),
 ])
 def test_each_mistake_is_reported(bundle_copy, file, change, problem):
     bundle_copy.edit(file, change)

@@ -22,12 +22,18 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.forecasting.features import FEATURE_COLUMNS, FEATURE_LOOKBACK, ForecastCalendar, forecast_rows
 from parkpal_lakehouse.forecasting.model import load_occupancy_model
-from parkpal_lakehouse.forecasting.online import feature_store_path, publish_features
+from parkpal_lakehouse.forecasting.online import (
+    KEEP_ORIGINS,
+    feature_store_path,
+    feature_table_rows,
+    publish_features,
+)
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.schemas import ZONE_OCCUPANCY_FORECAST_DDL, prepare_forecast_tables
 from parkpal_lakehouse.forecasting.series import hourly_grid
+from parkpal_lakehouse.io.delta import create_table_if_missing, delta_table
 from parkpal_lakehouse.io.writers import replace_where
-from parkpal_lakehouse.names import ZONE_OCCUPANCY_FORECAST
+from parkpal_lakehouse.names import ZONE_FORECAST_FEATURES, ZONE_OCCUPANCY_FORECAST
 
 
 @dataclass(frozen=True)
@@ -46,8 +52,8 @@ class ScoreReport:
                 f"{ZONE_OCCUPANCY_FORECAST}{skipped}"]
 
 
-def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, calendar: ForecastCalendar,
-                    horizons: int) -> pd.DataFrame:
+def origin_feature_rows(spark: SparkSession, series: DataFrame, origin: datetime, calendar: ForecastCalendar,
+                        horizons: int) -> DataFrame:
     """Feature rows of one origin hour for horizons 1..`horizons` (targets after the series' end).
 
     Every zone's grid reaches the origin: a zone whose newest readings are missing gets gaps there
@@ -56,7 +62,25 @@ def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, ca
     window = series.where((hour > F.lit(origin - FEATURE_LOOKBACK)) & (hour <= F.lit(origin)))
     window = hourly_grid(window, last_hour=F.lit(origin))
     rows = forecast_rows(spark, window, calendar, horizons, with_future=True)
-    return rows.where(F.col("origin_hour") == F.lit(origin)).toPandas()
+    return rows.where(F.col("origin_hour") == F.lit(origin))
+
+
+def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, calendar: ForecastCalendar,
+                    horizons: int) -> pd.DataFrame:
+    return origin_feature_rows(spark, series, origin, calendar, horizons).toPandas()
+
+
+def publish_online_features(config: LakehouseConfig, rows: DataFrame, local_rows: pd.DataFrame, origin: datetime,
+                            keep_origins: int = KEEP_ORIGINS) -> None:
+    """What the served model looks up (`online.py`): `gold.zone_forecast_features` (this origin replaced,
+    origins older than `keep_origins` hours deleted), and locally the SQLite store too."""
+    epoch = int(origin.replace(tzinfo=UTC).timestamp())
+    create_table_if_missing(rows.sparkSession, config, ZONE_FORECAST_FEATURES, feature_table_rows(rows).schema)
+    replace_where(feature_table_rows(rows), config, ZONE_FORECAST_FEATURES, f"origin_hour = {epoch}")
+    delta_table(rows.sparkSession, config, ZONE_FORECAST_FEATURES).delete(
+        F.col("origin_hour") <= F.lit(epoch - keep_origins * 3600))
+    if config.is_local:
+        publish_features(local_rows, feature_store_path(config), keep_origins)
 
 
 def forecast_frame(rows: pd.DataFrame, predicted: pd.DataFrame, made_at: datetime, model_name: str,
@@ -100,14 +124,14 @@ def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFr
         raise ParkPalError(f"--as-of {origin:%Y-%m-%d %H:00} is after the newest observed hour {last:%Y-%m-%d %H:00}")
     horizons = config.forecast.horizon_hours
     calendar = champion_calendar(registry.client.get_run(champion.run_id).data.params, config)
-    rows = origin_features(spark, series, origin, calendar, horizons)
+    spark_rows = origin_feature_rows(spark, series, origin, calendar, horizons).localCheckpoint()
+    rows = spark_rows.toPandas()
     if rows.empty:
         raise ParkPalError(f"no zone has the 8 days of history before {origin:%Y-%m-%d %H:00} UTC that scoring needs "
                            "(a recent deployment: extend gold with --history PATH)")
     model = load_occupancy_model(registry.model_uri(CHAMPION))
     rows = rows.reset_index(drop=True)
-    if config.is_local:  # what the served model looks up (on Databricks: an online table, docs/forecasting.md)
-        publish_features(rows, feature_store_path(config))
+    publish_online_features(config, spark_rows, rows, origin)
     predicted = model.predict_frame(rows[list(FEATURE_COLUMNS)])
     # a champion from before reporting hours forecasts every hour
     reporting = (predicted.in_reporting_hours.astype(bool).to_numpy() if "in_reporting_hours" in predicted

@@ -34,9 +34,12 @@ def reporting_profile(history: pd.DataFrame) -> pd.DataFrame:
 
 def slot_reports(profile: pd.DataFrame, zone_id: pd.Series, day_of_week: pd.Series, hour_of_day: pd.Series
                  ) -> np.ndarray:
-    """Whether each (zone, weekday, hour) is a reporting slot (unknown slots: True)."""
-    keys = pd.DataFrame({"zone_id": zone_id.to_numpy(), "day_of_week": day_of_week.to_numpy(),
-                         "hour_of_day": hour_of_day.to_numpy()})
+    """Whether each (zone, weekday, hour) is a reporting slot (unknown slots: True). Zones are matched by
+    their text: a CSV's ids are text, gold's numbers, the online store's text (`online.py`)."""
+    keys = pd.DataFrame({"zone_id": zone_id.astype(str).to_numpy(), "day_of_week": day_of_week.astype(int).to_numpy(),
+                         "hour_of_day": hour_of_day.astype(int).to_numpy()})
+    profile = profile.assign(zone_id=profile.zone_id.astype(str), day_of_week=profile.day_of_week.astype(int),
+                             hour_of_day=profile.hour_of_day.astype(int))
     share = keys.merge(profile, on=SLOT, how="left").reporting_share
     return share.isna().to_numpy() | (share.to_numpy() >= MIN_REPORTING_SHARE)
 

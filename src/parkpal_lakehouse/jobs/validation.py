@@ -25,10 +25,12 @@ from parkpal_lakehouse.jobs.bundle import (
     BundleError,
     BundleSource,
     JobSpec,
+    Lookup,
     Resolver,
     TaskSpec,
     load_bundle,
     resolve_job,
+    target_variables,
     task_order,
 )
 from parkpal_lakehouse.jobs.notebooks import NOTEBOOK_HEADER
@@ -174,8 +176,10 @@ def _endpoint_problems(bundle: BundleSource, target: str) -> list[str]:
     from databricks.bundles.model_serving_endpoints import ModelServingEndpoint
 
     problems: list[str] = []
-    try:
-        resolver = Resolver(bundle, target)
+    try:  # values the CLI looks up in the workspace at deploy time stand in as placeholders here
+        lookups = {name: f"<lookup {name}>" for name, value in target_variables(bundle, target).items()
+                   if isinstance(value, Lookup)}
+        resolver = Resolver(bundle, target, lookups)
     except BundleError:
         return problems  # a target without its variables: the jobs' check below says which
     for key, raw in sorted(bundle.serving_endpoints.items()):
@@ -197,6 +201,10 @@ def _endpoint_problems(bundle: BundleSource, target: str) -> list[str]:
             if not str(entity.get("entity_version", "")).isdigit():
                 problems.append(f"{where}: entity_version must be a registered version number, not "
                                 f"{entity.get('entity_version')!r}")
+            store = (entity.get("environment_vars") or {}).get("PARKPAL_FEATURE_STORE", "")
+            if not store.startswith("databricks-sql://") or not store.endswith("gold.zone_forecast_features"):
+                problems.append(f"{where}: PARKPAL_FEATURE_STORE must name gold.zone_forecast_features through a "
+                                f"warehouse (databricks-sql://<warehouse id>/<table>), not {store!r}")
         routes = ((spec.get("config") or {}).get("traffic_config") or {}).get("routes") or []
         if sum(int(r.get("traffic_percentage", 0)) for r in routes) != 100:
             problems.append(f"{where}: traffic routes must add up to 100%")

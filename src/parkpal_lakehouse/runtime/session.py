@@ -95,6 +95,10 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.pyspark.python", os.environ["PYSPARK_PYTHON"])
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.adaptive.enabled", "true")
+        # `spark.sql(text, args=...)` (named parameters, the injection-safe way) binds nothing on a session
+        # with Delta's SQL extension since Spark 4.1: Delta's parser drops the parameters (delta-io/delta#7640,
+        # SPARK-59672). The legacy substitution binds them in constant positions, which is all we use.
+        .config("spark.sql.legacy.parameterSubstitution.constantsOnly", "true")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.databricks.delta.properties.defaults.appendOnly", "false")
