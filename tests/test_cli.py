@@ -163,7 +163,7 @@ def test_sigterm_stops_a_continuous_stream_gracefully(spark, tmp_path):
     assert "SIGTERM: stopping the queries" in err and "ingestion stopped on signal" in out
 
 
-@pytest.mark.parametrize("command", [["share", "serve"], ["sql", "serve"]])
+@pytest.mark.parametrize("command", [["share", "serve"], ["sql", "serve"], ["api", "serve"], ["dashboard", "serve"]])
 def test_a_port_in_use_is_one_line_before_spark_starts(command, tmp_path):
     import socket
 
@@ -175,6 +175,13 @@ def test_a_port_in_use_is_one_line_before_spark_starts(command, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port} is already in use; pick another --port" in lines[0], result.stderr
+
+
+def test_the_live_dashboard_refuses_a_public_interface_in_one_line(tmp_path):
+    result = run("dashboard", "serve", "--root", str(tmp_path), "--host", "0.0.0.0")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "has no login: serve it on 127.0.0.1 (not 0.0.0.0)" in lines[0], result.stderr
 
 
 def test_the_demo_refuses_a_folder_that_is_not_its_city_in_one_line(tmp_path):

@@ -202,7 +202,7 @@ def zone_status_summary(spark, config, root: Path) -> list[str]:
         truth = f" (truth {true:,})"
     return [f"as of {as_of:%Y-%m-%d %H:%M} UTC: {gated.vehicles_parked.sum():,} vehicles in {len(gated)} car parks"
             f"{truth}, {status[status.parked_source != 'gate'].vehicles_parked.sum():,} at streets, "
-            f"{status.searching_now.sum():,} drivers searching; gold.zone_status, rewritten every micro-batch"]
+            f"{status.searching_now.sum():,} driver(s) searching; gold.zone_status, rewritten every micro-batch"]
 
 
 def _print_where_to_look(config: LakehouseConfig, root: Path) -> None:

@@ -59,3 +59,29 @@ def test_the_profile_file_is_what_delta_sharing_clients_and_power_bi_import(tmp_
     profile = DeltaSharingProfile.read_from_file(str(path))
     assert (profile.endpoint, profile.bearer_token, profile.expiration_time) == (
         "http://127.0.0.1:8080/delta-sharing", "tok", "2027-02-21T08:00:00.000Z")
+
+
+def test_the_api_hands_out_missing_credentials_and_leaves_valid_ones_alone(tmp_path):
+    """`parkpal api serve` before any sharing server: every recipient gets a profile with a token; a valid
+    profile keeps its token and endpoint; a revoked one gets a new token."""
+    from parkpal_lakehouse.sharing.definition import load_definition
+    from parkpal_lakehouse.sharing.profiles import ensure_credentials, profile_path
+
+    definition = load_definition()
+    store, profiles = TokenStore(tmp_path / "recipients.json"), tmp_path / "profiles"
+    kept, _ = store.issue("makati-city")
+    write_profile(profile_path(profiles, "makati-city"), "https://share.example/delta-sharing", kept,
+                  NOW + timedelta(days=90))
+    revoked, _ = store.issue("taguig-city")
+    write_profile(profile_path(profiles, "taguig-city"), "https://share.example/delta-sharing", revoked,
+                  NOW + timedelta(days=90))
+    store.issue("taguig-city")  # rotated elsewhere: the file's token no longer works
+    written = ensure_credentials(store, definition, profiles, "http://127.0.0.1:8080/delta-sharing")
+    assert set(written) == {r.name for r in definition.recipients}
+    for recipient, path in written.items():
+        profile = json.loads(path.read_text())
+        assert store.authenticate(f"Bearer {profile['bearerToken']}").recipient == recipient
+    makati = json.loads(written["makati-city"].read_text())
+    assert makati["bearerToken"] == kept and makati["endpoint"] == "https://share.example/delta-sharing"
+    taguig = json.loads(written["taguig-city"].read_text())
+    assert taguig["bearerToken"] != revoked and taguig["endpoint"] == "http://127.0.0.1:8080/delta-sharing"

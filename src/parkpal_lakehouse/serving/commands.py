@@ -16,6 +16,8 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.steps.step import StepContext, root_config
 
+SHARING_PORT = 8080  # `parkpal share serve`'s default
+
 
 def _stop_on_signals(what: str) -> threading.Event:
     """Installed before the server starts, so a SIGTERM right after it is ready still stops it cleanly."""
@@ -113,6 +115,7 @@ def cmd_api_serve(args: argparse.Namespace) -> int:
     from parkpal_lakehouse.serving.sql_endpoint import check_port
     from parkpal_lakehouse.sharing.definition import load_definition
     from parkpal_lakehouse.sharing.local import profiles_dir, token_store
+    from parkpal_lakehouse.sharing.profiles import ensure_credentials
 
     config = _config(args)
     definition = load_definition(args.definition)
@@ -121,12 +124,11 @@ def cmd_api_serve(args: argparse.Namespace) -> int:
     stop = _stop_on_signals("api serve")
     api = start_api(_spark(config), config, definition, token_store(config), args.host, args.port,
                     args.refresh_seconds)
-    profiles = profiles_dir(config)
-    have = sorted(p.stem for p in profiles.glob("*.share")) if profiles.is_dir() else []
-    tokens = (f"  tokens: the recipients' Delta Sharing tokens (bearerToken in {profiles}/<recipient>.share: "
-              f"{', '.join(have)})" if have else
-              "  tokens: none issued yet: `parkpal share serve` (or `parkpal share token NAME --endpoint URL`) "
-              "writes one per recipient")
+    # The API's callers hold the sharing recipients' tokens: each gets one now if it has none yet.
+    profiles = ensure_credentials(token_store(config), definition, profiles_dir(config),
+                                  f"http://127.0.0.1:{SHARING_PORT}/delta-sharing")
+    tokens = (f"  tokens: bearerToken in each recipient's profile ({profiles_dir(config)}/<recipient>.share, "
+              f"{len(profiles)} recipients; the same tokens open their Delta Sharing share)")
     return _serve(stop, [f"ParkPal API: {api.server.url} (OpenAPI docs: {api.server.url}/docs); "
                          f"refreshed when the tables change (every {args.refresh_seconds:g} s)", tokens,
                          f"try: curl -H \"Authorization: Bearer $TOKEN\" {api.server.url}/zones"], api.stop)
@@ -257,7 +259,8 @@ def add_commands(sub: argparse._SubParsersAction, parser_class: type[argparse.Ar
             p.add_argument("--recipient", action="append", default=[], help="only this recipient (repeatable)")
         if action == "serve":
             p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
-            p.add_argument("--port", type=port, default=8080, help="port, 0 for any free one (default: %(default)s)")
+            p.add_argument("--port", type=port, default=SHARING_PORT,
+                           help="port, 0 for any free one (default: %(default)s)")
             p.add_argument("--token-days", type=positive_int, default=90, help="lifetime of new tokens")
             p.add_argument("--no-publish", action="store_true", help="serve the share tables as last published")
         if action == "token":

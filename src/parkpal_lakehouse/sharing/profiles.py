@@ -39,3 +39,19 @@ def rotate_profile(store: TokenStore, definition: ShareDefinition, profiles_dir:
     definition.recipient(recipient)
     token, expires = store.issue(recipient, lifetime)
     return write_profile(profile_path(profiles_dir, recipient), endpoint, token, expires)
+
+
+def ensure_credentials(store: TokenStore, definition: ShareDefinition, profiles_dir: Path, endpoint: str,
+                       lifetime: timedelta = timedelta(days=DEFAULT_TOKEN_DAYS)) -> dict[str, Path]:
+    """A profile file with a valid token for every recipient, touching none that has one (its endpoint
+    stays as `parkpal share serve` wrote it): what `parkpal api serve` needs before anyone ran the
+    sharing server. New files point at `endpoint` until the sharing server refreshes them."""
+    written: dict[str, Path] = {}
+    for recipient in definition.recipients:
+        path = profile_path(profiles_dir, recipient.name)
+        token = json.loads(path.read_text()).get("bearerToken", "") if path.is_file() else ""
+        if not store.is_valid(token):
+            token, expires = store.issue(recipient.name, lifetime)
+            write_profile(path, endpoint, token, expires)
+        written[recipient.name] = path
+    return written
