@@ -23,6 +23,7 @@ The table holds no personal data (counts per zone only), so it is gold and share
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,6 +31,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.gold.facts import gate_visits
+from parkpal_lakehouse.gold.inputs import between, dates_between, lookback
 from parkpal_lakehouse.gold.occupancy import APP_SCALED_ESTIMATE, APP_SESSIONS, GATE, hour_of_week
 from parkpal_lakehouse.io.delta import read_table, table_exists
 from parkpal_lakehouse.io.writers import overwrite_once
@@ -130,33 +132,33 @@ def zone_status(zones: DataFrame, inside: DataFrame, now: DataFrame, recent: Dat
 
 
 # --- reading the lakehouse ----------------------------------------------------------------------------------
-def newest_event_time(spark: SparkSession, config: LakehouseConfig) -> datetime | None:
-    """The newest event time in the three silver event tables (what sessionization has been fed)."""
-    newest = None
+def newest_event_time(spark: SparkSession, config: LakehouseConfig, since: datetime | None = None
+                      ) -> datetime | None:
+    """The newest event time in the three silver event tables (what sessionization has been fed), in one
+    Spark action. `since`: a time known to be at or before it (the previous micro-batch's answer), so
+    only the partitions from its date on are read."""
+    parts = []
     for hub in Hub:
         table = read_table(spark, config, silver_table(hub))
-        last_date = table.agg(F.max("event_date")).first()[0]  # a partition column: answered from the log
-        if last_date is None:
-            continue
-        micros = table.filter(F.col("event_date") == last_date).agg(F.max(F.unix_micros("event_time"))).first()[0]
-        if micros is not None:
-            t = datetime.fromtimestamp(micros / 1e6, UTC)
-            newest = t if newest is None or t > newest else newest
-    return newest
+        if since is not None:
+            table = table.filter(F.col("event_date") >= F.lit(since.date()))
+        parts.append(table.select(F.unix_micros("event_time").alias("t")))
+    micros = reduce(DataFrame.unionByName, parts).agg(F.max("t")).first()[0]
+    return None if micros is None else datetime.fromtimestamp(micros / 1e6, UTC)
 
 
 def current_zone_status(spark: SparkSession, config: LakehouseConfig, as_of: datetime, updated_at: datetime
                         ) -> DataFrame:
     """The status of every zone at `as_of`, from silver (gate events, open and closed searches) and the
     hourly gold job's penetration."""
-    max_stay = config.gold.max_stay_hours
-    since = as_of - timedelta(hours=max_stay + 1)
+    max_stay, horizon = config.gold.max_stay_hours, as_of + timedelta(seconds=1)
+    since = as_of - lookback(config)  # every entry of a stay that can still be running at as_of
     gates = read_table(spark, config, silver_table(Hub.GATE)).filter(
-        (F.col("event_date") >= F.lit(since.date())) & (F.col("event_time") > F.lit(since)))
+        dates_between("event_date", since, horizon) & between("event_time", since, horizon))
     running = read_table(spark, config, OPEN_SESSIONS)
-    recent_from = as_of - timedelta(minutes=RECENT_MINUTES, hours=max_stay + 1)
+    recent_from = since - timedelta(minutes=RECENT_MINUTES)
     closed = read_table(spark, config, PARKING_SESSIONS).filter(
-        (F.col("entry_date") >= F.lit(recent_from.date())) & (F.col("zone_entry_at") > F.lit(recent_from)))
+        dates_between("entry_date", recent_from, horizon) & between("zone_entry_at", recent_from, horizon))
     if table_exists(spark, config, ZONE_METRICS_HOURLY):
         penetration = newest_penetration(read_table(spark, config, ZONE_METRICS_HOURLY).filter(
             F.col("metric_date") >= F.lit((as_of - timedelta(days=29)).date())), as_of, config.timezone)
@@ -167,14 +169,14 @@ def current_zone_status(spark: SparkSession, config: LakehouseConfig, as_of: dat
                        penetration, as_of, updated_at)
 
 
-def write_zone_status(spark: SparkSession, config: LakehouseConfig, app_id: str, batch_id: int
-                      ) -> datetime | None:
-    """Rewrite `gold.zone_status` as of the sessions' frontier, once per (`app_id`, `batch_id`); returns
-    `as_of` (None before any event)."""
-    newest = newest_event_time(spark, config)
+def write_zone_status(spark: SparkSession, config: LakehouseConfig, app_id: str, batch_id: int,
+                      newest_before: datetime | None = None) -> datetime | None:
+    """Rewrite `gold.zone_status` as of the sessions' frontier, once per (`app_id`, `batch_id`); returns the
+    newest event time it was computed from (None before any event), for the next batch's `newest_before`."""
+    newest = newest_event_time(spark, config, newest_before)
     if newest is None:
         return None
     as_of = newest - timedelta(seconds=config.sessions.watermark_seconds)
     status = current_zone_status(spark, config, as_of, datetime.now(UTC))
     overwrite_once(status, config, ZONE_STATUS, app_id, batch_id)
-    return as_of
+    return newest

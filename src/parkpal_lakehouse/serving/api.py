@@ -39,6 +39,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.gold.inputs import between, dates_between
 from parkpal_lakehouse.io.delta import delta_table, read_table, table_exists
 from parkpal_lakehouse.names import DIM_ZONE, ZONE_METRICS_HOURLY, ZONE_OCCUPANCY_FORECAST, ZONE_STATUS
 from parkpal_lakehouse.sharing.definition import ShareDefinition, ShareDefinitionError
@@ -158,11 +159,10 @@ class LakehouseReader:
         with self.lock:
             if not table_exists(self.spark, self.config, ZONE_METRICS_HOURLY):
                 return []
+            day = timedelta(days=1)  # metric_date is the local date: a day either side covers any zone
             rows = read_table(self.spark, self.config, ZONE_METRICS_HOURLY).where(
-                (F.col("zone_id") == F.lit(zone_id))
-                & (F.col("metric_date") >= F.lit((lo - timedelta(days=1)).date()))
-                & (F.col("metric_date") <= F.lit((hi + timedelta(days=1)).date()))
-                & (F.col("hour_start") >= F.lit(lo)) & (F.col("hour_start") < F.lit(hi))
+                (F.col("zone_id") == F.lit(zone_id)) & dates_between("metric_date", lo - day, hi + day)
+                & between("hour_start", lo, hi)
             ).drop("metric_date", "date_key", "hour_key").orderBy("hour_start").offset(offset).limit(limit)
             return records(rows.toPandas())
 

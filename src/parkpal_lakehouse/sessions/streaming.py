@@ -18,6 +18,7 @@ the rules), so Spark itself only ever drops rows more than the horizon late.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -120,6 +121,8 @@ def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFr
     appended with the batch's transaction id, then `gold.zone_status` rewritten (`gold/status.py`); every
     write idempotent, so a replayed batch changes nothing."""
 
+    newest: list[datetime | None] = [None]  # the newest event seen by the previous batch's status write
+
     def write(batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
         batch = batch.persist()
@@ -132,7 +135,7 @@ def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFr
             if kinds.get("late"):
                 append_once(late_events(batch), config, LATE_EVENTS, name, batch_id,
                             partition_by=("detected_date",))
-            write_zone_status(spark, config, name, batch_id)
+            newest[0] = write_zone_status(spark, config, name, batch_id, newest[0]) or newest[0]
         finally:
             batch.unpersist()
 

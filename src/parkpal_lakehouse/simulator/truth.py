@@ -63,14 +63,28 @@ def true_search(visit: Visit, zone: Zone, app_session_id: int, confirmed_at: flo
     )
 
 
+def parked_visits(visits: list[Visit]) -> list[Visit]:
+    """The visits whose vehicle took a space (parked, or parked and then overstayed the search window)."""
+    return [v for v in visits if v.parked_at is not None and v.outcome in ("parked", "timed_out")]
+
+
+def _utc(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Epoch-second columns as UTC timestamps, NaN as NaT."""
+    for col in columns:
+        seconds = frame[col].astype("float64")
+        # NaN (a search that never parked) becomes NaT afterwards: pandas 2.3 converts float seconds with
+        # NaN through uninitialised memory under np.errstate(over="raise"), which fails now and then.
+        frame[col] = pd.to_datetime(seconds.fillna(0.0), unit="s", utc=True).where(seconds.notna())
+    return frame
+
+
 def zone_occupancy_hourly(visits: list[Visit], zones: tuple[Zone, ...], window: Window) -> pd.DataFrame:
     """Time-weighted average and peak occupied spaces per zone and hour, from parked intervals."""
     hours = int((window.end - window.start) // 3600)
     rows: list[dict[str, Any]] = []
     by_zone: dict[int, list[Visit]] = {}
-    for v in visits:
-        if v.parked_at is not None and v.outcome in ("parked", "timed_out"):
-            by_zone.setdefault(v.zone_index, []).append(v)
+    for v in parked_visits(visits):
+        by_zone.setdefault(v.zone_index, []).append(v)
     for zi, zone in enumerate(zones):
         all_area, all_peak = _sweep(by_zone.get(zi, []), window, hours, app_only=False)
         app_area, app_peak = _sweep(by_zone.get(zi, []), window, hours, app_only=True)
@@ -124,9 +138,8 @@ def street_counts(visits: list[Visit], zones: tuple[Zone, ...], window: Window, 
     from parkpal_lakehouse.simulator.world import MANILA
 
     stays: dict[int, list[tuple[float, float]]] = {}
-    for v in visits:
-        if v.parked_at is not None and v.outcome in ("parked", "timed_out"):
-            stays.setdefault(v.zone_index, []).append((v.parked_at, v.departs_at or window.end))
+    for v in parked_visits(visits):
+        stays.setdefault(v.zone_index, []).append((v.parked_at, v.departs_at or window.end))
     out = []
     days = round((window.end - window.start) / 86_400)
     for zi, zone in enumerate(zones):
@@ -146,12 +159,9 @@ def stays_frame(visits: list[Visit], zones: tuple[Zone, ...]) -> pd.DataFrame:
     past the simulated window is kept: the car is still there at the window's end)."""
     rows = [{"zone_id": zones[v.zone_index].zoneId, "zone_type": zones[v.zone_index].zoneType,
              "app_user": v.user_id is not None, "parked_at": v.parked_at, "departs_at": v.departs_at}
-            for v in visits if v.parked_at is not None and v.outcome in ("parked", "timed_out")]
+            for v in parked_visits(visits)]
     frame = pd.DataFrame(rows, columns=["zone_id", "zone_type", "app_user", "parked_at", "departs_at"])
-    for col in ("parked_at", "departs_at"):
-        seconds = frame[col].astype("float64")
-        frame[col] = pd.to_datetime(seconds.fillna(0.0), unit="s", utc=True).where(seconds.notna())
-    return frame
+    return _utc(frame, ("parked_at", "departs_at"))
 
 
 def parked_at_instant(stays: pd.DataFrame, at: pd.Timestamp) -> pd.Series:
@@ -163,12 +173,7 @@ def parked_at_instant(stays: pd.DataFrame, at: pd.Timestamp) -> pd.Series:
 def searches_frame(searches: list[TrueSearch]) -> pd.DataFrame:
     # Named columns: a tiny city (one user) may make no search at all, and the frame keeps its shape.
     frame = pd.DataFrame([s.__dict__ for s in searches], columns=[f.name for f in dataclasses.fields(TrueSearch)])
-    for col in ("zone_entry_at", "circling_start", "parked_at", "confirmed_at", "departed_at"):
-        seconds = frame[col].astype("float64")
-        # NaN (a search that never parked) becomes NaT afterwards: pandas 2.3 converts float seconds with
-        # NaN through uninitialised memory under np.errstate(over="raise"), which fails now and then.
-        frame[col] = pd.to_datetime(seconds.fillna(0.0), unit="s", utc=True).where(seconds.notna())
-    return frame
+    return _utc(frame, ("zone_entry_at", "circling_start", "parked_at", "confirmed_at", "departed_at"))
 
 
 def write_truth(root: Path, searches: pd.DataFrame, occupancy: pd.DataFrame, manifest: dict[str, Any],
