@@ -3,6 +3,7 @@ SQL access. The city's tables are copied first, so the shared `ingested_city` st
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -13,7 +14,7 @@ from parkpal_lakehouse.cli import main
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
-from parkpal_lakehouse.gold.hourly import closed_until, run_hourly
+from parkpal_lakehouse.gold.hourly import CHANGE_TABLES, closed_until, run_hourly, touched_hours
 from parkpal_lakehouse.gold.maintenance import run_maintenance
 from parkpal_lakehouse.io.delta import delta_table, overwrite_table, read_table
 from parkpal_lakehouse.io.writers import append_rows
@@ -44,6 +45,9 @@ def test_first_run_computes_every_closed_hour_with_every_table(spark, gold_city,
     until = closed_until(spark, config)
     assert report.mode == "pending" and report.hours[-1] == until - timedelta(hours=1)
     zones = read_table(spark, config, DIM_ZONE).count()
+    zone_ids = read_table(spark, config, DIM_ZONE).select("zone_id").distinct().count()
+    assert report.zone_versions == zone_ids  # the first run opens one version per zone
+    assert f"zone versions added: {zone_ids}" in "\n".join(report.lines())
     metrics = read_table(spark, config, ZONE_METRICS_HOURLY)
     assert metrics.count() == zones * len(report.hours)  # every zone, every hour, zeros included
     assert read_table(spark, config, FACT_PARKING_SESSIONS).count() == \
@@ -115,20 +119,40 @@ def test_nothing_new_means_nothing_to_compute(spark, gold_city):
         (datetime(2026, 1, 5, 1, 0), datetime(2026, 1, 5, 1, 2), "pending", 0, "ok")]
 
 
-def test_a_late_payment_recomputes_only_its_hour(spark, gold_city):
-    config, report = gold_city
-    hour = report.hours[10]
+def late_payment(spark, config, hour: datetime, event_id: str, amount: float):
+    """A completed payment at a car park, 20 minutes into `hour`, written to silver now; returns its zone."""
     zone = read_table(spark, config, DIM_ZONE).filter("is_gated").orderBy("zone_id").first().zone_id
     gate = read_table(spark, config, silver_table(Hub.GATE))
     paid_at = hour + timedelta(minutes=20)
-    overrides = {"event_id": "late-payment-1", "zone_id": zone, "license_plate": "LTE 4242",
-                 "transaction_id": "T-late-1", "amount": 999.0, "payment_status": "COMPLETED", "event_time": paid_at,
-                 "event_date": paid_at.date(), "processed_at": datetime.now(UTC)}
+    overrides = {"event_id": event_id, "zone_id": zone, "license_plate": "LTE 4242",
+                 "transaction_id": f"T-{event_id}", "amount": amount, "payment_status": "COMPLETED",
+                 "event_time": paid_at, "event_date": paid_at.date(), "processed_at": datetime.now(UTC)}
     late = gate.filter("event_type = 'PAYMENT'").limit(1).select(*[
         F.lit(overrides[c]).cast(gate.schema[c].dataType).alias(c) if c in overrides else F.col(c)
         for c in gate.columns])
-    before = snapshot(spark, config, ZONE_METRICS_HOURLY)
     append_rows(late, config, silver_table(Hub.GATE))
+    return zone
+
+
+def test_within_the_margin_only_tables_with_new_commits_are_read(spark, gold_city):
+    """The margin (`change_margin_minutes`) re-reads rows written shortly before the last run started;
+    a table still at the Delta version that run recorded has nothing new, however wide the margin."""
+    config, _ = gold_city
+    wide = replace(config, gold=replace(config.gold, change_margin_minutes=7 * 24 * 60))  # every row "recent"
+    last = read_table(spark, config, HOURLY_RUNS).where("mode = 'pending'").orderBy(F.desc("started_at")).first()
+    assert set(last.table_versions) == set(CHANGE_TABLES) and all(v is not None for v in last.table_versions.values())
+    assert touched_hours(spark, config, last.started_at.replace(tzinfo=UTC) - timedelta(days=7)) != []
+    assert run_hourly(spark, wide, progress=lambda _m: None).hours == []
+
+
+def test_a_late_payment_recomputes_only_its_hour(spark, gold_city):
+    config, report = gold_city
+    hour = report.hours[10]
+    before = snapshot(spark, config, ZONE_METRICS_HOURLY)
+    zone = late_payment(spark, config, hour, "late-payment-1", 999.0)
+    # an explicit run in between computes only the hour it names (identically): the next pending run still
+    # looks for changes from the last pending run, so it finds the payment
+    run_hourly(spark, config, report.hours[3:4], progress=lambda _m: None)
     rerun = run_hourly(spark, config, progress=lambda _m: None)
     assert rerun.hours == [hour]
     after = snapshot(spark, config, ZONE_METRICS_HOURLY)

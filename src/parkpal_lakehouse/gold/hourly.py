@@ -44,7 +44,7 @@ from parkpal_lakehouse.gold.schemas import HOURLY_RUNS_DDL, PARTITIONS, prepare_
 from parkpal_lakehouse.gold.views import create_views
 from parkpal_lakehouse.gold.zones import apply_zone_changes
 from parkpal_lakehouse.io.conflicts import with_conflict_retries
-from parkpal_lakehouse.io.delta import overwrite_table, read_table
+from parkpal_lakehouse.io.delta import overwrite_table, read_table, table_version
 from parkpal_lakehouse.io.writers import append_rows, replace_where
 from parkpal_lakehouse.names import (
     DIM_DATE,
@@ -64,6 +64,8 @@ from parkpal_lakehouse.sessions.backfill import repair_late_sessions
 from parkpal_lakehouse.silver.reference import zones_reference
 
 ZONE_HUBS = (Hub.GEOFENCE, Hub.GATE)
+# The tables whose new rows can touch a computed hour (`touched_hours`); each run records their versions.
+CHANGE_TABLES = (silver_table(Hub.GEOFENCE), silver_table(Hub.GATE), PARKING_SESSIONS, OPEN_SESSIONS, QUARANTINE)
 
 
 @dataclass(frozen=True)
@@ -129,15 +131,41 @@ def _spans_to_hours(spans: DataFrame) -> list[datetime]:
     return [_as_utc(r.h) for r in hours]
 
 
-def touched_hours(spark: SparkSession, config: LakehouseConfig, since: datetime) -> list[datetime]:
+def touched_hours(spark: SparkSession, config: LakehouseConfig, since: datetime,
+                  unchanged: frozenset[str] = frozenset()) -> list[datetime]:
     """Hours whose gold rows may differ because of silver rows written at or after `since`: the hour of
     every new zone event and quarantined record, the whole stay of every gated visit a new gate event
-    belongs to, the whole search (entry to departure) of every session written or updated since."""
+    belongs to, the whole search (entry to departure) of every session written or updated since.
+    Tables in `unchanged` (no commit since the last run read them) are not read."""
     new = {hub: read_table(spark, config, silver_table(hub)).filter(F.col("processed_at") >= F.lit(since))
-           for hub in ZONE_HUBS}
+           for hub in ZONE_HUBS if silver_table(hub) not in unchanged}
     spans: list[DataFrame] = [rows.select(F.col("event_time").alias("start_at"), F.col("event_time").alias("end_at"))
                               for rows in new.values()]
-    new_gate = new[Hub.GATE].select("event_id", "event_time")
+    if Hub.GATE in new:
+        spans += _gate_visit_spans(spark, config, new[Hub.GATE].select("event_id", "event_time"))
+    if PARKING_SESSIONS not in unchanged:
+        sessions = read_table(spark, config, PARKING_SESSIONS).filter(F.col("written_at") >= F.lit(since))
+        spans.append(sessions.select(F.col("zone_entry_at").alias("start_at"),
+                                     F.coalesce("departed_at", "closed_at").alias("end_at")))
+    if OPEN_SESSIONS not in unchanged:
+        running = read_table(spark, config, OPEN_SESSIONS).filter(F.col("updated_at") >= F.lit(since))
+        spans.append(running.select(F.col("zone_entry_at").alias("start_at"), F.col("state_at").alias("end_at")))
+    if QUARANTINE not in unchanged:
+        quarantined = read_table(spark, config, QUARANTINE).filter(
+            (F.col("quarantined_at") >= F.lit(since)) & F.col("hub").isin(*[h.value for h in ZONE_HUBS])
+        ).select(F.expr("try_to_timestamp(get_json_object(body, '$.timestamp'))").alias("start_at"))
+        spans.append(quarantined.withColumn("end_at", F.col("start_at")))
+    if not spans:
+        return []
+    union = spans[0]
+    for s in spans[1:]:
+        union = union.unionByName(s)
+    return _spans_to_hours(union)
+
+
+def _gate_visit_spans(spark: SparkSession, config: LakehouseConfig, new_gate: DataFrame) -> list[DataFrame]:
+    """The whole stay (entry to exit) of every gate visit a new gate event belongs to."""
+    spans: list[DataFrame] = []
     low, high = new_gate.agg(F.min("event_time"), F.max("event_time")).first()
     if low is not None:
         visits = gate_visits(gate_events_around(spark, config, _as_utc(low), _as_utc(high)), config.gold.max_stay_hours)
@@ -145,30 +173,26 @@ def touched_hours(spark: SparkSession, config: LakehouseConfig, since: datetime)
             .join(new_gate.select("event_id"), "event_id")
         spans.append(changed.select(F.coalesce("entry_at", "exit_at").alias("start_at"),
                                     F.coalesce("exit_at", "entry_at").alias("end_at")))
-    sessions = read_table(spark, config, PARKING_SESSIONS).filter(F.col("written_at") >= F.lit(since))
-    spans.append(sessions.select(F.col("zone_entry_at").alias("start_at"),
-                                 F.coalesce("departed_at", "closed_at").alias("end_at")))
-    running = read_table(spark, config, OPEN_SESSIONS).filter(F.col("updated_at") >= F.lit(since))
-    spans.append(running.select(F.col("zone_entry_at").alias("start_at"), F.col("state_at").alias("end_at")))
-    quarantined = read_table(spark, config, QUARANTINE).filter(
-        (F.col("quarantined_at") >= F.lit(since)) & F.col("hub").isin(*[h.value for h in ZONE_HUBS])
-    ).select(F.expr("try_to_timestamp(get_json_object(body, '$.timestamp'))").alias("start_at"))
-    spans.append(quarantined.withColumn("end_at", F.col("start_at")))
-    union = spans[0]
-    for s in spans[1:]:
-        union = union.unionByName(s)
-    return _spans_to_hours(union)
+    return spans
 
 
 def last_run(spark: SparkSession, config: LakehouseConfig):
-    runs = read_table(spark, config, HOURLY_RUNS).filter("status = 'ok'")
+    """The newest successful run that picked its own hours: an explicit run computes only the hours it
+    was given, so the changes since an earlier pending run are still to be looked at."""
+    runs = read_table(spark, config, HOURLY_RUNS).filter("status = 'ok' AND mode = 'pending'")
     return runs.orderBy(F.col("started_at").desc()).first()
 
 
-def pending_hours(spark: SparkSession, config: LakehouseConfig, bounds: SilverBounds | None = None
-                  ) -> tuple[list[datetime], datetime | None]:
+def change_versions(spark: SparkSession, config: LakehouseConfig) -> dict[str, int | None]:
+    """The Delta version of each of `CHANGE_TABLES` (one small history read each)."""
+    return {t: table_version(spark, config, t) for t in CHANGE_TABLES}
+
+
+def pending_hours(spark: SparkSession, config: LakehouseConfig, bounds: SilverBounds | None = None,
+                  versions: dict[str, int | None] | None = None) -> tuple[list[datetime], datetime | None]:
     """Closed hours never computed, plus closed hours touched by silver writes since the last run
-    started (minus the margin); returns the hours and that `since` (None on a first run)."""
+    started (minus the margin); returns the hours and that `since` (None on a first run). `versions`:
+    the change tables' versions now; a table still at the version the last run recorded is not read."""
     bounds = bounds or silver_bounds(spark, config)
     first, until = bounds.first, bounds.closed_until(config.sessions.watermark_seconds)
     if first is None or until is None:
@@ -179,7 +203,9 @@ def pending_hours(spark: SparkSession, config: LakehouseConfig, bounds: SilverBo
     previous, since = last_run(spark, config), None
     if previous is not None:
         since = _as_utc(previous.started_at) - timedelta(minutes=config.gold.change_margin_minutes)
-        hours |= {h for h in touched_hours(spark, config, since) if h < until}
+        recorded = previous.asDict().get("table_versions") or {}
+        unchanged = frozenset(t for t, v in (versions or {}).items() if t in recorded and recorded[t] == v)
+        hours |= {h for h in touched_hours(spark, config, since, unchanged) if h < until}
     return sorted(hours), since
 
 
@@ -267,9 +293,9 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
                                      config.gold.conflict_retries, "dim_zone")
     refresh_calendar(spark, config, bounds, started)
     mode = "explicit" if hours is not None else "pending"
-    since = None
+    since, seen = None, change_versions(spark, config)  # before reading: a commit after this is seen next run
     if hours is None:
-        chosen, since = pending_hours(spark, config, bounds)
+        chosen, since = pending_hours(spark, config, bounds, seen)
     ranges = contiguous_ranges(chosen)
     newest = bounds.gate_newest
     gate_horizon_ms = int(newest.timestamp() * 1000) if newest else None
@@ -292,7 +318,8 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
     report = HourlyReport(mode, chosen, ranges, repaired, versions, rows, warnings, time.perf_counter() - clock)
     run = spark.createDataFrame([(
         run_id(), started, now(), mode, since, len(chosen),
-        chosen[0] if chosen else None, chosen[-1] if chosen else None, report.seconds, "ok")], HOURLY_RUNS_DDL)
+        chosen[0] if chosen else None, chosen[-1] if chosen else None, report.seconds, "ok", seen)],
+        HOURLY_RUNS_DDL)
     append_rows(run, config, HOURLY_RUNS)
     return report
 

@@ -52,7 +52,8 @@ ZONE_METRICS_HOURLY_DDL = (
 )
 HOURLY_RUNS_DDL = (
     "run_id STRING, started_at TIMESTAMP, finished_at TIMESTAMP, mode STRING, changes_since TIMESTAMP, "
-    "hours_computed INT, first_hour TIMESTAMP, last_hour TIMESTAMP, seconds DOUBLE, status STRING"
+    "hours_computed INT, first_hour TIMESTAMP, last_hour TIMESTAMP, seconds DOUBLE, status STRING, "
+    "table_versions MAP<STRING, BIGINT>"
 )
 
 # Partition columns (local dates), and the keys OPTIMIZE clusters each table's files by.

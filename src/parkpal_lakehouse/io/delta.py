@@ -80,6 +80,14 @@ def delta_table(spark: SparkSession, config: LakehouseConfig, logical: str) -> D
     return DeltaTable.forName(spark, config.table_name(logical))
 
 
+def table_version(spark: SparkSession, config: LakehouseConfig, logical: str) -> int | None:
+    """The table's newest Delta version (from its history: no data read); None if it does not exist."""
+    if not table_exists(spark, config, logical):
+        return None
+    row = delta_table(spark, config, logical).history(1).select("version").first()
+    return None if row is None else int(row[0])
+
+
 def local_table_exists(config: LakehouseConfig, logical: str) -> bool:
     """On a local root a table is a folder: answered without Spark (callers check before starting it)."""
     from pathlib import Path

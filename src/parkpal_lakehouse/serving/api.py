@@ -40,7 +40,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.gold.inputs import between, dates_between
-from parkpal_lakehouse.io.delta import delta_table, read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists, table_version
 from parkpal_lakehouse.names import DIM_ZONE, ZONE_METRICS_HOURLY, ZONE_OCCUPANCY_FORECAST, ZONE_STATUS
 from parkpal_lakehouse.sharing.definition import ShareDefinition, ShareDefinitionError
 from parkpal_lakehouse.sharing.tokens import TokenError, TokenStore
@@ -122,15 +122,9 @@ class LakehouseReader:
         self.watched = (*_WATCHED, *extra_tables)  # a change to any of them makes a new snapshot
         self.lock = threading.Lock()
 
-    def _version(self, logical: str) -> int | None:
-        if not table_exists(self.spark, self.config, logical):
-            return None
-        row = delta_table(self.spark, self.config, logical).history(1).select("version").first()
-        return None if row is None else int(row[0])
-
     def versions(self) -> dict[str, int | None]:
         with self.lock:
-            return {t: self._version(t) for t in self.watched}
+            return {t: table_version(self.spark, self.config, t) for t in self.watched}
 
     def load(self, versions: dict[str, int | None]) -> Snapshot:
         with self.lock:
