@@ -102,6 +102,9 @@ def test_rerunning_hours_rewrites_them_identically(spark, gold_city):
     versions = {t: delta_table(spark, config, t).history(1).first().version for t in FACTS}
     again = run_hourly(spark, config, hours, progress=lambda _m: None)
     assert again.hours == hours and again.mode == "explicit"
+    # an explicit run records no table versions: pending runs never look for changes from it
+    explicit = read_table(spark, config, HOURLY_RUNS).where("mode = 'explicit'").collect()
+    assert explicit and all(r.table_versions is None for r in explicit)
     for table in FACTS:
         assert delta_table(spark, config, table).history(1).first().version > versions[table]  # really rewritten
         pd.testing.assert_frame_equal(snapshot(spark, config, table, where), before[table], check_like=True)

@@ -64,7 +64,7 @@ from parkpal_lakehouse.sessions.backfill import repair_late_sessions
 from parkpal_lakehouse.silver.reference import zones_reference
 
 ZONE_HUBS = (Hub.GEOFENCE, Hub.GATE)
-# The tables whose new rows can touch a computed hour (`touched_hours`); each run records their versions.
+# The tables whose new rows can touch a computed hour (`touched_hours`); each pending run records their versions.
 CHANGE_TABLES = (silver_table(Hub.GEOFENCE), silver_table(Hub.GATE), PARKING_SESSIONS, OPEN_SESSIONS, QUARANTINE)
 
 
@@ -293,8 +293,9 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
                                      config.gold.conflict_retries, "dim_zone")
     refresh_calendar(spark, config, bounds, started)
     mode = "explicit" if hours is not None else "pending"
-    since, seen = None, change_versions(spark, config)  # before reading: a commit after this is seen next run
+    since, seen = None, None  # an explicit run records no versions: the next pending run never starts from it
     if hours is None:
+        seen = change_versions(spark, config)  # before reading: a commit after this is seen next run
         chosen, since = pending_hours(spark, config, bounds, seen)
     ranges = contiguous_ranges(chosen)
     newest = bounds.gate_newest
