@@ -46,6 +46,7 @@ from parkpal_lakehouse.sessions.streaming import (  # noqa: E402
     session_batch_writer,
     silver_session_events,
     start_sessions,
+    state_name,
 )
 from parkpal_lakehouse.silver.reference import load_reference_tables, zones_reference
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
@@ -68,28 +69,38 @@ def _variable_bytes(value) -> int:
     return 0
 
 
-def state_sizes(spark, checkpoint: str) -> dict[str, float]:
-    """Users in state (tracker rows), their mean encoded size (key + value), by phase; buffered events."""
-    tracker = spark.read.format("statestore").option("stateVarName", "tracker").load(checkpoint)
-    rows = tracker.select("key", "value").collect()
-    sizes = [unsafe_row_bytes(r.key) + unsafe_row_bytes(r.value) for r in rows]
-    pending = sum(len(json.loads(r.value.pending)) for r in rows if r.value.pending)
+def state_sizes(spark, checkpoint: str, name: str) -> dict[str, float]:
+    """Users in state (tracker rows), their mean encoded size (their row, plus their share of their bucket's
+    key), by phase; buffered events. The list state reads flattened: one row per user, beside its bucket."""
+    tracker = spark.read.format("statestore").option("stateVarName", name).load(checkpoint)
+    rows = tracker.select("key", "list_element").collect()
+    keys = {tuple(r.key): unsafe_row_bytes(r.key) for r in rows}
+    total = sum(unsafe_row_bytes(r.list_element) for r in rows) + sum(keys.values())
+    pending = sum(len(json.loads(r.list_element.pending)) for r in rows if r.list_element.pending)
     phases: dict[str, int] = {}
     for r in rows:
-        phase = r.value.phase or "idle"
+        phase = r.list_element.phase or "idle"
         phases[phase] = phases.get(phase, 0) + 1
-    return {"tracker_rows": len(rows), "tracker_bytes": sum(sizes) / max(1, len(sizes)), "pending_rows": pending,
-            "phases": phases}
+    return {"tracker_rows": len(rows), "tracker_bytes": total / max(1, len(rows)), "pending_rows": pending,
+            "buckets": len(keys), "phases": phases}
 
 
-def state_metrics(query) -> tuple[int, float]:
-    """(users in state, bytes of state per user) from the last progress of a stateful query."""
+def state_memory(query) -> int:
+    """The RocksDB memory the state store reported in the query's last progress with state (bytes)."""
     for progress in reversed(query.recentProgress):
         ops = progress.stateOperators
         if ops and ops[0].numRowsTotal:
-            op = ops[0]
-            return op.numRowsTotal, op.memoryUsedBytes / op.numRowsTotal
-    return 0, float("nan")
+            return ops[0].memoryUsedBytes
+    return 0
+
+
+def peak_users_held(spark, checkpoint: str, name: str, every: int = 5) -> int:
+    """The most users held in state at any of every `every`-th committed batch (and the last one), read
+    back with the state data source at each of those batches."""
+    reader = spark.read.format("statestore").option("stateVarName", name)
+    committed = sorted(int(p.name) for p in (Path(checkpoint) / "commits").iterdir() if p.name.isdigit())
+    batches = sorted({*committed[::every], *committed[-1:]})
+    return max((reader.option("batchId", b).load(checkpoint).count() for b in batches), default=0)
 
 
 def throughput(spark, root: Path, messages: int) -> dict[str, float]:
@@ -101,8 +112,8 @@ def throughput(spark, root: Path, messages: int) -> dict[str, float]:
     silver_s = run_all(spark, config, start_silver)
     events = silver_events_batch(spark, config).count()
     query, sessions_s = timed(lambda: _run_to_end(start_sessions(spark, config)))
-    users, bytes_per_user = state_metrics(query)
-    sizes = state_sizes(spark, config.checkpoint_path("silver_parking_sessions"))
+    memory = state_memory(query)
+    sizes = state_sizes(spark, config.checkpoint_path("silver_parking_sessions"), state_name(config.sessions))
     zones = zone_geometry(zones_reference(spark, config))
     horizon = data_horizon_ms(silver_events_batch(spark, config), config.sessions.watermark_seconds)
     _, batch_s = timed(lambda: circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon)
@@ -117,7 +128,7 @@ def throughput(spark, root: Path, messages: int) -> dict[str, float]:
             "stream_noop": events / noop_s,
             "end_to_end": messages / (bronze_s + silver_s + sessions_s), "events": events,
             "sessions_written": read_table(spark, config, PARKING_SESSIONS).count(),
-            "state_users": users, "state_bytes_per_user": bytes_per_user, "config_root": root, **sizes}
+            "state_memory": memory, "config_root": root, **sizes}
 
 
 def _run_to_end(query):
@@ -163,7 +174,7 @@ def latency(spark, source_root: Path, tmp: Path, rate: float) -> dict[str, float
     query.stop()
     if failed is not None:
         raise RuntimeError(f"the latency run's query failed: {failed}")
-    held = max((p.stateOperators[0].numRowsTotal for p in query.recentProgress if p.stateOperators), default=0)
+    held = peak_users_held(spark, str(tmp / "latency-checkpoint"), state_name(config.sessions))
     fed_at = spark.createDataFrame(fed, "fed_through_ms BIGINT, fed_at DOUBLE")
     sessions = read_table(spark, config, PARKING_SESSIONS).select(
         F.unix_millis("closed_at").alias("closed_ms"), F.unix_micros("written_at").alias("written_us"))
@@ -204,10 +215,10 @@ def main() -> None:
     phases = ", ".join(f"{k} {v:,}" for k, v in sorted(rates["phases"].items()))
     print(f"  state at the end: {rates['tracker_rows']:,} users held ({phases}), "
           f"{rates['tracker_bytes']:,.0f} bytes per user as stored (key + typed row), "
-          f"{rates['pending_rows']:,} buffered events; state store memory {rates['state_bytes_per_user']:,.0f} bytes "
-          f"per state row ({rates['state_users']:,} rows incl. timers and buffers)")
+          f"{rates['pending_rows']:,} buffered events, {rates['buckets']:,} buckets; state store memory "
+          f"{rates['state_memory'] / max(1, rates['tracker_rows']):,.0f} bytes per user held")
     peak_share = lat["peak_state_rows"] / 5_000
-    print(f"  state rows at peak (latency run): {lat['peak_state_rows']:,} for 5,000 users -> a 1M-user city "
+    print(f"  users held at peak (latency run): {lat['peak_state_rows']:,} of 5,000 users -> a 1M-user city "
           f"~{peak_share * 1e6:,.0f} rows x {rates['tracker_bytes']:,.0f} B = "
           f"{peak_share * 1e6 * rates['tracker_bytes'] / 2**20:,.0f} MiB of values")
     print(f"  latency run: {lat['events']:,} events fed at {lat['fed_rate']:,.0f}/s (target {args.rate:,.0f}/s); "

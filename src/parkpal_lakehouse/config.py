@@ -143,10 +143,17 @@ class SessionSettings:
     # before the STILL that follows it is applied; what comes later still is repaired (late_events).
     watermark_seconds: int = 150
     late_horizon_hours: int = 24
+    # Users share Spark's state in this many buckets (`sessions/streaming.py`): one Python call per bucket
+    # and micro-batch reads and writes all its users' rows at once. A bucket's rows are rewritten whenever
+    # one of its users has work, so size it for a few hundred users per bucket at the city's peak (1M users:
+    # 4,096). Fixed for a checkpoint's life: a new value needs a new checkpoint (docs/sessionization.md).
+    state_buckets: int = 256
 
     def __post_init__(self) -> None:
         if self.watermark_seconds < 0 or self.late_horizon_hours < 1:
             raise ConfigError("session watermark_seconds must be >= 0 and late_horizon_hours >= 1")
+        if self.state_buckets < 1:
+            raise ConfigError("session state_buckets must be >= 1")
 
     @property
     def spark_delay(self) -> str:

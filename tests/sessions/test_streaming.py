@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS
 from parkpal_lakehouse.sessions.accuracy import session_accuracy
@@ -26,7 +28,7 @@ from parkpal_lakehouse.sessions.backfill import (
 from parkpal_lakehouse.sessions.batch import circling_sessions
 from parkpal_lakehouse.sessions.inputs import zone_geometry
 from parkpal_lakehouse.sessions.store import closed_sessions, open_sessions, prepare_session_tables, sessions_found
-from parkpal_lakehouse.sessions.streaming import circling_rows, session_batch_writer
+from parkpal_lakehouse.sessions.streaming import check_state_layout, circling_rows, session_batch_writer
 from parkpal_lakehouse.silver.reference import zones_reference
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -81,7 +83,9 @@ def silver_copy(spark, ingested_city, tmp_path):
     source_config, _ = ingested_city
     root = tmp_path / "lake"
     _copy_silver(Path(source_config.storage_root), root)
+    # 16 state buckets: ~25 users share each (the city's stream, `ingested_city`, runs the default 256).
     config = local_config(root)
+    config = replace(config, sessions=replace(config.sessions, state_buckets=16))
     prepare_session_tables(spark, config)
     return config
 
@@ -183,3 +187,12 @@ def test_backfill_rebuilds_a_time_range_like_the_batch_twin_and_reruns_change_no
     backfill_sessions(spark, config, start, end)
     _assert_same_sessions(read_table(spark, config, PARKING_SESSIONS), in_range)
     assert spark.sql(f"DESCRIBE HISTORY delta.`{config.table_path(PARKING_SESSIONS)}`").count() > version
+
+
+def test_a_checkpoint_is_resumed_only_with_the_bucket_count_it_was_written_with(spark, ingested_city, tmp_path):
+    config, _ = ingested_city
+    check_state_layout(spark, config)  # its own layout resumes
+    other = replace(config, sessions=replace(config.sessions, state_buckets=64))
+    with pytest.raises(ConfigError, match="holds state trackers_256_buckets, not trackers_64_buckets"):
+        check_state_layout(spark, other)
+    check_state_layout(spark, local_config(tmp_path / "new"))  # no checkpoint yet: nothing to resume

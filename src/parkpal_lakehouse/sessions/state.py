@@ -5,8 +5,9 @@ open search's times and counters and the registered timer; the session id is not
 of user, zone and entry time). Events not yet applied (waiting for the watermark) ride along in
 `pending`, compact JSON, null once the watermark has passed them: a micro-batch can leave hundreds of
 a user's events waiting, and Spark's conversion of a typed array walks every value in Python (the
-chatty profile's benchmark lost a fifth of its speed to it). One row means one state read and one
-write per user and micro-batch; a parked user silent for hours is about 230 bytes with its key
+chatty profile's benchmark lost a fifth of its speed to it). The stream keeps the rows of a bucket of
+users in one list state (`BUCKET_STATE_SCHEMA`: the user id, then the row), read and written once per
+bucket and micro-batch; a parked user silent for hours is about 230 bytes
 (benchmarks/sessionization_throughput.py reads the sizes back from the checkpoint).
 """
 
@@ -31,6 +32,9 @@ TRACKER_SCHEMA = ", ".join([
     *(f"{name} INT" for name in _OPEN_COUNTS), "pending STRING",
 ])
 _OPEN_FIELDS = ("phase", "confirmation", *_OPEN_LONGS, *_OPEN_FLAGS, *_OPEN_COUNTS)
+# The stream keeps a bucket of users' rows in one list: each row is the user id, then a `TRACKER_SCHEMA` row.
+BUCKET_STATE_SCHEMA = f"user_id BIGINT, {TRACKER_SCHEMA}"
+TIMER = 5  # where the registered timer (`timer_ms`) is in a `BUCKET_STATE_SCHEMA` row
 
 
 def tracker_row(tracker: UserTracker, timer_ms: int | None) -> tuple:

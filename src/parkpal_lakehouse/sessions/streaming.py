@@ -1,11 +1,17 @@
-"""Streaming sessionization: `transformWithStateInPandas` keyed by user, event-time timers, exactly once.
+"""Streaming sessionization: `transformWithStateInPandas` keyed by bucket of users, event-time timers,
+exactly once.
 
-Why `transformWithStateInPandas` rather than `applyInPandasWithState`: a user needs several timers at
-once (the jitter window after an EXIT, the silence timeout, the next buffered event), which the old
-API's single timeout per group would have to multiplex; state variables are named and typed, so the
-state can evolve and be read with Spark's state data source; and it is the API Spark 4 and
-Databricks develop (the old one is in maintenance). It needs the RocksDB state store, which the local
-session and the bundle's clusters configure.
+Keyed by bucket, not by user: a Python call of a stateful operator costs about as much as the rules
+for a user's whole micro-batch (the state server's round trips to set the key, read and write the
+state and move the timer; docs/sessionization.md, "Speed"), so one call per user and micro-batch made
+the stream slower than its batch twin. `SessionSettings.state_buckets` buckets (a hash of the user id)
+each keep their users' rows in one list state, read and written once per call; the rules still run
+per user, in event-time order, on exactly what a per-user call would have given them.
+
+Why `transformWithStateInPandas` rather than `applyInPandasWithState`: state variables are named and
+typed, so the state can evolve and be read with Spark's state data source, timers are first-class,
+and it is the API Spark 4 and Databricks develop (the old one is in maintenance). It needs the RocksDB
+state store, which the local session and the bundle's clusters configure.
 
 Time: Spark's watermark is the newest event time minus `SessionSettings.spark_delay`
 (`watermark_seconds + late_horizon_hours`); the processor works `late_horizon_hours` ahead of it, so
@@ -17,92 +23,119 @@ the rules), so Spark itself only ever drops rows more than the horizon late.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle, StreamingQuery
 from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValues
 
 from parkpal_lakehouse.config import CirclingRules, LakehouseConfig, SessionSettings
 from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.gold.status import write_zone_status
 from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.names import LATE_EVENTS, VEHICLES, silver_table
-from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, rows_frame, to_events, tracker_rows
+from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, events_by_user, rows_frame, tracker_rows
 from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
-from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry
-from parkpal_lakehouse.sessions.state import TRACKER_SCHEMA, restore_tracker, tracker_row
+from parkpal_lakehouse.sessions.rules import SessionEvent, ZoneGeometry
+from parkpal_lakehouse.sessions.state import BUCKET_STATE_SCHEMA, TIMER, restore_tracker, tracker_row
 from parkpal_lakehouse.sessions.store import closed_sessions, late_events, merge_closed_sessions, refresh_open_sessions
 from parkpal_lakehouse.silver.reference import zones_reference
 
 QUERY_NAME = "silver_parking_sessions"
+BUCKET = "state_bucket"
+
+
+def state_name(settings: SessionSettings) -> str:
+    """The list state variable (read it with `format("statestore")`, `stateVarName`). It names the bucket
+    count: a user's bucket depends on it, so a checkpoint can only resume with the count it was written
+    with (`check_state_layout`)."""
+    return f"trackers_{settings.state_buckets}_buckets"
 
 
 class CirclingProcessor(StatefulProcessor):
-    """Per user: buffer events until the watermark passes them, apply the circling rules in event-time
-    order, emit each session once when it closes, an `open` row while one runs, `late` rows for events
-    that came after the state moved past them. State (`sessions/state.py`): one small typed row per user
-    (with the events not yet applied), cleared when the user is forgotten."""
+    """Per bucket of users (`SessionSettings.state_buckets`): buffer each user's events until the watermark
+    passes them, apply the circling rules in event-time order, emit each session once when it closes, an
+    `open` row while one runs, `late` rows for events that came after the state moved past them.
 
-    def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], late_horizon_ms: int):
-        self.rules, self.zones, self.late_horizon_ms = rules, zones, late_horizon_ms
+    State (`sessions/state.py`): a list of small typed rows, one per user of the bucket still worth keeping
+    (with the events not yet applied), read and written in one round trip each per call; a user is dropped
+    from it when forgotten. One event-time timer per bucket: the earliest of its users' wake-up times. A
+    call works only on the users with new events or with a wake-up time the watermark has passed; the
+    others' rows are written back as they were read."""
+
+    def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], settings: SessionSettings):
+        self.rules, self.zones = rules, zones
+        self.late_horizon_ms, self.state_name = settings.late_horizon_ms, state_name(settings)
 
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.handle = handle
-        self.state = handle.getValueState("tracker", TRACKER_SCHEMA)
-
-    def _load(self, user_id: int) -> tuple[UserTracker, int | None]:
-        tracker, timer = restore_tracker(user_id, self.rules, self.zones, self.state.get())  # None: no state
-        self._open_before = dict(tracker.open) if tracker.open is not None else None
-        return tracker, timer
+        self.state = handle.getListState(self.state_name, BUCKET_STATE_SCHEMA)
 
     def handleInputRows(self, key: tuple, rows: Iterator[pd.DataFrame], timerValues: TimerValues
                         ) -> Iterator[pd.DataFrame]:
-        tracker, timer = self._load(int(key[0]))
-        watermark = timerValues.getCurrentWatermarkInMs()
-        late = tracker.accept(to_events(rows), watermark + self.late_horizon_ms if watermark > 0 else None)
-        yield from self._step(tracker, timer, timerValues, late)
+        yield from self._step(timerValues, events_by_user(rows), None)
 
     def handleExpiredTimer(self, key: tuple, timerValues: TimerValues, expiredTimerInfo: ExpiredTimerInfo
                            ) -> Iterator[pd.DataFrame]:
-        tracker, timer = self._load(int(key[0]))
-        if timer == expiredTimerInfo.getExpiryTimeInMs():
-            timer = None  # Spark removes a timer once it has fired
-        yield from self._step(tracker, timer, timerValues, [])
+        yield from self._step(timerValues, {}, expiredTimerInfo.getExpiryTimeInMs())
 
-    def _step(self, tracker: UserTracker, timer: int | None, timer_values: TimerValues,
-              late: list[SessionEvent]) -> Iterator[pd.DataFrame]:
+    def _step(self, timer_values: TimerValues, events: dict[int, list[SessionEvent]], expired: int | None
+              ) -> Iterator[pd.DataFrame]:
         watermark = timer_values.getCurrentWatermarkInMs()
-        closed = tracker.process_until(watermark + self.late_horizon_ms) if watermark > 0 else []
-        wake = tracker.wake_at()
-        wanted = None if wake is None or tracker.evictable else max(wake - self.late_horizon_ms, watermark + 1)
+        horizon = watermark + self.late_horizon_ms if watermark > 0 else None
+        users = {row[0]: row for row in self.state.get()}
+        timer = bucket_timer(users.values())
+        if timer is not None and timer == expired:
+            timer = None  # Spark removes a timer once it has fired
+        due = [user_id for user_id, row in users.items() if row[TIMER] is not None and row[TIMER] <= watermark]
+        out: list[dict] = []
+        for user_id in {*events, *due}:
+            row = users.pop(user_id, None)
+            tracker = restore_tracker(user_id, self.rules, self.zones, row[1:] if row is not None else None)[0]
+            open_before = dict(tracker.open) if tracker.open is not None else None
+            late = tracker.accept(events.get(user_id, []), horizon)
+            closed = tracker.process_until(horizon) if horizon is not None else []
+            wake = tracker.wake_at()
+            if not tracker.evictable:
+                wanted = None if wake is None else max(wake - self.late_horizon_ms, watermark + 1)
+                users[user_id] = (user_id, *tracker_row(tracker, wanted))
+            # The open search is emitted only when it changed: the open-sessions MERGE stays small.
+            out += tracker_rows(tracker, closed, late, include_open=tracker.open != open_before)
+        wanted = bucket_timer(users.values())
         if wanted != timer:
             if timer is not None:
                 self.handle.deleteTimer(timer)
             if wanted is not None:
                 self.handle.registerTimer(wanted)
-        if tracker.evictable:
-            self.state.clear()
+        if users:
+            self.state.put(list(users.values()))
         else:
-            self.state.update(tracker_row(tracker, wanted))
-        # The open search is emitted only when it changed: the open-sessions MERGE stays small.
-        rows = tracker_rows(tracker, closed, late, include_open=tracker.open != self._open_before)
-        if rows:
-            yield rows_frame(rows)
+            self.state.clear()
+        if out:
+            yield rows_frame(out)
 
     def close(self) -> None:
         pass
 
 
+def bucket_timer(rows: Iterable[tuple]) -> int | None:
+    """The bucket's timer: the earliest wake-up time among its users' state rows (None: nobody waits)."""
+    return min((row[TIMER] for row in rows if row[TIMER] is not None), default=None)
+
+
 def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
                   settings: SessionSettings) -> DataFrame:
     """The processor's output rows (`SESSION_ROW_DDL`) for a stream of `inputs.session_events`."""
-    processor = CirclingProcessor(rules, zones, settings.late_horizon_ms)
+    processor = CirclingProcessor(rules, zones, settings)
     return (events.withWatermark("event_time", settings.spark_delay)
-            .groupBy("user_id")
+            .withColumn(BUCKET, F.pmod(F.xxhash64("user_id"), F.lit(settings.state_buckets)))
+            .groupBy(BUCKET)
             .transformWithStateInPandas(processor, SESSION_ROW_DDL, "Append", "EventTime"))
 
 
@@ -142,7 +175,25 @@ def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFr
     return write
 
 
+def check_state_layout(spark: SparkSession, config: LakehouseConfig) -> None:
+    """Refuse, in one line, to resume a checkpoint whose state this configuration would misread: state
+    per user (before the buckets) or another `state_buckets` (every user would land in a new bucket and
+    look new). A checkpoint without state (none yet) passes."""
+    checkpoint = config.checkpoint_path(QUERY_NAME)
+    rows = spark.read.format("state-metadata").load(checkpoint).select("operatorProperties").collect()
+    found = {v["stateName"] for r in rows if r.operatorProperties
+             for v in json.loads(r.operatorProperties).get("stateVariables", [])
+             if v.get("stateVariableType") != "TimerState"}
+    wanted = state_name(config.sessions)
+    if found and wanted not in found:
+        raise ConfigError(
+            f"the sessions checkpoint {checkpoint} holds state {', '.join(sorted(found))}, not {wanted}: it was "
+            "written by another version or another sessions.state_buckets; stop the stream, move the checkpoint "
+            "away and start again (the stream re-reads silver and MERGEs the same sessions by id)")
+
+
 def start_sessions(spark: SparkSession, config: LakehouseConfig) -> StreamingQuery:
+    check_state_layout(spark, config)
     zones = zone_geometry(zones_reference(spark, config))
     rows = circling_rows(silver_session_events(spark, config), zones, config.rules, config.sessions)
     return with_trigger(rows.writeStream.foreachBatch(session_batch_writer(config, QUERY_NAME)), config,

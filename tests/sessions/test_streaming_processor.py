@@ -1,0 +1,131 @@
+"""The streaming processor itself (users sharing a state bucket, one timer per bucket), without Spark:
+pyspark's `TwsTester` drives it as `transformWithStateInPandas` would, bucket by bucket."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+import pandas as pd
+from pyspark.sql.streaming.tws_tester import TwsTester
+
+from parkpal_lakehouse.config import CirclingRules, SessionSettings
+from parkpal_lakehouse.contracts.reference import load_vehicles, load_zones
+from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, session_row
+from parkpal_lakehouse.sessions.state import TIMER
+from parkpal_lakehouse.sessions.streaming import CirclingProcessor, bucket_timer, state_name
+from parkpal_lakehouse.simulator.run import generate
+from parkpal_lakehouse.simulator.settings import SimulationSettings
+from tests.sessions.test_rules import ZONES, act, driving_entry, still_run
+from tests.support.session_events import events_by_user, geometry
+
+RULES = CirclingRules()
+SETTINGS = SessionSettings(state_buckets=4)
+BUCKET = 0
+
+
+def _tester(zones) -> tuple[TwsTester, CirclingProcessor]:
+    processor = CirclingProcessor(RULES, zones, SETTINGS)
+    return TwsTester(processor, timeMode="EventTime", eventTimeExtractor=lambda row: row["t_ms"]), processor
+
+
+def _frame(events: list[tuple[int, SessionEvent]]) -> pd.DataFrame:
+    """Input rows as the stream gives them (the columns of `inputs.session_events` the processor reads)."""
+    return pd.DataFrame([{"user_id": user, "t_ms": e.t, "kind": e.kind, "event_key": e.key, "what": e.what,
+                          "confidence": e.confidence, "zone_id": e.zone_id, "latitude": e.latitude,
+                          "longitude": e.longitude} for user, e in events])
+
+
+def _spark_watermark(rules_watermark_ms: int) -> int:
+    """Spark's watermark for a rules watermark: the stream gives Spark `late_horizon_hours` more delay."""
+    return rules_watermark_ms - SETTINGS.late_horizon_ms
+
+
+def _rows(out: list[pd.DataFrame]) -> list[dict]:
+    return [row for frame in out if not frame.empty for row in frame.to_dict("records")]
+
+
+def test_a_call_for_one_user_leaves_the_other_users_of_its_bucket_as_they_were():
+    tester, _ = _tester(ZONES)
+    parked = driving_entry() + still_run(40)
+    tester.testInPandas(BUCKET, _frame([(1, e) for e in parked]))
+    tester.setWatermark(_spark_watermark(parked[-1].t + 1))  # user 1's events applied: parked, silent
+    (user_1,) = tester.peekListState(state_name(SETTINGS), BUCKET)
+    assert user_1[0] == 1 and user_1[TIMER] is not None
+
+    later = [act(600 + 10 * i, "WALKING") for i in range(3)]
+    out = tester.testInPandas(BUCKET, _frame([(2, e) for e in later]))
+    rows = {row[0]: row for row in tester.peekListState(state_name(SETTINGS), BUCKET)}
+    assert rows[1] == user_1  # not due: read and written back untouched
+    assert rows[2][-1] is not None  # user 2's events wait for the watermark
+    assert out.empty  # nothing applied, nothing to emit
+    # One timer for the bucket: the earliest of its users' wake-ups.
+    tester.handle.setGroupingKey(BUCKET)
+    assert list(tester.handle.listTimers()) == [bucket_timer(rows.values())]
+
+
+def test_a_bucket_timer_applies_only_the_users_that_are_due():
+    tester, _ = _tester(ZONES)
+    first = driving_entry() + still_run(40)
+    tester.testInPandas(BUCKET, _frame([(1, e) for e in first] + [(2, act(5_000, "WALKING"))]))
+    out = tester.setWatermark(_spark_watermark(first[-1].t + 1))
+    (opened,) = _rows([out])
+    assert (opened["row_kind"], opened["user_id"], opened["phase"]) == ("open", 1, "parked")
+    rows = {row[0]: row for row in tester.peekListState(state_name(SETTINGS), BUCKET)}
+    assert rows[2][-1] is not None and rows[2][1] is None  # user 2: its event still waits, nothing applied
+
+
+def _one_shot(events: list[SessionEvent], user: int, zones, end: int) -> tuple[list[dict], dict | None]:
+    tracker = UserTracker(user, RULES, zones)
+    tracker.accept(list(events))
+    closed = tracker.process_until(end)
+    return closed, session_row(user, tracker.open, None, None) if tracker.open else None
+
+
+def test_users_sharing_buckets_get_the_sessions_of_one_pass_over_their_events(tmp_path):
+    """A simulated city's events arrive in random order within the watermark, in random micro-batches, all
+    users in 4 buckets; every closed session and every user's last open search equal one pass per user."""
+    city = generate(SimulationSettings(seed=11, zones=6, users=150), tmp_path)
+    plates = {v.licensePlate: v.userId for v in load_vehicles(tmp_path / "reference" / "vehicles.csv")}
+    zones = geometry(city, load_zones(tmp_path / "reference" / "zones.csv"))
+    per_user = events_by_user(city, plates)
+    end = max(e.t for evs in per_user.values() for e in evs) + 1
+    watermark_ms = SETTINGS.watermark_seconds * 1000
+    rng = random.Random(7)
+    arrivals = sorted(((u, e) for u, evs in per_user.items() for e in evs),
+                      key=lambda ue: ue[1].t + rng.uniform(0, 0.9 * watermark_ms))
+    tester, _ = _tester(zones)
+    out, newest, i = [], None, 0
+    while i < len(arrivals):
+        n = rng.randint(5, 60)
+        chunk, i = arrivals[i:i + n], i + n
+        if newest is not None and _spark_watermark(newest - watermark_ms) > tester._currentWatermarkMs:
+            out.append(tester.setWatermark(_spark_watermark(newest - watermark_ms)))  # the previous batches'
+        by_bucket = defaultdict(list)
+        for user, event in chunk:
+            by_bucket[user % SETTINGS.state_buckets].append((user, event))
+        out += [tester.testInPandas(bucket, _frame(events)) for bucket, events in by_bucket.items()]
+        newest = max([newest or 0] + [e.t for _, e in chunk])
+    out.append(tester.setWatermark(_spark_watermark(end)))
+
+    rows = _rows(out)
+    assert [r for r in rows if r["row_kind"] == "late"] == []  # all arrived within the watermark
+    streamed = {r["session_id"]: r for r in rows if r["row_kind"] == "closed"}
+    last_open: dict[int, dict] = {}
+    for r in rows:
+        if r["row_kind"] == "open":
+            last_open[r["user_id"]] = r
+    compared = 0
+    for user, events in per_user.items():
+        closed, opened = _one_shot(events, user, zones, end)
+        for expected in closed:
+            got = streamed.pop(expected["session_id"])
+            assert {k: got[k] for k in expected} == expected, user
+            compared += 1
+        got_open = last_open.get(user)
+        if opened is None:  # its last open search (if any) closed since
+            assert got_open is None or got_open["session_id"] in {c["session_id"] for c in closed}, user
+        else:
+            assert {k: got_open[k] for k in opened} == opened, user
+    assert streamed == {}  # no session the one pass does not have
+    assert compared > 50 and len(out) > 50
