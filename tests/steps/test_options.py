@@ -22,7 +22,9 @@ def test_options_without_a_value_leave_the_config_as_the_target_defines_it(tmp_p
 
 def test_each_config_option_changes_its_setting(tmp_path):
     config = config_of("parkpal-ingest", "--source=kafka", "--bootstrap_servers=b:9092", "--max_files_per_trigger=3",
-                       "--max_offsets_per_trigger=500", "--trigger=10 seconds", "--no_quality=true", root=tmp_path)
+                       "--max_offsets_per_trigger=500", "--trigger=10 seconds", "--no_quality=true",
+                       "--state_buckets=4096", root=tmp_path)
+    assert config.sessions.state_buckets == 4096
     assert (config.source.kind, config.source.bootstrap_servers) == ("kafka", "b:9092")
     assert (config.source.max_files_per_trigger, config.source.max_offsets_per_trigger) == (3, 500)
     assert config.stream.trigger == "processingTime=10 seconds" and not config.stream.quality_checks
@@ -36,6 +38,7 @@ def test_each_config_option_changes_its_setting(tmp_path):
     (["--trigger=soon"], "expected availableNow or processingTime='10 seconds', not 'soon'"),
     (["--hubs=activity-events,parking-events"], "unknown hub parking-events"),
     (["--no_quality=maybe"], "expected true or false, not 'maybe'"),
+    (["--state_buckets=0"], "must be at least 1, not 0"),
 ])
 def test_a_bad_value_names_the_option_and_what_was_expected(argv, message):
     with pytest.raises(StepArgumentError, match="argument --") as error:

@@ -85,6 +85,9 @@ SOURCE_OPTIONS: tuple[Option, ...] = (
            to_config=_source(max_offsets_per_trigger=None)),
     Option("no_quality", "skip the great-expectations checks", switch=True,
            to_config=lambda c, v: replace(c, stream=replace(c.stream, quality_checks=False))),
+    Option("state_buckets", "buckets of users sharing the sessions stream's state (a few hundred users each at "
+           "peak; fixed for a checkpoint's life; default 256)", parse=positive_int,
+           to_config=lambda c, v: replace(c, sessions=replace(c.sessions, state_buckets=v))),
 )
 
 
