@@ -62,7 +62,7 @@ DEMO_DAYS, DEMO_ZONES, DEMO_USERS = 2, 20, 2_000
 DEMO_HISTORY_WEEKS = 6
 DEFAULT_DEMO_ROOT = "./lakehouse"
 # What a demo root holds and how it is laid out; bump when a new version cannot resume an older root.
-DEMO_LAYOUT = 2
+DEMO_LAYOUT = 3  # 3: the sessions stream keeps its state in buckets of users (issue 21)
 DEMO_STAMP = "demo.json"
 
 
