@@ -114,7 +114,8 @@ def main() -> None:
         horizon = data_horizon_ms(silver_events_batch(spark, config), config.sessions.watermark_seconds)
 
         def batch_twin() -> None:
-            circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon) \
+            circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon,
+                              config.sessions.state_buckets) \
                 .write.format("noop").mode("overwrite").save()
 
         batch_twin()  # warm

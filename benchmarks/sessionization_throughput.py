@@ -116,7 +116,8 @@ def throughput(spark, root: Path, messages: int) -> dict[str, float]:
     sizes = state_sizes(spark, config.checkpoint_path("silver_parking_sessions"), state_name(config.sessions))
     zones = zone_geometry(zones_reference(spark, config))
     horizon = data_horizon_ms(silver_events_batch(spark, config), config.sessions.watermark_seconds)
-    _, batch_s = timed(lambda: circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon)
+    _, batch_s = timed(lambda: circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon,
+                                                         config.sessions.state_buckets)
                        .write.format("noop").mode("overwrite").save())
     # Like for like with the batch twin: the same streaming processor into Spark's no-op sink (no
     # session-table writes), availableNow over the same silver tables.

@@ -74,7 +74,8 @@ def _assert_same_sessions(actual: DataFrame, expected: DataFrame) -> None:
 
 def _batch_twin(spark: SparkSession, config, horizon: int) -> tuple[DataFrame, DataFrame]:
     zones = zone_geometry(zones_reference(spark, config))
-    rows = circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon).persist()
+    rows = circling_sessions(silver_events_batch(spark, config), zones, config.rules, horizon,
+                             config.sessions.state_buckets).persist()
     return closed_sessions(rows, "batch"), open_sessions(rows)
 
 

@@ -80,7 +80,7 @@ def resessionize(spark: SparkSession, config: LakehouseConfig, starts: DataFrame
     scoped = events.join(restart_points(events, starts, config.rules.forget_after_seconds), "user_id") \
         .filter(F.col("t_ms") >= F.col("restart_ms")).drop("restart_ms")
     zones = zone_geometry(zones_reference(spark, config))
-    rows = circling_sessions(scoped, zones, config.rules, horizon)
+    rows = circling_sessions(scoped, zones, config.rules, horizon, config.sessions.state_buckets)
     horizon_ts = F.timestamp_millis(F.lit(horizon))
     in_scope = (F.col("zone_entry_at") >= F.col("from_ts")) & (F.col("closed_at") < horizon_ts)
     if entry_before is not None:

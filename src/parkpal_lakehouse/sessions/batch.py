@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import CirclingRules
 from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry, session_row
@@ -33,11 +34,6 @@ def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     column to `SESSION_ROW_DDL`. Object columns are ~60x cheaper to build per call than typed nullable
     ones, and this runs once per user (batch) or state bucket (stream) and micro-batch."""
     return pd.DataFrame({c: [r.get(c) for r in rows] for c in ROW_COLUMNS}, dtype=object)
-
-
-def to_events(frames: Iterable[pd.DataFrame]) -> list[SessionEvent]:
-    """Input rows (the columns of `inputs.session_events`) as `SessionEvent`s."""
-    return [event for pdf in frames if not pdf.empty for event in _frame_events(pdf)]
 
 
 def events_by_user(frames: Iterable[pd.DataFrame]) -> dict[int, list[SessionEvent]]:
@@ -79,14 +75,24 @@ def tracker_rows(tracker: UserTracker, closed: list[dict[str, Any]], late: list[
     return rows
 
 
+def user_bucket(buckets: int) -> Column:
+    """A user's bucket (of `buckets`): the key the stream keeps state under and the batch twin groups by."""
+    return F.pmod(F.xxhash64("user_id"), F.lit(buckets))
+
+
 def circling_sessions(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
-                      until_ms: int) -> DataFrame:
+                      until_ms: int, buckets: int) -> DataFrame:
     """One `closed` row per search that ended before `until_ms` and one `open` row per search still
-    running then, from `events` (`inputs.session_events`, batch) in event-time order per user."""
+    running then, from `events` (`inputs.session_events`, batch) in event-time order per user. One Python
+    call per bucket of users (`SessionSettings.state_buckets`), as in the stream: a call per user cost
+    three times as much as the rules themselves (docs/sessionization.md)."""
 
-    def per_user(key: tuple, pdf: pd.DataFrame) -> pd.DataFrame:
-        tracker = UserTracker(int(key[0]), rules, zones)
-        tracker.accept(to_events([pdf]))
-        return rows_frame(tracker_rows(tracker, tracker.process_until(until_ms)))
+    def per_bucket(pdf: pd.DataFrame) -> pd.DataFrame:
+        rows: list[dict[str, Any]] = []
+        for user_id, user_events in events_by_user([pdf]).items():
+            tracker = UserTracker(user_id, rules, zones)
+            tracker.accept(user_events)
+            rows += tracker_rows(tracker, tracker.process_until(until_ms))
+        return rows_frame(rows)
 
-    return events.groupBy("user_id").applyInPandas(per_user, SESSION_ROW_DDL)
+    return events.groupBy(user_bucket(buckets).alias("state_bucket")).applyInPandas(per_bucket, SESSION_ROW_DDL)

@@ -29,7 +29,6 @@ from datetime import datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle, StreamingQuery
 from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValues
 
@@ -40,7 +39,7 @@ from parkpal_lakehouse.gold.status import write_zone_status
 from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.names import LATE_EVENTS, VEHICLES, silver_table
-from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, events_by_user, rows_frame, tracker_rows
+from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, events_by_user, rows_frame, tracker_rows, user_bucket
 from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
 from parkpal_lakehouse.sessions.rules import SessionEvent, ZoneGeometry
 from parkpal_lakehouse.sessions.state import BUCKET_STATE_SCHEMA, TIMER, restore_tracker, tracker_row
@@ -134,7 +133,7 @@ def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: Circ
     """The processor's output rows (`SESSION_ROW_DDL`) for a stream of `inputs.session_events`."""
     processor = CirclingProcessor(rules, zones, settings)
     return (events.withWatermark("event_time", settings.spark_delay)
-            .withColumn(BUCKET, F.pmod(F.xxhash64("user_id"), F.lit(settings.state_buckets)))
+            .withColumn(BUCKET, user_bucket(settings.state_buckets))
             .groupBy(BUCKET)
             .transformWithStateInPandas(processor, SESSION_ROW_DDL, "Append", "EventTime"))
 
