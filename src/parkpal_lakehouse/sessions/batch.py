@@ -32,7 +32,7 @@ ROW_COLUMNS: tuple[str, ...] = tuple(part.split()[0] for part in SESSION_ROW_DDL
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Output rows as a pandas frame of Python objects (None for null); Spark's Arrow conversion casts each
     column to `SESSION_ROW_DDL`. Object columns are ~60x cheaper to build per call than typed nullable
-    ones, and this runs once per user (batch) or state bucket (stream) and micro-batch."""
+    ones, and this runs once per bucket of users and call (stream: and micro-batch)."""
     return pd.DataFrame({c: [r.get(c) for r in rows] for c in ROW_COLUMNS}, dtype=object)
 
 
@@ -84,8 +84,8 @@ def circling_sessions(events: DataFrame, zones: dict[int, ZoneGeometry], rules: 
                       until_ms: int, buckets: int) -> DataFrame:
     """One `closed` row per search that ended before `until_ms` and one `open` row per search still
     running then, from `events` (`inputs.session_events`, batch) in event-time order per user. One Python
-    call per bucket of users (`SessionSettings.state_buckets`), as in the stream: a call per user cost
-    three times as much as the rules themselves (docs/sessionization.md)."""
+    call per bucket of users (`SessionSettings.state_buckets`), as in the stream: a call per user made it
+    3x slower (docs/sessionization.md)."""
 
     def per_bucket(pdf: pd.DataFrame) -> pd.DataFrame:
         rows: list[dict[str, Any]] = []

@@ -3,8 +3,8 @@ exactly once.
 
 Keyed by bucket, not by user: a Python call of a stateful operator costs about as much as the rules
 for a user's whole micro-batch (the state server's round trips to set the key, read and write the
-state and move the timer; docs/sessionization.md, "Speed"), so one call per user and micro-batch made
-the stream slower than its batch twin. `SessionSettings.state_buckets` buckets (a hash of the user id)
+state and move the timer; docs/sessionization.md, "Speed"), so one call per user and micro-batch was
+most of the stream's cost. `SessionSettings.state_buckets` buckets (a hash of the user id)
 each keep their users' rows in one list state, read and written once per call; the rules still run
 per user, in event-time order, on exactly what a per-user call would have given them.
 
