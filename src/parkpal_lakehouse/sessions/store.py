@@ -84,9 +84,17 @@ def prepare_session_tables(spark: SparkSession, config: LakehouseConfig) -> None
 
 
 def merge_closed_sessions(spark: SparkSession, config: LakehouseConfig, sessions: DataFrame) -> None:
-    """Upsert closed sessions by `session_id`. A `stream` row never replaces a `batch`/`repair` row."""
+    """Upsert closed sessions by `session_id`. A `stream` row never replaces a `batch`/`repair` row.
+
+    The target is pruned to the entry dates the sessions have, as literals: Delta prunes partitions
+    from a MERGE's condition, not from the source's rows, and a micro-batch's sessions span a day or
+    two of a table that holds every day. One small job collects the dates (`sessions` is persisted
+    by both callers)."""
+    dates = sorted(r.entry_date for r in sessions.select("entry_date").distinct().collect()
+                   if r.entry_date is not None)
+    pruned = f"t.entry_date IN ({', '.join(f'DATE {d.isoformat()!r}' for d in dates)}) AND " if dates else ""
     (delta_table(spark, config, PARKING_SESSIONS).alias("t")
-     .merge(sessions.alias("s"), "t.session_id = s.session_id AND t.entry_date = s.entry_date")
+     .merge(sessions.alias("s"), pruned + "t.session_id = s.session_id AND t.entry_date = s.entry_date")
      .whenMatchedUpdateAll(condition="s.written_by <> 'stream' OR t.written_by = 'stream'")
      .whenNotMatchedInsertAll()
      .execute())
