@@ -95,12 +95,13 @@ def test_users_sharing_buckets_get_the_sessions_of_one_pass_over_their_events(tm
     arrivals = sorted(((u, e) for u, evs in per_user.items() for e in evs),
                       key=lambda ue: ue[1].t + rng.uniform(0, 0.9 * watermark_ms))
     tester, _ = _tester(zones)
-    out, newest, i = [], None, 0
+    out, newest, watermark, i = [], None, None, 0
     while i < len(arrivals):
         n = rng.randint(5, 60)
         chunk, i = arrivals[i:i + n], i + n
-        if newest is not None and _spark_watermark(newest - watermark_ms) > tester._currentWatermarkMs:
-            out.append(tester.setWatermark(_spark_watermark(newest - watermark_ms)))  # the previous batches'
+        if newest is not None and (watermark is None or _spark_watermark(newest - watermark_ms) > watermark):
+            watermark = _spark_watermark(newest - watermark_ms)  # from the previous batches, as in Spark
+            out.append(tester.setWatermark(watermark))
         by_bucket = defaultdict(list)
         for user, event in chunk:
             by_bucket[user % SETTINGS.state_buckets].append((user, event))

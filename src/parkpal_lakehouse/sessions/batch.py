@@ -75,6 +75,9 @@ def tracker_rows(tracker: UserTracker, closed: list[dict[str, Any]], late: list[
     return rows
 
 
+BUCKET = "state_bucket"  # the column both paths group users by (the stream's state key)
+
+
 def user_bucket(buckets: int) -> Column:
     """A user's bucket (of `buckets`): the key the stream keeps state under and the batch twin groups by."""
     return F.pmod(F.xxhash64("user_id"), F.lit(buckets))
@@ -95,4 +98,4 @@ def circling_sessions(events: DataFrame, zones: dict[int, ZoneGeometry], rules: 
             rows += tracker_rows(tracker, tracker.process_until(until_ms))
         return rows_frame(rows)
 
-    return events.groupBy(user_bucket(buckets).alias("state_bucket")).applyInPandas(per_bucket, SESSION_ROW_DDL)
+    return events.groupBy(user_bucket(buckets).alias(BUCKET)).applyInPandas(per_bucket, SESSION_ROW_DDL)

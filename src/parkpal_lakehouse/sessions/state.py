@@ -34,7 +34,8 @@ TRACKER_SCHEMA = ", ".join([
 _OPEN_FIELDS = ("phase", "confirmation", *_OPEN_LONGS, *_OPEN_FLAGS, *_OPEN_COUNTS)
 # The stream keeps a bucket of users' rows in one list: each row is the user id, then a `TRACKER_SCHEMA` row.
 BUCKET_STATE_SCHEMA = f"user_id BIGINT, {TRACKER_SCHEMA}"
-TIMER = 5  # where the registered timer (`timer_ms`) is in a `BUCKET_STATE_SCHEMA` row
+# Where the registered timer (`timer_ms`) is in a `BUCKET_STATE_SCHEMA` row.
+TIMER = [part.split()[0] for part in BUCKET_STATE_SCHEMA.split(", ")].index("timer_ms")
 
 
 def tracker_row(tracker: UserTracker, timer_ms: int | None) -> tuple:

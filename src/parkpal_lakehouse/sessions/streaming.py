@@ -39,7 +39,14 @@ from parkpal_lakehouse.gold.status import write_zone_status
 from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, with_trigger
 from parkpal_lakehouse.names import LATE_EVENTS, VEHICLES, silver_table
-from parkpal_lakehouse.sessions.batch import SESSION_ROW_DDL, events_by_user, rows_frame, tracker_rows, user_bucket
+from parkpal_lakehouse.sessions.batch import (
+    BUCKET,
+    SESSION_ROW_DDL,
+    events_by_user,
+    rows_frame,
+    tracker_rows,
+    user_bucket,
+)
 from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
 from parkpal_lakehouse.sessions.rules import SessionEvent, ZoneGeometry
 from parkpal_lakehouse.sessions.state import BUCKET_STATE_SCHEMA, TIMER, restore_tracker, tracker_row
@@ -47,7 +54,6 @@ from parkpal_lakehouse.sessions.store import closed_sessions, late_events, merge
 from parkpal_lakehouse.silver.reference import zones_reference
 
 QUERY_NAME = "silver_parking_sessions"
-BUCKET = "state_bucket"
 
 
 def state_name(settings: SessionSettings) -> str:
