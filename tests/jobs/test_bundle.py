@@ -5,6 +5,7 @@ import yaml
 
 from parkpal_lakehouse.jobs.bundle import BundleError, load_bundle, resolve_job, target_variables, task_order
 from parkpal_lakehouse.jobs.validation import validate_bundle
+from parkpal_lakehouse.runtime.session import HUGE_METHOD_LIMIT
 from tests.jobs.conftest import BUNDLE, REPO
 
 
@@ -60,6 +61,9 @@ def test_targets_resolve_names_and_paths_per_environment():
     cluster = streaming.spec["job_clusters"][0]["new_cluster"]
     assert "RocksDBStateStoreProvider" in cluster["spark_conf"]["spark.sql.streaming.stateStore.providerClass"]
     assert cluster["num_workers"] == 2 and "autoscale" not in cluster
+    # The cluster splits whole-stage code where the local session does (HotSpot's JIT limit).
+    assert cluster["spark_conf"]["spark.sql.codegen.hugeMethodLimit"] == str(HUGE_METHOD_LIMIT)
+    assert cluster["spark_conf"]["spark.sql.inMemoryColumnarStorage.compressed"] == "false"
 
 
 def test_a_deploy_time_lookup_cannot_be_used_by_a_local_run(bundle_copy):

@@ -8,10 +8,11 @@ checkpointing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql.streaming import DataStreamWriter
+from pyspark.util import InheritableThread
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.io.delta import save
@@ -35,6 +36,32 @@ def append_once(
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     save(writer, df.sparkSession, config, logical)
+
+
+def side_by_side(writes: Sequence[Callable[[], None]]) -> None:
+    """Run independent writes (each its own table and Delta commit) at the same time; when all have
+    ended, raise the first error. A micro-batch's writes are each idempotent (`append_once`), so a
+    replay after one failed redoes only what did not commit. Side by side, one write's driver work
+    (planning, the commit, the log) overlaps another's tasks (silver's three writes, issue 21: 0-15%
+    less time per micro-batch of 46k-119k records on 2 cores)."""
+    errors: list[BaseException] = []
+
+    def run(write: Callable[[], None]) -> None:
+        try:
+            write()
+        except BaseException as error:  # re-raised below, in the caller's thread
+            errors.append(error)
+
+    # InheritableThread: each write's Spark jobs keep the caller's local properties (the stream's ids).
+    threads = [InheritableThread(run, args=(write,)) for write in writes[1:]]
+    for thread in threads:
+        thread.start()
+    if writes:
+        run(writes[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def overwrite_once(df: DataFrame, config: LakehouseConfig, logical: str, app_id: str, batch_id: int) -> None:

@@ -14,6 +14,7 @@ import great_expectations as gx
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from parkpal_lakehouse.columns import names_where
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.quality.expectations import Expectation, Policy
 
@@ -114,9 +115,8 @@ def check_quality(df: DataFrame, table: str, expectations: tuple[Expectation, ..
     if not droppers:
         return QualityOutcome(df, df.limit(0).withColumn("quality_rules", F.array().cast("array<string>")), rows,
                               failed)
-    reasons = F.array_compact(F.array(*[
-        F.when(~F.coalesce(e.passes(), F.lit(False)), F.lit(f"quality:{e.name}")) for e in droppers  # type: ignore[misc]
-    ]))
+    reasons = names_where([(f"quality:{e.name}", ~F.coalesce(e.passes(), F.lit(False)))  # type: ignore[misc]
+                           for e in droppers])
     flagged = df.withColumn("quality_rules", reasons)
     kept = flagged.filter(F.size("quality_rules") == 0).drop("quality_rules")
     dropped = flagged.filter(F.size("quality_rules") > 0)

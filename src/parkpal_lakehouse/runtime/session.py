@@ -22,6 +22,8 @@ from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, jvm_output_to
 from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars, java_executable
 
 _LOG4J2 = Path(__file__).with_name("log4j2.properties")
+# HotSpot's `HugeMethodLimit`: bytecode above it is interpreted, never JIT-compiled.
+HUGE_METHOD_LIMIT = 8000
 
 
 def running_on_databricks() -> bool:
@@ -100,6 +102,12 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         # SPARK-59672). The legacy substitution binds them in constant positions, which is all we use.
         .config("spark.sql.legacy.parameterSubstitution.constantsOnly", "true")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Spark's documented advice on HotSpot: a whole-stage method above the JVM's 8,000-byte JIT limit
+        # is never compiled, so split such a stage instead. Silver's contract rules make one (issue 21).
+        .config("spark.sql.codegen.hugeMethodLimit", str(HUGE_METHOD_LIMIT))
+        # Micro-batches are cached for seconds (`persist` in the silver writer): compressing the cached
+        # columns cost ~10% of silver's CPU (boxed dictionary encoding) to save memory they hold briefly.
+        .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.databricks.delta.properties.defaults.appendOnly", "false")
         .config("spark.sql.streaming.stateStore.providerClass",

@@ -49,9 +49,14 @@ def silver_key(hub: Hub) -> Column:
 def unseen_events(events: DataFrame, silver: DataFrame, hub: Hub) -> DataFrame:
     """Valid events of a micro-batch less duplicates: within the batch, and of events silver already
     holds for the same event date and key. No watermark: a redelivery however late is still a
-    duplicate, and a new event however late still reaches silver (the watermark used to drop it)."""
+    duplicate, and a new event however late still reaches silver (the watermark used to drop it).
+
+    `events` may carry columns besides silver's (the record's raw body, say): they are kept. The batch's
+    event dates (which bound the lookup in silver) are read before deduplicating: the same dates, and
+    the deduplicating aggregate then runs once, in the caller's job, not also in this collect.
+    """
+    dates = [r.event_date for r in events.select("event_date").distinct().collect()]
     batch = events.withColumn("_key", silver_key(hub)).dropDuplicates(["event_date", "_key"])
-    dates = [r.event_date for r in batch.select("event_date").distinct().collect()]
     if not dates:
         return batch.drop("_key")
     seen = silver.where(F.col("event_date").isin(dates)).select("event_date", silver_key(hub).alias("_key"))

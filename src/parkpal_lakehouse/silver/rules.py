@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from parkpal_lakehouse.columns import names_where
 from parkpal_lakehouse.contracts.events import CONTRACT, FieldSpec, Hub
 
 Rule = tuple[str, Column]
@@ -131,5 +132,4 @@ def zone_rules(hub: Hub, zone_id: Column, zone_found: Column, distance: Column |
 
 def failed_rules(malformed: Column, rules: list[Rule]) -> Column:
     """array<string> of broken rule names; only `malformed:json` when the body is not one JSON object."""
-    broken = F.array_compact(F.array(*[F.when(cond, F.lit(name)) for name, cond in rules]))
-    return F.when(malformed, F.array(F.lit("malformed:json"))).otherwise(broken)
+    return F.when(malformed, F.array(F.lit("malformed:json"))).otherwise(names_where(rules))

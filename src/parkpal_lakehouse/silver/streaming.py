@@ -16,7 +16,7 @@ from pyspark.sql.streaming import StreamingQuery
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.io.delta import read_stream, read_table
-from parkpal_lakehouse.io.writers import append_once, with_trigger
+from parkpal_lakehouse.io.writers import append_once, side_by_side, with_trigger
 from parkpal_lakehouse.names import QUALITY_RESULTS, QUARANTINE, bronze_table, query_name, silver_table
 from parkpal_lakehouse.quality.expectations import SILVER_SUITES
 from parkpal_lakehouse.quality.runner import QualityGateFailed, check_quality, results_frame
@@ -30,42 +30,39 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
     table, suite = silver_table(hub), SILVER_SUITES[silver_table(hub)]
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        batch, events = batch.persist(), None
+        batch, unique = batch.persist(), None
         try:
             # Duplicates out first (within the batch and against silver), then the expectations. Kept once
-            # computed: the expectations (count, pandas) and the write read it, the lookup in silver runs once.
-            events = unseen_events(silver_events(batch), read_table(batch.sparkSession, config, table), hub).persist()
-            quarantined = quarantined_records(batch)
-            results = []
+            # computed, raw body included: the expectations (count, pandas), the write and the quarantine of
+            # rows a `drop` expectation removed all read it, and the lookup in silver runs once.
+            valid = batch.filter(F.size("failed_rules") == 0)
+            unique = unseen_events(valid, read_table(batch.sparkSession, config, table), hub).persist()
+            kept, quarantined, results = unique, quarantined_records(batch), []
             if config.stream.quality_checks:
-                outcome = check_quality(events, table, suite, batch_id=batch_id)
+                outcome = check_quality(unique, table, suite, batch_id=batch_id)
                 if outcome.failed:  # before any write: the batch replays once the cause is fixed
                     raise QualityGateFailed(f"{name} batch {batch_id}: expectation(s) {', '.join(outcome.failed)} "
                                             f"failed with policy fail; nothing of this batch was written")
                 for warning in outcome.warnings:
                     log.warning("%s batch %s: expectation %s failed (warn)", name, batch_id, warning)
-                events, results = outcome.kept, outcome.results
-                quarantined = quarantined.unionByName(_quality_quarantine(outcome.dropped, batch))
-            append_once(events, config, table, name, batch_id, partition_by=("event_date",))
-            append_once(quarantined, config, QUARANTINE, name, batch_id, partition_by=("quarantine_date",))
+                kept, results = outcome.kept, outcome.results
+                dropped = outcome.dropped.withColumn("failed_rules", F.col("quality_rules"))
+                quarantined = quarantined.unionByName(quarantined_records(dropped))
+            writes = [
+                lambda: append_once(silver_events(kept), config, table, name, batch_id, partition_by=("event_date",)),
+                lambda: append_once(quarantined, config, QUARANTINE, name, batch_id,
+                                    partition_by=("quarantine_date",)),
+            ]
             if results:
-                append_once(results_frame(batch.sparkSession, results), config, QUALITY_RESULTS, name,
-                            batch_id)
+                writes.append(lambda: append_once(results_frame(batch.sparkSession, results), config,
+                                                  QUALITY_RESULTS, name, batch_id))
+            side_by_side(writes)
         finally:
-            if events is not None:
-                events.unpersist()
+            if unique is not None:
+                unique.unpersist()
             batch.unpersist()
 
     return write
-
-
-def _quality_quarantine(dropped: DataFrame, batch: DataFrame) -> DataFrame:
-    """Rows a `drop` expectation removed, as quarantine records carrying their raw body."""
-    raw = batch.select("record_id", "hub", "body", "source", "source_file", "kafka_topic", "kafka_partition",
-                       "kafka_offset")
-    reasons = dropped.select("record_id", "enqueued_at", "received_at", "ingested_at",
-                             F.col("quality_rules").alias("failed_rules"))
-    return quarantined_records(reasons.join(raw, "record_id"))
 
 
 def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> StreamingQuery:
