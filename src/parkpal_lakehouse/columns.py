@@ -13,8 +13,8 @@ def names_where(conditions: Sequence[tuple[str, Column]]) -> Column:
 
     Joined with commas and split again rather than `array_compact(array(when(...)))`: `array_compact`
     is a higher-order function, which Spark evaluates row by row without generated code, and with it
-    every condition beneath it. Measured on silver's contract rules (issue 21), that interpreted
-    evaluation was the larger part of parsing a record.
+    every condition beneath it. Measured on silver's contract rules (issue 21): each interpreted struct
+    read built a new SQL conf on the executor, 10% of the parse's profile samples on its own.
     """
     for name, _ in conditions:
         if "," in name:
