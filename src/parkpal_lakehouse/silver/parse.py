@@ -51,12 +51,17 @@ def unseen_events(events: DataFrame, silver: DataFrame, hub: Hub) -> DataFrame:
     holds for the same event date and key. No watermark: a redelivery however late is still a
     duplicate, and a new event however late still reaches silver (the watermark used to drop it).
 
-    `events` may carry columns besides silver's (the record's raw body, say): they are kept. The batch's
-    event dates (which bound the lookup in silver) are read before deduplicating: the same dates, and
-    the deduplicating aggregate then runs once, in the caller's job, not also in this collect.
+    `events` (with `record_id`) may carry columns besides silver's (the raw body, say): they are kept.
+    The batch's event dates (which bound the lookup in silver) are read before deduplicating. Of the
+    copies of an event in the batch the one whose record id hashes lowest is kept: a hash aggregate over
+    (key, a long) and a semi join, where `dropDuplicates` sorted whole rows (`first()` of string
+    columns has no hash aggregate): 1.6-2.6x faster on batches of 85k-119k records (issue 21). Two
+    copies would both stay only if their random record ids had the same 64-bit hash.
     """
     dates = [r.event_date for r in events.select("event_date").distinct().collect()]
-    batch = events.withColumn("_key", silver_key(hub)).dropDuplicates(["event_date", "_key"])
+    keyed = events.withColumn("_key", silver_key(hub)).withColumn("_pick", F.xxhash64("record_id"))
+    kept = keyed.groupBy("event_date", "_key").agg(F.min("_pick").alias("_pick"))
+    batch = keyed.join(kept, ["event_date", "_key", "_pick"], "left_semi").drop("_pick")
     if not dates:
         return batch.drop("_key")
     seen = silver.where(F.col("event_date").isin(dates)).select("event_date", silver_key(hub).alias("_key"))
