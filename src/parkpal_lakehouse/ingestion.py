@@ -26,7 +26,7 @@ from parkpal_lakehouse.bronze import bronze_records
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
-from parkpal_lakehouse.io.delta import create_table_if_missing
+from parkpal_lakehouse.io.delta import create_table_if_missing, table_exists
 from parkpal_lakehouse.io.landing import audit_landing, check_checkpoints_belong_here
 from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
 from parkpal_lakehouse.io.sources import RAW_SCHEMA, raw_stream
@@ -64,6 +64,8 @@ def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[
     """Create every table the queries write, with the schemas the transforms produce, before they start."""
     zones = zones_reference(spark, config)
     for hub in hubs:
+        if all(table_exists(spark, config, t) for t in (bronze_table(hub), silver_table(hub), QUARANTINE)):
+            continue  # a resumed root: the parse's plan is not built just for its schema (~0.5 s a hub)
         empty_raw = spark.createDataFrame([], RAW_SCHEMA)
         bronze = bronze_records(empty_raw, hub)
         create_table_if_missing(spark, config, bronze_table(hub), bronze.schema, ("ingest_date",))

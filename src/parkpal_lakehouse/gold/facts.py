@@ -28,13 +28,10 @@ def fact_parking_sessions(sessions: DataFrame, key: str, timezone: str) -> DataF
     )
 
 
-def gate_visits(gate_events: DataFrame, max_stay_hours: int) -> DataFrame:
-    """Entry -> payments -> exit per vehicle visit, from `silver.gate_events`, keeping the ids of the
-    events each visit is made of (`event_ids`) so changed events can be traced to their visits.
-
-    Exits name their entry (`entry_event_id`); a payment is matched to the same plate's visit at the
-    same zone whose stay contains it; a refund to the payment with its transaction id.
-    """
+def gate_stays(gate_events: DataFrame) -> DataFrame:
+    """Entry -> exit per vehicle visit (no payments): `visit_id, entry_event_id, exit_event_id, zone_id,
+    license_plate, vehicle_type, entry_at, exit_at`. Exits name their entry (`entry_event_id`); an exit
+    whose entry is missing is a visit without `entry_at`; a repeated exit read keeps the first."""
     ev = gate_events
     entries = ev.filter("event_type = 'VEHICLE_ENTRY'").select(
         F.col("event_id").alias("entry_event_id"), F.col("zone_id").alias("e_zone"),
@@ -48,12 +45,23 @@ def gate_visits(gate_events: DataFrame, max_stay_hours: int) -> DataFrame:
     first_exit = Window.partitionBy("x_entry").orderBy("exit_at", "exit_event_id")
     exits = exits.withColumn("_n", F.when(F.col("x_entry").isNotNull(), F.row_number().over(first_exit)))
     exits = exits.filter((F.col("_n") == 1) | F.col("_n").isNull()).drop("_n")
-    visits = entries.join(exits, F.col("entry_event_id") == F.col("x_entry"), "full_outer").select(
+    return entries.join(exits, F.col("entry_event_id") == F.col("x_entry"), "full_outer").select(
         F.coalesce("entry_event_id", "exit_event_id").alias("visit_id"),
         "entry_event_id", "exit_event_id",
         F.coalesce("e_zone", "x_zone").alias("zone_id"), F.coalesce("e_plate", "x_plate").alias("license_plate"),
         F.coalesce("e_vehicle", "x_vehicle").alias("vehicle_type"), "entry_at", "exit_at",
     )
+
+
+def gate_visits(gate_events: DataFrame, max_stay_hours: int) -> DataFrame:
+    """Entry -> payments -> exit per vehicle visit, from `silver.gate_events`, keeping the ids of the
+    events each visit is made of (`event_ids`) so changed events can be traced to their visits.
+
+    Exits name their entry (`entry_event_id`); a payment is matched to the same plate's visit at the
+    same zone whose stay contains it; a refund to the payment with its transaction id.
+    """
+    ev = gate_events
+    visits = gate_stays(ev)
     stay_end = F.coalesce(F.col("exit_at"), F.col("entry_at") + F.expr(f"INTERVAL {max_stay_hours} HOURS"))
 
     payments = ev.filter("event_type = 'PAYMENT' AND payment_status <> 'REFUNDED'").select(

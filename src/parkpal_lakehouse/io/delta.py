@@ -34,12 +34,20 @@ def register(spark: SparkSession, config: LakehouseConfig, logical: str) -> str:
         return name
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {name.rsplit('.', 1)[0]}")
     if spark.catalog.tableExists(name):
-        current = spark.sql(f"DESCRIBE DETAIL {name}").first()["location"]
+        # The catalog's own record (DESCRIBE DETAIL would compute a Delta snapshot: 0.5 s a table, paid by
+        # every table of every new root a process uses, issue 21).
+        current = _catalog_location(spark, name)
         if current.removeprefix("file:").rstrip("/") != location.rstrip("/"):
             spark.sql(f"DROP TABLE {name}")  # external table: the files stay
     spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
     _registered[key] = location
     return name
+
+
+def _catalog_location(spark: SparkSession, name: str) -> str:
+    """Where the local catalog says `name` lives ("" for an entry without a location, such as a view)."""
+    rows = spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
+    return next((r[1] for r in rows if r[0] == "Location"), "")
 
 
 def save(writer: DataFrameWriter, spark: SparkSession, config: LakehouseConfig, logical: str) -> str:
@@ -106,11 +114,16 @@ def create_table_if_missing(spark: SparkSession, config: LakehouseConfig, logica
     """Create an empty Delta table, so concurrent writers append instead of racing to create it."""
     if table_exists(spark, config, logical):
         return
-    writer = spark.createDataFrame([], schema).write.format("delta")
+    fields = spark.createDataFrame([], schema).schema if isinstance(schema, str) else schema
+    # A metadata-only commit (no Spark job writing an empty frame: half the time, issue 21).
+    builder = DeltaTable.createIfNotExists(spark).addColumns(fields)
     if partition_by:
-        writer = writer.partitionBy(*partition_by)
+        builder = builder.partitionedBy(*partition_by)
+    builder = builder.location(config.table_path(logical)) if config.is_local else \
+        builder.tableName(config.table_name(logical))
     try:
-        save(writer, spark, config, logical)
+        builder.execute()
+        register(spark, config, logical)
     except Exception:
         if not table_exists(spark, config, logical):  # someone else created it first: fine
             raise

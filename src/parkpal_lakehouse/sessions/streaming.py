@@ -37,7 +37,7 @@ from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.gold.status import write_zone_status
 from parkpal_lakehouse.io.delta import read_stream, read_table
-from parkpal_lakehouse.io.writers import append_once, with_trigger
+from parkpal_lakehouse.io.writers import append_once, side_by_side, with_trigger
 from parkpal_lakehouse.names import LATE_EVENTS, VEHICLES, silver_table
 from parkpal_lakehouse.sessions.batch import (
     BUCKET,
@@ -155,9 +155,9 @@ def silver_session_events(spark: SparkSession, config: LakehouseConfig) -> DataF
 
 
 def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFrame, int], None]:
-    """Each micro-batch: closed sessions MERGEd by id, the open-sessions view refreshed, late events
-    appended with the batch's transaction id, then `gold.zone_status` rewritten (`gold/status.py`); every
-    write idempotent, so a replayed batch changes nothing."""
+    """Each micro-batch: closed sessions MERGEd by id, the open-sessions view refreshed and late events
+    appended with the batch's transaction id (side by side: three tables), then `gold.zone_status`
+    rewritten from them (`gold/status.py`); every write idempotent, so a replayed batch changes nothing."""
 
     newest: list[datetime | None] = [None]  # the newest event seen by the previous batch's status write
 
@@ -166,13 +166,15 @@ def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFr
         batch = batch.persist()
         try:
             kinds = {r.row_kind: r["count"] for r in batch.groupBy("row_kind").count().collect()}
+            writes = []  # three tables, each write idempotent: side by side; the status reads two of them after
             if kinds.get("closed"):
-                merge_closed_sessions(spark, config, closed_sessions(batch, "stream"))
+                writes.append(lambda: merge_closed_sessions(spark, config, closed_sessions(batch, "stream")))
             if kinds.get("closed") or kinds.get("open"):
-                refresh_open_sessions(spark, config, batch)
+                writes.append(lambda: refresh_open_sessions(spark, config, batch))
             if kinds.get("late"):
-                append_once(late_events(batch), config, LATE_EVENTS, name, batch_id,
-                            partition_by=("detected_date",))
+                writes.append(lambda: append_once(late_events(batch), config, LATE_EVENTS, name, batch_id,
+                                                  partition_by=("detected_date",)))
+            side_by_side(writes)
             newest[0] = write_zone_status(spark, config, name, batch_id, newest[0]) or newest[0]
         finally:
             batch.unpersist()

@@ -1,0 +1,45 @@
+"""Tables by logical name: created empty with their schema and partitions, and the local catalog's name
+always pointing at the root last used, whoever registered it before."""
+
+from chispa import assert_df_equality
+
+from parkpal_lakehouse.config import local_config
+from parkpal_lakehouse.io.delta import create_table_if_missing, read_table, register, save
+
+SCHEMA = "zone_id BIGINT, name STRING, metric_date DATE"
+
+
+def _rows(spark, *names):
+    return spark.createDataFrame([(i, n, None) for i, n in enumerate(names)], SCHEMA)
+
+
+def test_a_missing_table_is_created_empty_with_its_schema_and_partitions_and_an_existing_one_is_left(
+        spark, tmp_path):
+    config = local_config(tmp_path / "a")
+    create_table_if_missing(spark, config, "silver.probe_created", SCHEMA, ("metric_date",))
+    table = read_table(spark, config, "silver.probe_created")
+    assert_df_equality(table, spark.createDataFrame([], SCHEMA))
+    detail = spark.sql(f"DESCRIBE DETAIL delta.`{config.table_path('silver.probe_created')}`").first()
+    assert detail.partitionColumns == ["metric_date"]
+    assert spark.table("silver.probe_created").schema == table.schema  # registered by name
+    save(_rows(spark, "kept").write.format("delta").mode("append"), spark, config, "silver.probe_created")
+    create_table_if_missing(spark, config, "silver.probe_created", SCHEMA, ("metric_date",))
+    assert_df_equality(read_table(spark, config, "silver.probe_created"), _rows(spark, "kept"))
+
+
+def test_the_name_follows_the_root_last_used_whoever_registered_it_before(spark, tmp_path):
+    first, second = local_config(tmp_path / "first"), local_config(tmp_path / "second")
+    for config, name in ((first, "first"), (second, "second")):
+        save(_rows(spark, name).write.format("delta"), spark, config, "silver.probe_roots")
+    assert_df_equality(spark.table("silver.probe_roots"), _rows(spark, "second"))
+    register(spark, first, "silver.probe_roots")
+    assert_df_equality(spark.table("silver.probe_roots"), _rows(spark, "first"))
+    # a name this process never registered (a notebook's CREATE TABLE) pointing at another root's folder
+    save(_rows(spark, "theirs").write.format("delta"), spark, first, "silver.probe_foreign")  # registered: first
+    spark.sql("DROP TABLE silver.probe_foreign")
+    elsewhere = tmp_path / "elsewhere"
+    _rows(spark, "elsewhere").write.format("delta").save(str(elsewhere))
+    spark.sql(f"CREATE TABLE silver.probe_foreign USING DELTA LOCATION '{elsewhere}'")
+    save(_rows(spark, "ours").write.format("delta"), spark, second, "silver.probe_foreign")
+    assert_df_equality(spark.table("silver.probe_foreign"), _rows(spark, "ours"))
+    assert_df_equality(spark.read.format("delta").load(str(elsewhere)), _rows(spark, "elsewhere"))  # files stay
