@@ -28,7 +28,7 @@ def fact_parking_sessions(sessions: DataFrame, key: str, timezone: str) -> DataF
     )
 
 
-def gate_stays(gate_events: DataFrame) -> DataFrame:
+def entries_and_exits(gate_events: DataFrame) -> DataFrame:
     """Entry -> exit per vehicle visit (no payments): `visit_id, entry_event_id, exit_event_id, zone_id,
     license_plate, vehicle_type, entry_at, exit_at`. Exits name their entry (`entry_event_id`); an exit
     whose entry is missing is a visit without `entry_at`; a repeated exit read keeps the first."""
@@ -61,7 +61,7 @@ def gate_visits(gate_events: DataFrame, max_stay_hours: int) -> DataFrame:
     same zone whose stay contains it; a refund to the payment with its transaction id.
     """
     ev = gate_events
-    visits = gate_stays(ev)
+    visits = entries_and_exits(ev)
     stay_end = F.coalesce(F.col("exit_at"), F.col("entry_at") + F.expr(f"INTERVAL {max_stay_hours} HOURS"))
 
     payments = ev.filter("event_type = 'PAYMENT' AND payment_status <> 'REFUNDED'").select(

@@ -45,7 +45,7 @@ from parkpal_lakehouse.gold.views import create_views
 from parkpal_lakehouse.gold.zones import apply_zone_changes
 from parkpal_lakehouse.io.conflicts import with_conflict_retries
 from parkpal_lakehouse.io.delta import overwrite_table, read_table, table_version
-from parkpal_lakehouse.io.writers import append_rows, replace_where
+from parkpal_lakehouse.io.writers import append_rows, replace_where, side_by_side
 from parkpal_lakehouse.names import (
     DIM_DATE,
     DIM_HOUR,
@@ -247,12 +247,11 @@ def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime,
         .filter(between("visit_hour", start, end)).localCheckpoint()
     writes = ((ZONE_METRICS_HOURLY, metrics, "hour_start"), (FACT_PARKING_SESSIONS, sessions, "entry_hour"),
               (FACT_GATE_SESSIONS, visits, "visit_hour"))
-    rows = {}
-    for table, frame, column in writes:
-        with_conflict_retries(
-            lambda t=table, f=frame, c=column: replace_where(f, config, t, _predicate(c, start, end), PARTITIONS[t]),
-            config.gold.conflict_retries, f"write {table}")
-        rows[table] = frame.count()
+    # Three tables, each replace idempotent and retried on its own conflicts: side by side (issue 21).
+    side_by_side([lambda t=table, f=frame, c=column: with_conflict_retries(
+        lambda: replace_where(f, config, t, _predicate(c, start, end), PARTITIONS[t]),
+        config.gold.conflict_retries, f"write {t}") for table, frame, column in writes])
+    rows = {table: frame.count() for table, frame, _column in writes}
     dates = [r.metric_date for r in metrics.select("metric_date").distinct().collect()]
     return rows, [w for c in checks for w in c.warnings], dates
 

@@ -15,6 +15,7 @@ from parkpal_lakehouse.gold.facts import gate_visits
 from parkpal_lakehouse.gold.metrics import HourlyInputs, zone_hour_grid
 from parkpal_lakehouse.gold.occupancy import app_penetration, gate_stays, local_date, session_stays, street_surveys
 from parkpal_lakehouse.io.delta import read_table, table_exists
+from parkpal_lakehouse.io.writers import side_by_side
 from parkpal_lakehouse.names import (
     DIM_ZONE,
     OPEN_SESSIONS,
@@ -114,12 +115,18 @@ def hour_frame(spark: SparkSession, start: datetime, end: datetime) -> DataFrame
 def hourly_inputs(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> HourlyInputs:
     max_stay = config.gold.max_stay_hours
     hours = hour_frame(spark, start, end)
-    grid = zone_hour_grid(read_table(spark, config, DIM_ZONE), hours).localCheckpoint()
     # Read once and kept for this range: each is used by the metrics, the quality checks and the facts.
-    sessions = sessions_around(spark, config, start, end).localCheckpoint()
-    gate = gate_events_around(spark, config, start, end).localCheckpoint()
+    # Independent reads, side by side: on small ranges each is mostly driver work (issue 21).
+    def gate_and_visits() -> tuple[DataFrame, DataFrame]:
+        gate = gate_events_around(spark, config, start, end).localCheckpoint()
+        return gate, gate_visits(gate, max_stay).localCheckpoint()
+
+    penetration, (gate, visits), grid, sessions = side_by_side([
+        lambda: penetration_before(spark, config, start, end).localCheckpoint(),
+        gate_and_visits,
+        lambda: zone_hour_grid(read_table(spark, config, DIM_ZONE), hours).localCheckpoint(),
+        lambda: sessions_around(spark, config, start, end).localCheckpoint()])
     overlaps = (F.col("start_at") < F.lit(end)) & (F.col("end_at") > F.lit(start))
-    visits = gate_visits(gate, max_stay).localCheckpoint()
     stays_gate = gate_stays(visits, max_stay).filter(overlaps)
     running = read_table(spark, config, OPEN_SESSIONS)
     stays_app = session_stays(sessions, running, max_stay).filter(overlaps)
@@ -136,5 +143,5 @@ def hourly_inputs(spark: SparkSession, config: LakehouseConfig, start: datetime,
         zone_events=geofence.unionByName(
             gate.filter(between("event_time", start, end)).select("zone_id", "event_time")),
         quarantined=quarantined_zone_events(spark, config, start, end),
-        penetration=penetration_before(spark, config, start, end).localCheckpoint(),
+        penetration=penetration,
     )

@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.gold.facts import gate_stays
+from parkpal_lakehouse.gold.facts import entries_and_exits
 from parkpal_lakehouse.gold.inputs import between, dates_between, lookback
 from parkpal_lakehouse.gold.occupancy import APP_SCALED_ESTIMATE, APP_SESSIONS, GATE, hour_of_week
 from parkpal_lakehouse.io.delta import read_table, table_exists
@@ -61,7 +61,7 @@ def gate_inside(gate_events: DataFrame, as_of: datetime, max_stay_hours: int) ->
     """`zone_id, gate_parked`: vehicles inside each gated zone at `as_of` (entered at or before it, not
     exited by then, and entered less than `max_stay_hours` before it: a lost exit read stops counting)."""
     at = _at(as_of)
-    visits = gate_stays(gate_events.filter(F.col("event_time") <= at))  # payments play no part: not joined
+    visits = entries_and_exits(gate_events.filter(F.col("event_time") <= at))  # payments play no part: not joined
     inside = visits.filter(
         F.col("entry_at").isNotNull() & (F.col("entry_at") <= at)
         & (F.col("entry_at") > at - F.expr(f"INTERVAL {max_stay_hours} HOURS"))

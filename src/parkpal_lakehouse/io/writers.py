@@ -9,6 +9,7 @@ checkpointing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from pyspark.sql import DataFrame
 from pyspark.sql.streaming import DataStreamWriter
@@ -16,6 +17,8 @@ from pyspark.util import InheritableThread
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.io.delta import save
+
+T = TypeVar("T")
 
 
 def append_once(
@@ -38,30 +41,33 @@ def append_once(
     save(writer, df.sparkSession, config, logical)
 
 
-def side_by_side(writes: Sequence[Callable[[], None]]) -> None:
-    """Run independent writes (each its own table and Delta commit) at the same time; when all have
-    ended, raise the first error. A micro-batch's writes are each idempotent (`append_once`), so a
-    replay after one failed redoes only what did not commit. Side by side, one write's driver work
-    (planning, the commit, the log) overlaps another's tasks (silver's three writes, issue 21: 0-15%
-    less time per micro-batch of 46k-119k records on 2 cores)."""
+def side_by_side(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent Spark work (writes, each its own table and Delta commit; or reads each kept with
+    `localCheckpoint`) at the same time and return each result in order; when all have ended, raise the
+    first error. A micro-batch's writes are each idempotent (`append_once`), so a replay after one failed
+    redoes only what did not commit. Side by side, one task's driver work (planning, the commit, the log)
+    overlaps another's tasks (silver's three writes, issue 21: 0-15% less time per micro-batch of
+    46k-119k records on 2 cores; on small batches the driver work is most of it)."""
     errors: list[BaseException] = []
+    results: list = [None] * len(tasks)
 
-    def run(write: Callable[[], None]) -> None:
+    def run(i: int) -> None:
         try:
-            write()
+            results[i] = tasks[i]()
         except BaseException as error:  # re-raised below, in the caller's thread
             errors.append(error)
 
-    # InheritableThread: each write's Spark jobs keep the caller's local properties (the stream's ids).
-    threads = [InheritableThread(run, args=(write,)) for write in writes[1:]]
+    # InheritableThread: each task's Spark jobs keep the caller's local properties (the stream's ids).
+    threads = [InheritableThread(run, args=(i,)) for i in range(1, len(tasks))]
     for thread in threads:
         thread.start()
-    if writes:
-        run(writes[0])
+    if tasks:
+        run(0)
     for thread in threads:
         thread.join()
     if errors:
         raise errors[0]
+    return results
 
 
 def overwrite_once(df: DataFrame, config: LakehouseConfig, logical: str, app_id: str, batch_id: int) -> None:
