@@ -123,15 +123,15 @@ def _rate(frames: Callable[[], dict[str, object]], out: Path) -> float:
     return rows / seconds
 
 
-def raw_references(spark, landing: Path, out: Path) -> dict[str, float]:
+def raw_references(spark, landing: Path, out: Path, kinds: tuple[str, ...] = ("text", "json")) -> dict[str, float]:
     """events/s of the plainest batch jobs over the same landing files: `text` -> Delta (what bronze
     does: bytes, no parse) and `json` (wire schema) -> Delta (a parse, no rules: silver's reference)."""
     files = spark.read.option("recursiveFileLookup", "true")
-    return {
-        "text": _rate(lambda: {h.value: files.text(str(landing / h.value)) for h in Hub}, out / "text"),
-        "json": _rate(lambda: {h.value: files.schema(wire_schema(h)).json(str(landing / h.value)) for h in Hub},
-                      out / "json"),
+    frames = {
+        "text": lambda: {h.value: files.text(str(landing / h.value)) for h in Hub},
+        "json": lambda: {h.value: files.schema(wire_schema(h)).json(str(landing / h.value)) for h in Hub},
     }
+    return {kind: _rate(frames[kind], out / kind) for kind in kinds}
 
 
 def kafka_references(spark, servers: str, out: Path) -> dict[str, float]:

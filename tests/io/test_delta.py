@@ -2,6 +2,8 @@
 always pointing at the root last used, whoever registered it before."""
 
 from chispa import assert_df_equality
+from pyspark.sql import Row
+from pyspark.sql.types import ArrayType, LongType, StringType, StructField, StructType
 
 from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.io.delta import create_table_if_missing, read_table, register, save
@@ -25,6 +27,23 @@ def test_a_missing_table_is_created_empty_with_its_schema_and_partitions_and_an_
     save(_rows(spark, "kept").write.format("delta").mode("append"), spark, config, "silver.probe_created")
     create_table_if_missing(spark, config, "silver.probe_created", SCHEMA, ("metric_date",))
     assert_df_equality(read_table(spark, config, "silver.probe_created"), _rows(spark, "kept"))
+
+
+def test_a_schema_with_required_fields_makes_a_table_that_takes_nulls_as_a_write_would(spark, tmp_path):
+    # A transform's schema often says "never null" (a literal, current_timestamp()); a DataFrame write
+    # drops that, and so must the empty table made first, or a later batch with a null would fail.
+    config = local_config(tmp_path / "a")
+    required = StructType([
+        StructField("record_id", StringType(), False),
+        StructField("failed_rules", ArrayType(StringType(), False), False),
+        StructField("zone", StructType([StructField("zone_id", LongType(), False)]), False)])
+    create_table_if_missing(spark, config, "silver.probe_required", required)
+    created = read_table(spark, config, "silver.probe_required").schema
+    assert created.simpleString() == required.simpleString()
+    assert "NOT NULL" not in created.toDDL()
+    rows = spark.createDataFrame([(None, [None], (None,))], created)
+    save(rows.write.format("delta").mode("append"), spark, config, "silver.probe_required")
+    assert read_table(spark, config, "silver.probe_required").collect() == [Row(None, [None], Row(None))]
 
 
 def test_the_name_follows_the_root_last_used_whoever_registered_it_before(spark, tmp_path):

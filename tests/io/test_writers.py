@@ -1,4 +1,4 @@
-"""`side_by_side`: a micro-batch's independent writes at once, errors raised after all have ended."""
+"""`side_by_side`: independent writes (or reads) at once, results in order, errors raised after all have ended."""
 
 from __future__ import annotations
 
@@ -15,6 +15,16 @@ def test_the_writes_run_at_the_same_time(spark):
     barrier, done = threading.Barrier(3, timeout=20), []
     side_by_side([lambda i=i: (barrier.wait(), done.append(i)) for i in range(3)])
     assert sorted(done) == [0, 1, 2]
+
+
+def test_results_come_back_in_the_order_the_tasks_were_given(spark):
+    def later(value: str, seconds: float):
+        return lambda: (time.sleep(seconds), value)[1]
+
+    # the first given ends last: results still in the order given, not the order they ended
+    assert side_by_side([later("grid", 0.4), later("sessions", 0.0), later("gate", 0.2)]) == [
+        "grid", "sessions", "gate"]
+    assert side_by_side([]) == []
 
 
 def test_a_failed_write_is_raised_once_the_others_have_ended(spark):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
 from parkpal_lakehouse.config import LakehouseConfig
 
@@ -109,14 +109,26 @@ def table_exists(spark: SparkSession, config: LakehouseConfig, logical: str) -> 
     return spark.catalog.tableExists(config.table_name(logical))
 
 
+def _nullable(data_type: DataType) -> DataType:
+    """`data_type` with every field, element and value nullable, at every depth."""
+    if isinstance(data_type, StructType):
+        return StructType([StructField(f.name, _nullable(f.dataType), True, f.metadata) for f in data_type.fields])
+    if isinstance(data_type, ArrayType):
+        return ArrayType(_nullable(data_type.elementType), True)
+    if isinstance(data_type, MapType):
+        return MapType(_nullable(data_type.keyType), _nullable(data_type.valueType), True)
+    return data_type
+
+
 def create_table_if_missing(spark: SparkSession, config: LakehouseConfig, logical: str, schema: StructType | str,
                             partition_by: Sequence[str] = ()) -> None:
     """Create an empty Delta table, so concurrent writers append instead of racing to create it."""
     if table_exists(spark, config, logical):
         return
     fields = spark.createDataFrame([], schema).schema if isinstance(schema, str) else schema
-    # A metadata-only commit (no Spark job writing an empty frame: half the time, issue 21).
-    builder = DeltaTable.createIfNotExists(spark).addColumns(fields)
+    # A metadata-only commit (no Spark job writing an empty frame: half the time, issue 21). Every column
+    # nullable, as a DataFrame write makes them: no NOT NULL constraint a later micro-batch could break.
+    builder = DeltaTable.createIfNotExists(spark).addColumns(_nullable(fields))
     if partition_by:
         builder = builder.partitionedBy(*partition_by)
     builder = builder.location(config.table_path(logical)) if config.is_local else \
