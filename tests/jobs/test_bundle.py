@@ -5,7 +5,7 @@ import yaml
 
 from parkpal_lakehouse.jobs.bundle import BundleError, load_bundle, resolve_job, target_variables, task_order
 from parkpal_lakehouse.jobs.validation import validate_bundle
-from parkpal_lakehouse.runtime.session import HUGE_METHOD_LIMIT
+from parkpal_lakehouse.runtime.session import CODEGEN_CACHE_ENTRIES, HUGE_METHOD_LIMIT
 from tests.jobs.conftest import BUNDLE, REPO
 
 
@@ -64,6 +64,7 @@ def test_targets_resolve_names_and_paths_per_environment():
     # The cluster splits whole-stage code where the local session does (HotSpot's JIT limit).
     assert cluster["spark_conf"]["spark.sql.codegen.hugeMethodLimit"] == str(HUGE_METHOD_LIMIT)
     assert cluster["spark_conf"]["spark.sql.inMemoryColumnarStorage.compressed"] == "false"
+    assert cluster["spark_conf"]["spark.sql.codegen.cache.maxEntries"] == str(CODEGEN_CACHE_ENTRIES)
 
 
 def test_a_deploy_time_lookup_cannot_be_used_by_a_local_run(bundle_copy):

@@ -1,6 +1,7 @@
 from chispa import assert_df_equality
 
 from parkpal_lakehouse.io.delta import overwrite_table, read_table
+from parkpal_lakehouse.runtime.session import CODEGEN_CACHE_ENTRIES, HUGE_METHOD_LIMIT
 
 
 def test_fixture_writes_and_reads_a_delta_table_with_history(spark, lakehouse):
@@ -20,4 +21,7 @@ def test_session_is_tuned_for_a_small_machine(spark):
     assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert "DeltaSparkSessionExtension" in spark.conf.get("spark.sql.extensions")
+    # issue 21: the JIT-sized whole-stage methods and room for every compiled class a run plans
+    assert spark.conf.get("spark.sql.codegen.hugeMethodLimit") == str(HUGE_METHOD_LIMIT)
+    assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == str(CODEGEN_CACHE_ENTRIES)
     assert spark.sparkContext.getConf().get("spark.jars.packages", "") == ""
