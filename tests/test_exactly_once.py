@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,8 +57,8 @@ def _sent_identities(events: list[dict]) -> Counter:
 
 def _valid_through_kafka(messages, hub: Hub, root: Path) -> Counter:
     """The unique valid events of `hub` as the Kafka path sees them. There `enqueued_at` is the real produce
-    time (today), so the simulator's records stamped two days after the simulated day are not in the future:
-    they are valid, unique events, and the future rule is left out (now=None)."""
+    time (today), and the simulated day lies a few days before it (`_recent_day`): no record is in the
+    future or older than the age limit, so those two rules are left out (now=None)."""
     zone_ids = frozenset(z.zoneId for z in load_zones(root / "reference" / "zones.csv"))
     events, seen = [], set()
     for m in messages:
@@ -111,9 +112,16 @@ def test_sigkill_mid_ingestion_then_restart_loses_and_duplicates_nothing(spark, 
     assert killed_at["silver"] > 0 and killed_at["bronze"] < received, killed_at  # really killed midway
 
 
+def _recent_day() -> date:
+    """A simulated day whose records (late uploads up to two days after it) are all in the past and
+    well within silver's 30-day age limit against today's produce time. A fixed date stops working once
+    it is 30 days old: this test failed on 2026-12-01 for the default day, 2026-11-02."""
+    return datetime.now(UTC).date() - timedelta(days=5)
+
+
 def test_broker_restart_mid_stream_loses_and_duplicates_nothing(spark, tmp_path):
     root = tmp_path / "city"
-    city = generate(SimulationSettings(seed=22, zones=4, users=120), root)
+    city = generate(SimulationSettings(seed=22, zones=4, users=120, start_date=_recent_day()), root)
     messages = [m for m in city.messages if m.hub in HUBS]
     half = len(messages) // 2
     with LocalKafkaBroker(tmp_path / "kafka") as broker:
