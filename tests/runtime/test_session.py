@@ -25,3 +25,13 @@ def test_session_is_tuned_for_a_small_machine(spark):
     assert spark.conf.get("spark.sql.codegen.hugeMethodLimit") == str(HUGE_METHOD_LIMIT)
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == str(CODEGEN_CACHE_ENTRIES)
     assert spark.sparkContext.getConf().get("spark.jars.packages", "") == ""
+
+
+def test_the_driver_jvm_runs_with_the_jit_options(spark):
+    """Read back from the running JVM itself (HotSpot's diagnostic bean), not from the configuration."""
+    jvm = spark.sparkContext._jvm
+    hotspot = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+        jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+    running = {name: hotspot.getVMOption(name).getValue()
+               for name in ("ReservedCodeCacheSize", "CompileThresholdScaling")}
+    assert running == {"ReservedCodeCacheSize": str(512 * 1024 * 1024), "CompileThresholdScaling": "3.0"}

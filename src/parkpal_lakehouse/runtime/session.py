@@ -26,6 +26,12 @@ _LOG4J2 = Path(__file__).with_name("log4j2.properties")
 HUGE_METHOD_LIMIT = 8000
 # Compiled classes Spark keeps (its default, 100, is fewer than one streaming run's distinct plans need).
 CODEGEN_CACHE_ENTRIES = 2000
+# The driver JVM's JIT, for runs of seconds to minutes (the demo, a job, the local runner): room for the
+# compiled code of Spark, Delta and every generated class (the default 240 MB made HotSpot flush code it
+# then compiled again), and methods compiled after 3x HotSpot's default call counts (less compile work
+# for code that runs a few times). Hot code is still compiled, a little later. Issue 21,
+# `docs/ingestion.md` "The JVM's JIT on short runs".
+JIT_OPTIONS = ("-XX:ReservedCodeCacheSize=512m", "-XX:CompileThresholdScaling=3")
 
 
 def running_on_databricks() -> bool:
@@ -122,7 +128,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'} "
-                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'}")
+                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'} {' '.join(JIT_OPTIONS)}")
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)
