@@ -60,6 +60,8 @@ class LocalSparkSettings:
     extra_conf: Mapping[str, str] = field(default_factory=dict)
     # More jars for the driver and executors (the SQL endpoint's guard), after the pinned ones.
     extra_jars: tuple[str, ...] = ()
+    # HotSpot options of the driver JVM (`()`: HotSpot's defaults, as benchmarks/jvm_jit.py compares).
+    jit_options: tuple[str, ...] = JIT_OPTIONS
 
 
 def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = None) -> SparkSession:
@@ -128,7 +130,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'} "
-                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'} {' '.join(JIT_OPTIONS)}")
+                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'} {' '.join(settings.jit_options)}")
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)
