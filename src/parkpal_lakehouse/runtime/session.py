@@ -27,10 +27,10 @@ HUGE_METHOD_LIMIT = 8000
 # Compiled classes Spark keeps (its default, 100, is fewer than one streaming run's distinct plans need).
 CODEGEN_CACHE_ENTRIES = 2000
 # The driver JVM's JIT, for runs of seconds to minutes (the demo, a job, the local runner): room for the
-# compiled code of Spark, Delta and every generated class (the default 240 MB made HotSpot flush code it
-# then compiled again), and methods compiled after 3x HotSpot's default call counts (less compile work
-# for code that runs a few times). Hot code is still compiled, a little later. Issue 21,
-# `docs/ingestion.md` "The JVM's JIT on short runs".
+# compiled code of Spark, Delta and every generated class (HotSpot's sweeper flushes code it finds cold
+# sooner the fuller the cache: with the default 240 MB it compiled more), and methods compiled after 3x
+# HotSpot's default call counts (less compile work for code that runs a few times). Hot code is still
+# compiled, a little later. Issue 21, `docs/ingestion.md` "The JVM's JIT on short runs".
 JIT_OPTIONS = ("-XX:ReservedCodeCacheSize=512m", "-XX:CompileThresholdScaling=3")
 
 
