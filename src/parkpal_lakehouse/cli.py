@@ -77,25 +77,13 @@ def _assignments(pairs: Sequence[str], flag: str) -> dict[str, str]:
 
 # --- commands that are not pipeline steps ----------------------------------------------------------
 def cmd_setup(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.runtime.class_archive import archive_path, build_class_archive
     from parkpal_lakehouse.runtime.jars import KAFKA_BROKER_JARS, SPARK_JARS, ensure_jars, java_executable
 
-    java = java_executable()
+    java_executable()
     for jar_set in (SPARK_JARS, KAFKA_BROKER_JARS):
         started = time.perf_counter()
         jars = ensure_jars(jar_set)
         progress(f"{jar_set.name} jars: {len(jars)} cached in {jars[0].parent} ({time.perf_counter() - started:.1f}s)")
-    archive = archive_path(java, ensure_jars(SPARK_JARS))
-    if archive.is_file():
-        progress(f"JVM class archive: {archive} (built before)")
-        return 0
-    try:
-        archive, seconds = build_class_archive(java, ensure_jars(SPARK_JARS))
-    except ParkPalError as exc:  # Spark runs without it, only slower to start: say so, do not fail the install
-        print(f"parkpal setup: warning: {exc}", file=sys.stderr)
-        return 0
-    progress(f"JVM class archive: {archive} ({archive.stat().st_size / 2**20:.0f} MiB, built in {seconds:.0f}s): "
-             "each local Spark JVM maps it instead of loading those classes from the jars")
     return 0
 
 
@@ -218,8 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="parkpal", description="ParkPal Lakehouse: parking analytics on Delta Lake.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("setup", help="check Java, fetch the pinned JVM jars into the local cache and build the "
-                       "driver JVM's class archive")
+    p = sub.add_parser("setup", help="check Java and fetch the pinned JVM jars into the local cache")
     p.set_defaults(func=cmd_setup)
 
     p = sub.add_parser("simulate", help="simulate a city's parking events with ground truth")

@@ -48,8 +48,8 @@ def promoted(spark, trained):
     return validate_challenger(spark, config, open_registry(config), series, MANILA)
 
 
-def test_training_logs_the_run_and_registers_a_challenger(trained):
-    config, _, report = trained
+def test_training_logs_the_run_and_registers_a_challenger(spark, trained):
+    config, series, report = trained
     registry = open_registry(config)
     assert str(registry.version(CHALLENGER).version) == report.version == "1"
     run = registry.client.get_run(report.run_id)
@@ -70,6 +70,11 @@ def test_training_logs_the_run_and_registers_a_challenger(trained):
     assert not info.signature.inputs.inputs[2].required
     assert info.signature.outputs.input_names() == ["zone_id", "origin_hour", "target_hour", "hours_ahead",
                                                     "predicted_rate", "lower_rate", "upper_rate", "in_reporting_hours"]
+    # Asked again with nothing changed (the daily job on a day without new data): nothing fitted or registered.
+    again = train_forecaster(spark, config, series, "gold.zone_metrics_hourly", MANILA)
+    assert again.unchanged and (again.version, again.run_id, again.backtest) == ("1", report.run_id, None)
+    assert [str(v.version) for v in registry.client.search_model_versions(f"name = '{registry.model_name}'")] == ["1"]
+    assert "not retrained: version 1 (@challenger" in again.lines()[-1] and "--force" in again.lines()[-1]
 
 
 def test_the_backtest_compares_each_baseline_with_the_model_on_its_own_rows(trained):

@@ -8,13 +8,19 @@
    on out-of-sample backtest residuals, and logged to the environment's experiment with its
    parameters, the backtest table (n per method, same-row comparisons), a forecast-vs-actual plot,
    signature and input example; registered as a new version with the alias `challenger`.
+4. Unless forced, nothing is fitted when the newest version (`@challenger`) was trained on exactly this:
+   the same feature rows (actuals included), settings, model parameters, calendar, source, evaluation
+   window and forecasting code (`training_fingerprint`, logged with each run). A daily job that finds
+   no new data then registers no copy of the same model; `--force` trains anyway.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -42,6 +48,7 @@ from parkpal_lakehouse.forecasting.reporting import describe_profile, reporting_
 from parkpal_lakehouse.runtime.console import library_stderr
 
 CUTOFF_PARAM = "training_cutoff"
+FINGERPRINT_PARAM = "training_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -162,31 +169,59 @@ class TrainingReport:
     run_id: str
     version: str
     cutoff: pd.Timestamp
-    backtest: Backtest
+    backtest: Backtest | None  # None: not retrained (`unchanged`)
     lines_before: list[str]
+    unchanged: bool = False
 
     def lines(self, next_step: bool = True) -> list[str]:
+        if self.unchanged:
+            return [*self.lines_before,
+                    f"not retrained: version {self.version} (@{CHALLENGER}, run {self.run_id}) was trained on these "
+                    f"same feature rows, settings and code (data up to {self.cutoff:%Y-%m-%d %H:00} UTC); no new "
+                    "version registered (--force trains anyway)"]
         return [*self.lines_before,
                 f"registered version {self.version} as @{CHALLENGER} (run {self.run_id}; trained on data up to "
                 f"{self.cutoff:%Y-%m-%d %H:00} UTC)" + ("; next: parkpal forecast validate" if next_step else "")]
 
 
+def training_fingerprint(rows: pd.DataFrame, settings: ForecastSettings, params: dict, source: str,
+                         calendar: ForecastCalendar, holdout: Holdout | None) -> str:
+    """What a fit depends on, as one digest: the feature rows as a multiset (Spark does not promise their
+    order), the settings, the model's parameters, calendar, source, evaluation window and the forecasting
+    package's code (a changed model retrains without --force)."""
+    digest = hashlib.sha256()
+    code = sorted(Path(__file__).parent.glob("*.py"))
+    for part in (repr(settings), repr(sorted(params.items())), source, calendar.describe(),
+                 holdout.describe() if holdout else "", *(p.read_text() for p in code)):
+        digest.update(part.encode() + b"\0")
+    row_hashes = np.sort(pd.util.hash_pandas_object(rows[sorted(rows.columns)], index=False).to_numpy())
+    digest.update(row_hashes.tobytes())
+    return digest.hexdigest()[:32]
+
+
 def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataFrame, source: str,
                      calendar: ForecastCalendar, progress: Callable[[str], None] = lambda _m: None,
-                     holdout: Holdout | None = None) -> TrainingReport:
+                     holdout: Holdout | None = None, force: bool = False) -> TrainingReport:
     settings = config.forecast
     window = history_window(series)
     if holdout is None:
         require_history(window, settings.required_days, "forecast train", source, settings)
     rows = feature_frame(spark, config, series, calendar)
     cutoff = holdout.start if holdout else window.last_hour - timedelta(days=settings.holdout_days)
-    progress(f"{len(rows):,} feature rows from {source}; model fitted on data up to {cutoff:%Y-%m-%d %H:00} UTC")
     params = dict(DEFAULT_PARAMS)
+    fingerprint = training_fingerprint(rows, settings, params, source, calendar, holdout)
+    registry = open_registry(config)
+    newest = registry.version(CHALLENGER)
+    if (newest is not None and not force
+            and registry.client.get_run(newest.run_id).data.params.get(FINGERPRINT_PARAM) == fingerprint):
+        return TrainingReport(newest.run_id, str(newest.version), cutoff, None, [
+            f"{len(rows):,} feature rows from {source}, unchanged since version {newest.version} was trained"],
+            unchanged=True)
+    progress(f"{len(rows):,} feature rows from {source}; model fitted on data up to {cutoff:%Y-%m-%d %H:00} UTC")
     backtest = evaluate(rows, window, settings, holdout, cutoff, source, progress)
     model = fit_until(rows, cutoff, settings.training_origin_step_hours, params, settings.interval_coverage)
     model.calibrate(calibration_residuals(backtest))
     progress(f"fitted the model on data up to {cutoff:%Y-%m-%d %H:00} UTC; logging to MLflow")
-    registry = open_registry(config)
     with mlflow.start_run(experiment_id=registry.experiment_id, run_name=f"train {cutoff:%Y-%m-%d %H:00}") as run:
         mlflow.log_params({**{f"model_{k}": v for k, v in params.items()}, CUTOFF_PARAM: cutoff.isoformat(),
                            "source": source[:500], "history_first_hour": window.first_hour.isoformat(),
@@ -197,7 +232,7 @@ def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataF
                            "holdout_window": holdout.describe() if holdout else "",
                            "interval_coverage": settings.interval_coverage, "timezone": calendar.timezone,
                            "holiday_country": calendar.holiday_country or "none",
-                           "gate_horizon": settings.horizon_hours})
+                           "gate_horizon": settings.horizon_hours, FINGERPRINT_PARAM: fingerprint})
         mlflow.log_metrics(summary_metrics(backtest, settings.reported_horizons, settings.horizon_hours))
         mlflow.log_table(backtest.metrics, artifact_file="backtest_metrics.json")
         lines = backtest_lines(backtest, rows, settings, source, calendar)

@@ -7,7 +7,6 @@ network: a warm cache is a folder of jars plus a manifest, read without calling 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import re
@@ -148,12 +147,6 @@ def pyspark_jars_dir() -> Path:
     return Path(pyspark.__file__).parent / "jars"
 
 
-@functools.cache
-def java_version(java: str) -> str:
-    """`java -version`'s text (it prints on stderr), run once per process and executable."""
-    return subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
-
-
 def java_executable() -> str:
     """The `java` Spark will use; a one-line error when there is none or it is older than 17."""
     java_home = os.environ.get("JAVA_HOME")
@@ -163,7 +156,7 @@ def java_executable() -> str:
             "no Java runtime found: Spark 4 needs Java 17 or 21 "
             "(install OpenJDK 17, e.g. `apt-get install openjdk-17-jre-headless`, or set JAVA_HOME)"
         )
-    out = java_version(java)
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
     match = re.search(r'version "(\d+)', out)
     if not match or int(match.group(1)) < 17:
         raise JvmNotFoundError(

@@ -18,7 +18,6 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.runtime.class_archive import archive_options
 from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, jvm_output_to
 from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars, java_executable
 
@@ -63,9 +62,6 @@ class LocalSparkSettings:
     extra_jars: tuple[str, ...] = ()
     # HotSpot options of the driver JVM (`()`: HotSpot's defaults, as benchmarks/jvm_jit.py compares).
     jit_options: tuple[str, ...] = JIT_OPTIONS
-    # Map the class archive `parkpal setup` built for this JVM and class path, when there is one
-    # (runtime/class_archive.py): the JVM starts without loading and verifying those classes again.
-    class_archive: bool = True
 
 
 def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = None) -> SparkSession:
@@ -82,9 +78,8 @@ def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = Non
 
 
 def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -> SparkSession:
-    java = java_executable()  # a one-line error now beats a JVM gateway stack trace later
+    java_executable()  # a one-line error now beats a JVM gateway stack trace later
     jars = [*ensure_jars(SPARK_JARS), *settings.extra_jars]
-    archive = archive_options(java, [Path(j) for j in jars]) if settings.class_archive else ()
     # Python workers (pandas UDFs, the stateful processor's driver-side runner) must be this interpreter,
     # the one with parkpal_lakehouse and pandas installed, not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -135,7 +130,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'} "
-                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'} {' '.join((*settings.jit_options, *archive))}")
+                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'} {' '.join(settings.jit_options)}")
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)

@@ -57,7 +57,8 @@ def train(args: Values, ctx: StepContext) -> int:
 
     holdout = _holdout(args)
     source, series, calendar = _series(args, ctx)
-    report = train_forecaster(ctx.spark, ctx.config, series, source.describe(), calendar, ctx.progress, holdout)
+    report = train_forecaster(ctx.spark, ctx.config, series, source.describe(), calendar, ctx.progress, holdout,
+                              force=bool(args.force))
     print("\n".join(report.lines(next_step=ctx.door == "cli")))
     return 0
 
@@ -116,7 +117,10 @@ EVALUATION = (*EVALUATION_OPTIONS[:-1], replace(EVALUATION_OPTIONS[-1], to_confi
 
 STEPS = (
     Step(("forecast", "train"), "parkpal-forecast-train", "forecast_train",
-         "backtest, fit and register a new version as @challenger", train, EVALUATION, check=check_evaluation),
+         "backtest, fit and register a new version as @challenger (not when the newest version was trained on "
+         "the same data, settings and code: --force)", train,
+         (*EVALUATION, Option("force", "train and register even when @challenger was trained on the same feature "
+                              "rows, settings and code", switch=True)), check=check_evaluation),
     Step(("forecast", "validate"), "parkpal-forecast-validate", "forecast_validate",
          "promote @challenger to @champion if it beats the baselines and the champion (a refusal changes "
          "nothing and exits 0)", validate, EVALUATION, check=check_evaluation),
