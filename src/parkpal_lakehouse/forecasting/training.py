@@ -26,6 +26,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import sklearn
+from mlflow.exceptions import MlflowException
 from pyspark.sql import DataFrame, SparkSession
 
 from parkpal_lakehouse.config import ForecastSettings, LakehouseConfig
@@ -43,7 +44,7 @@ from parkpal_lakehouse.forecasting.baselines import BASELINES
 from parkpal_lakehouse.forecasting.features import ForecastCalendar, forecast_rows
 from parkpal_lakehouse.forecasting.model import DEFAULT_PARAMS, REQUEST_SIGNATURE, OccupancyForecaster
 from parkpal_lakehouse.forecasting.online import feature_store_path
-from parkpal_lakehouse.forecasting.registry import CHALLENGER, open_registry
+from parkpal_lakehouse.forecasting.registry import CHALLENGER, Registry, open_registry
 from parkpal_lakehouse.forecasting.reporting import describe_profile, reporting_profile
 from parkpal_lakehouse.runtime.console import library_stderr
 
@@ -199,6 +200,14 @@ def training_fingerprint(rows: pd.DataFrame, settings: ForecastSettings, params:
     return digest.hexdigest()[:32]
 
 
+def _trained_on(registry: Registry, run_id: str) -> str | None:
+    """The fingerprint a version's run logged (None: before fingerprints, or its run is gone)."""
+    try:
+        return registry.client.get_run(run_id).data.params.get(FINGERPRINT_PARAM)
+    except MlflowException:
+        return None
+
+
 def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataFrame, source: str,
                      calendar: ForecastCalendar, progress: Callable[[str], None] = lambda _m: None,
                      holdout: Holdout | None = None, force: bool = False) -> TrainingReport:
@@ -212,8 +221,7 @@ def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataF
     fingerprint = training_fingerprint(rows, settings, params, source, calendar, holdout)
     registry = open_registry(config)
     newest = registry.version(CHALLENGER)
-    if (newest is not None and not force
-            and registry.client.get_run(newest.run_id).data.params.get(FINGERPRINT_PARAM) == fingerprint):
+    if not force and newest is not None and _trained_on(registry, newest.run_id) == fingerprint:
         return TrainingReport(newest.run_id, str(newest.version), cutoff, None, [
             f"{len(rows):,} feature rows from {source}, unchanged since version {newest.version} was trained"],
             unchanged=True)
