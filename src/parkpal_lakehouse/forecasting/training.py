@@ -170,9 +170,12 @@ class TrainingReport:
     run_id: str
     version: str
     cutoff: pd.Timestamp
-    backtest: Backtest | None  # None: not retrained (`unchanged`)
+    backtest: Backtest | None  # None: not retrained, the version was trained on the same fingerprint
     lines_before: list[str]
-    unchanged: bool = False
+
+    @property
+    def unchanged(self) -> bool:
+        return self.backtest is None
 
     def lines(self, next_step: bool = True) -> list[str]:
         if self.unchanged:
@@ -223,8 +226,7 @@ def train_forecaster(spark: SparkSession, config: LakehouseConfig, series: DataF
     newest = registry.version(CHALLENGER)
     if not force and newest is not None and _trained_on(registry, newest.run_id) == fingerprint:
         return TrainingReport(newest.run_id, str(newest.version), cutoff, None, [
-            f"{len(rows):,} feature rows from {source}, unchanged since version {newest.version} was trained"],
-            unchanged=True)
+            f"{len(rows):,} feature rows from {source}, unchanged since version {newest.version} was trained"])
     progress(f"{len(rows):,} feature rows from {source}; model fitted on data up to {cutoff:%Y-%m-%d %H:00} UTC")
     backtest = evaluate(rows, window, settings, holdout, cutoff, source, progress)
     model = fit_until(rows, cutoff, settings.training_origin_step_hours, params, settings.interval_coverage)
