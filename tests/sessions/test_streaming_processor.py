@@ -21,7 +21,6 @@ from tests.support.session_events import events_by_user, geometry
 
 RULES = CirclingRules()
 SETTINGS = SessionSettings(state_buckets=4)
-WATERMARK_MS = SETTINGS.watermark_seconds * 1000
 BUCKET = 0
 
 
@@ -73,24 +72,7 @@ def test_a_bucket_timer_applies_only_the_users_that_are_due():
     (opened,) = _rows([out])
     assert (opened["row_kind"], opened["user_id"], opened["phase"]) == ("open", 1, "parked")
     rows = {row[0]: row for row in tester.peekListState(state_name(SETTINGS), BUCKET)}
-    # user 2: its event still waits; its state reached only its newest event minus the watermark
-    assert rows[2][-1] is not None and rows[2][1] == act(5_000, "WALKING").t - WATERMARK_MS
-
-
-def test_a_new_querys_first_call_applies_each_user_up_to_its_newest_event_minus_the_watermark():
-    """No watermark yet (a new query's first micro-batch): each user's events up to that user's newest
-    event minus the watermark are applied at once, not buffered (the next batch's horizon passes them
-    anyway); an event arriving later and older than that is late, as it would be in any later batch."""
-    tester, _ = _tester(ZONES)
-    parked = driving_entry() + still_run(40) + [act(400, "STILL", 90)]  # newest 400 s: applied before 250 s
-    out = _rows([tester.testInPandas(BUCKET, _frame([(1, e) for e in parked]))])
-    assert [(r["row_kind"], r["phase"]) for r in out] == [("open", "parked")]
-    ((user_id, processed, *_rest, pending),) = tester.peekListState(state_name(SETTINGS), BUCKET)
-    assert (user_id, processed) == (1, parked[-1].t - WATERMARK_MS)
-    assert pending is not None and "a400" in pending and "a80" not in pending  # only the newest waits
-    late = act(200, "WALKING")  # before 250 s: the state has moved past it
-    after = _rows([tester.testInPandas(BUCKET, _frame([(1, late)]))])
-    assert [(r["row_kind"], r["late_key"]) for r in after] == [("late", late.key)]
+    assert rows[2][-1] is not None and rows[2][1] is None  # user 2: its event still waits, nothing applied
 
 
 def _one_shot(events: list[SessionEvent], user: int, zones, end: int) -> tuple[list[dict], dict | None]:

@@ -17,9 +17,6 @@ Time: Spark's watermark is the newest event time minus `SessionSettings.spark_de
 (`watermark_seconds + late_horizon_hours`); the processor works `late_horizon_hours` ahead of it, so
 for the rules the watermark is newest-minus-`watermark_seconds`. Buffered events are applied in
 event-time order once that passes them; timers are registered `late_horizon_hours` early to match.
-A new query's first micro-batch has no watermark yet: each user's events are applied up to that user's
-newest event minus `watermark_seconds` (a horizon the next batch's passes anyway), not all buffered, so a
-backlog is not written into state and read back (docs/sessionization.md, "Speed").
 An event older than what its user's state has applied is emitted as a `late` row (it never reaches
 the rules), so Spark itself only ever drops rows more than the horizon late.
 """
@@ -68,9 +65,8 @@ def state_name(settings: SessionSettings) -> str:
 
 class CirclingProcessor(StatefulProcessor):
     """Per bucket of users (`SessionSettings.state_buckets`): buffer each user's events until the watermark
-    passes them (before the first watermark: until the user's newest event minus `watermark_seconds`), apply
-    the circling rules in event-time order, emit each session once when it closes, an `open` row while one
-    runs, `late` rows for events that came after the state moved past them.
+    passes them, apply the circling rules in event-time order, emit each session once when it closes, an
+    `open` row while one runs, `late` rows for events that came after the state moved past them.
 
     State (`sessions/state.py`): a list of small typed rows, one per user of the bucket still worth keeping
     (with the events not yet applied), read and written in one round trip each per call; a user is dropped
@@ -81,7 +77,6 @@ class CirclingProcessor(StatefulProcessor):
     def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], settings: SessionSettings):
         self.rules, self.zones = rules, zones
         self.late_horizon_ms, self.state_name = settings.late_horizon_ms, state_name(settings)
-        self.watermark_ms = settings.watermark_seconds * 1000
 
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.handle = handle
@@ -110,12 +105,7 @@ class CirclingProcessor(StatefulProcessor):
             tracker = restore_tracker(user_id, self.rules, self.zones, row[1:] if row is not None else None)[0]
             open_before = dict(tracker.open) if tracker.open is not None else None
             late = tracker.accept(events.get(user_id, []), horizon)
-            reach = horizon
-            if reach is None and tracker.pending:
-                # No watermark yet (a new query's first micro-batch): apply what the next batch's
-                # horizon will pass anyway, this user's newest event minus the watermark.
-                reach = max(e.t for e in tracker.pending) - self.watermark_ms
-            closed = tracker.process_until(reach) if reach is not None else []
+            closed = tracker.process_until(horizon) if horizon is not None else []
             wake = tracker.wake_at()
             if not tracker.evictable:
                 wanted = None if wake is None else max(wake - self.late_horizon_ms, watermark + 1)
