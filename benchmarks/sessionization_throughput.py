@@ -1,7 +1,7 @@
 """Sessionization benchmark on this machine, beside the ingestion-only rate from the same run.
 
-1. Throughput: a simulated city (default 20 days, 50 zones, 5,000 users, noise on: with chatty phones ten
-   times the demo's messages, so per-event costs outweigh fixed ones, as issue 21 asks) through landing ->
+1. Throughput: a simulated city (default 20 days, 50 zones, 5,000 users, noise on: ten times the demo's two
+   days on a larger city than its default, so per-event costs outweigh fixed ones, as issue 21 asks) through landing ->
    bronze -> silver (availableNow, GX checks off: the ingestion-only reference), then the streaming
    sessionization query over the filled silver tables (sessionization alone), and the batch twin.
    End to end = all messages / (bronze + silver + sessions time).
