@@ -1,9 +1,9 @@
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from parkpal_lakehouse.errors import ConfigError
-from parkpal_lakehouse.gold.hours import contiguous_ranges, hours_between, utc_hour
+from parkpal_lakehouse.gold.hours import contiguous_ranges, hours_between, local_dates, utc_hour
 
 H = timedelta(hours=1)
 
@@ -28,3 +28,10 @@ def test_hour_arguments_are_whole_utc_hours():
     assert hours_between(h(2, 22), h(3, 1)) == [h(2, 22), h(2, 23), h(3, 0)]
     with pytest.raises(ConfigError, match="range is empty"):
         hours_between(h(2, 5), h(2, 5))
+
+
+def test_local_dates_are_the_metric_date_partitions_of_utc_hours():
+    # Manila is UTC+8: 15:00 UTC is 23:00 on the 2nd there, 16:00 UTC midnight of the 3rd.
+    assert local_dates([h(2, 16), h(2, 15), h(2, 14)], "Asia/Manila") == [date(2026, 11, 2), date(2026, 11, 3)]
+    assert local_dates([h(2, 23)], "UTC") == [date(2026, 11, 2)]
+    assert local_dates([], "Asia/Manila") == []

@@ -1,11 +1,12 @@
 """Occupancy from stays, against hand-computed hours."""
 
-from datetime import UTC, datetime
+import math
+from datetime import UTC, date, datetime
 
 import chispa
 import pytest
 
-from parkpal_lakehouse.gold.occupancy import hourly_occupancy, session_stays
+from parkpal_lakehouse.gold.occupancy import app_penetration, hourly_occupancy, session_stays
 
 
 def t(hh: int, mm: int = 0, ss: int = 0) -> datetime:
@@ -48,3 +49,32 @@ def test_session_stays_use_departure_then_close_and_cap_running_ones(spark):
     assert stays == [(t(8).replace(tzinfo=None), t(8, 40).replace(tzinfo=None)),
                      (t(8).replace(tzinfo=None), t(9).replace(tzinfo=None)),
                      (t(10).replace(tzinfo=None), t(13).replace(tzinfo=None))]
+
+
+def test_app_penetration_per_hour_of_week_is_shrunk_towards_the_citys_share(spark):
+    """Hand-computed: Manila time (UTC+8), a 2-day window ending Tuesday 2026-11-03, prior weight 4 entries.
+    Makati: Tue 08:xx three entries (A, C app; B not), Mon 09:xx one (D, not), Sun outside the window.
+    City share 2/4; the Tue 08 cell (hour of week 32) (2 + 4 x 0.5) / (3 + 4) = 4/7; Mon 09 (hour 9)
+    (0 + 2) / (1 + 4) = 0.4; an hour without entries the city's 0.5. Pasay: one app entry, share 1."""
+    entries = spark.createDataFrame([
+        (1, datetime(2026, 11, 3, 0, 30, tzinfo=UTC), "A"), (1, datetime(2026, 11, 3, 0, 40, tzinfo=UTC), "B"),
+        (1, datetime(2026, 11, 3, 0, 50, tzinfo=UTC), "C"), (1, datetime(2026, 11, 2, 1, 10, tzinfo=UTC), "D"),
+        (1, datetime(2026, 11, 1, 1, 0, tzinfo=UTC), "A"),  # Sunday: outside the 2-day window
+        (2, datetime(2026, 11, 3, 2, 0, tzinfo=UTC), "A"),
+    ], "zone_id BIGINT, entry_at TIMESTAMP, license_plate STRING")
+    registered = spark.createDataFrame([("A",), ("C",), ("C",)], "license_plate STRING")
+    zone_city = spark.createDataFrame([(1, "Makati"), (2, "Pasay")], "zone_id BIGINT, city STRING")
+    days = spark.createDataFrame([(date(2026, 11, 3),)], "calib_date DATE")
+    got = {(r.city, r.hour_of_week): r for r in app_penetration(
+        entries, registered, zone_city, days, "Asia/Manila", window_days=2, prior_entries=4).collect()}
+    assert len(got) == 2 * 168 and {r.calib_date for r in got.values()} == {date(2026, 11, 3)}
+
+    def sd(p_gate: float, n: int, p_city: float) -> float:  # no street counts: ratio 1, q = p_city
+        return math.sqrt(p_gate * (1 - p_gate) / (n + 4 + 1) + (p_gate * math.sqrt(p_city * (1 - p_city) / 5)
+                                                                / p_city) ** 2)
+
+    for key, (p, n) in {("Makati", 32): (4 / 7, 3), ("Makati", 9): (0.4, 1), ("Makati", 0): (0.5, 0),
+                        ("Pasay", 34): (1.0, 1), ("Pasay", 32): (1.0, 0)}.items():
+        row = got[key]
+        assert (row.app_penetration, row.penetration_entries) == (pytest.approx(p), n), key
+        assert row.penetration_sd == pytest.approx(sd(p, n, 0.5 if key[0] == "Makati" else 1.0)), key

@@ -4,7 +4,8 @@ check its arguments without starting Spark."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from parkpal_lakehouse.errors import ConfigError
 
@@ -36,3 +37,9 @@ def hours_between(start: datetime, end: datetime) -> list[datetime]:
     if end <= start:
         raise ConfigError(f"hour range is empty: --to {end:%Y-%m-%dT%H:%M} is not after --from {start:%Y-%m-%dT%H:%M}")
     return [start + i * HOUR for i in range(int((end - start) / HOUR))]
+
+
+def local_dates(hours: Sequence[datetime], timezone: str) -> list[date]:
+    """The distinct local dates (in `timezone`) of UTC `hours`: the `metric_date` partitions they fall in."""
+    zone = ZoneInfo(timezone)
+    return sorted({utc_hour(h).astimezone(zone).date() for h in hours})

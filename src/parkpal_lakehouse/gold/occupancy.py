@@ -108,7 +108,8 @@ def app_penetration(entries: DataFrame, registered: DataFrame, zone_city: DataFr
             local_date(F.col("entry_at"), timezone).alias("entry_date"), F.coalesce("_app", F.lit(0)).alias("_app")) \
         .join(F.broadcast(days), _in_window(F.col("entry_date"), window_days))
     cells = seen.groupBy("calib_date", "city", "hour_of_week").agg(F.count("*").alias("n"), F.sum("_app").alias("k"))
-    cities = seen.groupBy("calib_date", "city").agg((F.sum("_app") / F.count("*")).alias("p_city"))
+    # The city's share from its cells (the same integer sums): the window's entries are read once, not twice.
+    cities = cells.groupBy("calib_date", "city").agg((F.sum("k") / F.sum("n")).alias("p_city"))
     week = entries.sparkSession.range(168).select(F.col("id").cast("int").alias("hour_of_week"))
     if surveys is None:
         surveys = cities.select("calib_date", "city", F.lit(0.0).alias("surveyed_vehicles"),

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, StructField, StructType
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.reference import GATED_ZONE_TYPES
@@ -44,22 +45,25 @@ def apply_zone_changes(spark: SparkSession, config: LakehouseConfig, zones: Data
     The staged-rows pattern: changed zones appear twice in the source, once keyed (closes the current
     row) and once with a null key (inserts the new version), so one MERGE commit does both.
     """
-    current = read_table(spark, config, DIM_ZONE).filter("is_current")
-    is_empty = current.limit(1).count() == 0
-    start = F.lit(EARLIEST if is_empty else as_of).cast("timestamp")
     incoming = zones.select("zone_id", *TRACKED).withColumn("attributes_hash", attributes_hash())
-    changed = incoming.alias("i").join(current.alias("c"), "zone_id", "left").filter(
-        F.col("c.attributes_hash").isNull() | (F.col("c.attributes_hash") != F.col("i.attributes_hash"))
-    ).select("i.*", F.col("c.zone_id").isNotNull().alias("_had_version"))
-    rows = changed.collect()  # a few thousand zones at most; Delta rewrites the table under a cached plan
-    removed = [r.zone_id for r in current.join(incoming, "zone_id", "left_anti").select("zone_id").collect()]
+    current = read_table(spark, config, DIM_ZONE).filter("is_current").select(
+        "zone_id", F.col("attributes_hash").alias("_current_hash"), F.lit(True).alias("_had_version"))
+    # Every zone of the reference and of the current versions, in one query (a few thousand zones at most;
+    # collected, as Delta rewrites the table under a cached plan): which are new or changed, which removed.
+    both = incoming.withColumn("_incoming", F.lit(True)).join(current, "zone_id", "full_outer").collect()
+    is_empty = not any(r._had_version for r in both)
+    start = F.lit(EARLIEST if is_empty else as_of).cast("timestamp")
+    removed = [r.zone_id for r in both if r._had_version and not r._incoming]
+    rows = [(*(r[c] for c in incoming.columns), bool(r._had_version)) for r in both
+            if r._incoming and r._current_hash != r.attributes_hash]
     if removed:  # a zone gone from the reference: its last version ends now (history stays)
         delta_table(spark, config, DIM_ZONE).update(
             condition=F.col("is_current") & F.col("zone_id").isin(removed),
             set={"is_current": F.lit(False), "valid_to": F.lit(as_of).cast("timestamp")})
     if not rows:
         return len(removed)
-    changed = spark.createDataFrame(rows, changed.schema)
+    changed = spark.createDataFrame(rows, StructType([*incoming.schema.fields, StructField("_had_version",
+                                                                                   BooleanType(), False)]))
     first_version = F.when(F.col("_had_version"), F.lit(as_of).cast("timestamp")).otherwise(start)
     versions = zone_versions(changed, first_version)
     staged = versions.withColumn("_merge_key", F.col("zone_id")).unionByName(
