@@ -24,6 +24,7 @@ def test_session_is_tuned_for_a_small_machine(spark):
     # issue 21: the JIT-sized whole-stage methods and room for every compiled class a run plans
     assert spark.conf.get("spark.sql.codegen.hugeMethodLimit") == str(HUGE_METHOD_LIMIT)
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == str(CODEGEN_CACHE_ENTRIES)
+    assert spark.conf.get("spark.databricks.delta.snapshotPartitions") == "1"  # small logs: one replay task
     assert spark.sparkContext.getConf().get("spark.jars.packages", "") == ""
 
 
