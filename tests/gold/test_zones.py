@@ -41,3 +41,10 @@ def test_changes_close_the_old_version_and_open_a_new_one(spark, lakehouse):
     assert apply_zone_changes(spark, config, bigger.filter("zone_id <> 2"), closed_at) == 1  # zone 2 removed
     gone = read_table(spark, config, DIM_ZONE).filter("zone_id = 2").collect()
     assert len(gone) == 1 and (gone[0].is_current, gone[0].valid_to) == (False, closed_at)
+
+    # A zone new to a dimension that already has versions opens at the change time, not at EARLIEST.
+    opened_at = datetime(2027, 2, 1)
+    added = bigger.filter("zone_id <> 2").unionByName(bigger.filter("zone_id = 1").withColumn("zone_id", F.lit(999)))
+    assert apply_zone_changes(spark, config, added, opened_at) == 1
+    new_zone = read_table(spark, config, DIM_ZONE).filter("zone_id = 999").collect()
+    assert [(r.valid_from, r.valid_to, r.is_current) for r in new_zone] == [(opened_at, None, True)]

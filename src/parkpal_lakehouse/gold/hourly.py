@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -113,11 +114,9 @@ def silver_bounds(spark: SparkSession, config: LakehouseConfig) -> SilverBounds:
     """Read once per run, in one query over the three tables (Delta does not answer a timestamp's min/max
     from file statistics, so each table is scanned either way; one query instead of three saves their
     planning and Spark jobs: issue 21)."""
-    times = None
-    for hub in (Hub.ACTIVITY, *ZONE_HUBS):
-        part = read_table(spark, config, silver_table(hub)).select(
-            "event_time", (F.lit(hub == Hub.GATE)).alias("is_gate"))
-        times = part if times is None else times.unionByName(part)
+    times = reduce(DataFrame.unionByName, [
+        read_table(spark, config, silver_table(hub)).select("event_time", F.lit(hub == Hub.GATE).alias("is_gate"))
+        for hub in (Hub.ACTIVITY, *ZONE_HUBS)])
     row = times.agg(F.min("event_time"), F.max("event_time"),
                     F.max(F.when(F.col("is_gate"), F.col("event_time")))).first()
     return SilverBounds(_as_utc(row[0]), _as_utc(row[1]), _as_utc(row[2]))
