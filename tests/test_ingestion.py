@@ -110,6 +110,31 @@ def test_partitioning_supports_the_reads_that_follow(spark, ingested_city):
     assert detail.partitionColumns == ["event_date"]
 
 
+def test_a_new_root_gets_the_tables_the_streams_wrote_and_the_parse_gives(spark, small_city, ingested_city, tmp_path):
+    """`prepare_tables` builds the hubs' schemas once per process (issue 21): a second root still gets
+    the columns and types the ingested city's streams wrote, and those of a parse built now."""
+    from parkpal_lakehouse.config import local_config
+    from parkpal_lakehouse.ingestion import prepare_tables
+    from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events
+    from parkpal_lakehouse.silver.reference import load_reference_tables, zones_reference
+
+    def columns(df):
+        return [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+
+    config, _ = ingested_city
+    fresh = local_config(tmp_path / "fresh")
+    load_reference_tables(spark, fresh, small_city.root / "reference")
+    prepare_tables(spark, fresh, list(Hub))
+    for hub in Hub:
+        bronze = read_table(spark, config, bronze_table(hub))
+        parsed = parsed_events(bronze.drop("ingest_date"), hub, zones_reference(spark, fresh))
+        for table, built in ((bronze_table(hub), bronze), (silver_table(hub), silver_events(parsed)),
+                             (QUARANTINE, quarantined_records(parsed))):
+            made = columns(read_table(spark, fresh, table))
+            assert made == columns(read_table(spark, config, table)) == columns(built), table
+        assert read_table(spark, fresh, silver_table(hub)).isEmpty()
+
+
 def test_a_new_optional_field_does_not_break_the_stream_and_bronze_keeps_it(spark, tmp_path: Path):
     from parkpal_lakehouse.config import local_config
     from parkpal_lakehouse.silver.reference import load_reference_tables

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
+from pyspark.sql.types import StructType
 
 from parkpal_lakehouse.bronze import bronze_records
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
-from parkpal_lakehouse.io.delta import create_table_if_missing, table_exists
+from parkpal_lakehouse.io.delta import TableSpec, create_tables_if_missing, table_exists
 from parkpal_lakehouse.io.landing import audit_landing, check_checkpoints_belong_here
 from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
 from parkpal_lakehouse.io.sources import RAW_SCHEMA, raw_stream
@@ -60,20 +61,33 @@ def start_bronze(spark: SparkSession, config: LakehouseConfig, hub: Hub, dbutils
     return with_trigger(records.writeStream.foreachBatch(write), config, name).start()
 
 
+# A hub's bronze, silver and quarantine schemas, as its transforms produce them: they depend on this code
+# and the contract, never on the data, so the parse's plan (~5,000 Column calls over Py4J, 0.8-2.5 s a hub
+# in a warm session) is built for them once per process, not again for every new root (issue 21).
+_HUB_SCHEMAS: dict[Hub, tuple[StructType, StructType, StructType]] = {}
+
+
+def hub_table_schemas(spark: SparkSession, hub: Hub, zones: DataFrame) -> tuple[StructType, StructType, StructType]:
+    """(bronze, silver, quarantine) schemas of `hub`'s tables; `zones` as `zones_reference` gives it."""
+    if hub not in _HUB_SCHEMAS:
+        bronze = bronze_records(spark.createDataFrame([], RAW_SCHEMA), hub)
+        parsed = parsed_events(bronze.drop("ingest_date"), hub, zones)
+        _HUB_SCHEMAS[hub] = (bronze.schema, silver_events(parsed).schema, quarantined_records(parsed).schema)
+    return _HUB_SCHEMAS[hub]
+
+
 def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[Hub]) -> None:
     """Create every table the queries write, with the schemas the transforms produce, before they start."""
-    zones = zones_reference(spark, config)
+    zones = zones_reference(spark, config)  # read on every root: no reference data fails here, before any query
+    tables: list[TableSpec] = []
     for hub in hubs:
         if all(table_exists(spark, config, t) for t in (bronze_table(hub), silver_table(hub), QUARANTINE)):
-            continue  # a resumed root: the parse's plan is not built just for its schema (~0.5 s a hub)
-        empty_raw = spark.createDataFrame([], RAW_SCHEMA)
-        bronze = bronze_records(empty_raw, hub)
-        create_table_if_missing(spark, config, bronze_table(hub), bronze.schema, ("ingest_date",))
-        parsed = parsed_events(bronze.drop("ingest_date"), hub, zones)
-        create_table_if_missing(spark, config, silver_table(hub), silver_events(parsed).schema, ("event_date",))
-        create_table_if_missing(spark, config, QUARANTINE, quarantined_records(parsed).schema, ("quarantine_date",))
-    create_table_if_missing(spark, config, QUALITY_RESULTS, QUALITY_RESULTS_DDL)
-    create_table_if_missing(spark, config, PIPELINE_PROGRESS, PROGRESS_DDL)
+            continue  # a resumed root
+        bronze, silver, quarantine = hub_table_schemas(spark, hub, zones)
+        tables += [(bronze_table(hub), bronze, ("ingest_date",)), (silver_table(hub), silver, ("event_date",)),
+                   (QUARANTINE, quarantine, ("quarantine_date",))]
+    tables += [(QUALITY_RESULTS, QUALITY_RESULTS_DDL, ()), (PIPELINE_PROGRESS, PROGRESS_DDL, ())]
+    create_tables_if_missing(spark, config, tables)
 
 
 @dataclass

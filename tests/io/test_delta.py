@@ -6,7 +6,7 @@ from pyspark.sql import Row
 from pyspark.sql.types import ArrayType, LongType, StringType, StructField, StructType
 
 from parkpal_lakehouse.config import local_config
-from parkpal_lakehouse.io.delta import create_table_if_missing, read_table, register, save
+from parkpal_lakehouse.io.delta import create_table_if_missing, create_tables_if_missing, read_table, register, save
 
 SCHEMA = "zone_id BIGINT, name STRING, metric_date DATE"
 
@@ -27,6 +27,25 @@ def test_a_missing_table_is_created_empty_with_its_schema_and_partitions_and_an_
     save(_rows(spark, "kept").write.format("delta").mode("append"), spark, config, "silver.probe_created")
     create_table_if_missing(spark, config, "silver.probe_created", SCHEMA, ("metric_date",))
     assert_df_equality(read_table(spark, config, "silver.probe_created"), _rows(spark, "kept"))
+
+
+def test_tables_created_side_by_side_each_get_their_schema_partitions_and_name_and_existing_ones_are_left(
+        spark, tmp_path):
+    config = local_config(tmp_path / "a")
+    create_table_if_missing(spark, config, "silver.probe_kept", SCHEMA)
+    save(_rows(spark, "kept").write.format("delta").mode("append"), spark, config, "silver.probe_kept")
+    other = "session_id STRING, entry_date DATE"
+    create_tables_if_missing(spark, config, [
+        ("silver.probe_one", SCHEMA, ("metric_date",)), ("gold.probe_two", other, ("entry_date",)),
+        ("silver.probe_kept", SCHEMA, ()), ("silver.probe_one", SCHEMA, ("metric_date",))])  # named twice: once
+    for name, schema, partitions in (("silver.probe_one", SCHEMA, ["metric_date"]),
+                                     ("gold.probe_two", other, ["entry_date"])):
+        assert_df_equality(read_table(spark, config, name), spark.createDataFrame([], schema))
+        assert spark.table(name).schema == read_table(spark, config, name).schema  # registered by name
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{config.table_path(name)}`").first()
+        assert detail.partitionColumns == partitions and detail.numFiles == 0
+        assert spark.sql(f"DESCRIBE HISTORY delta.`{config.table_path(name)}`").count() == 1  # one commit
+    assert_df_equality(read_table(spark, config, "silver.probe_kept"), _rows(spark, "kept"))
 
 
 def test_a_schema_with_required_fields_makes_a_table_that_takes_nulls_as_a_write_would(spark, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
-from parkpal_lakehouse.io.delta import create_table_if_missing
+from parkpal_lakehouse.io.delta import create_tables_if_missing
 from parkpal_lakehouse.names import FORECAST_ACCURACY_DAILY, ZONE_OCCUPANCY_FORECAST
 
 # One row per zone and target hour of a scoring run; `forecast_made_at` is the run hour (the end of
@@ -29,5 +29,5 @@ FORECAST_TABLES = {
 
 
 def prepare_forecast_tables(spark: SparkSession, config: LakehouseConfig) -> None:
-    for logical, (ddl, partitions) in FORECAST_TABLES.items():
-        create_table_if_missing(spark, config, logical, ddl, partitions)
+    create_tables_if_missing(spark, config, [(logical, ddl, partitions)
+                                             for logical, (ddl, partitions) in FORECAST_TABLES.items()])

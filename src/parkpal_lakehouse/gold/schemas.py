@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.gold.calendar import DIM_DATE_DDL, DIM_HOUR_DDL
-from parkpal_lakehouse.io.delta import create_table_if_missing
+from parkpal_lakehouse.io.delta import create_tables_if_missing
 from parkpal_lakehouse.names import (
     DIM_DATE,
     DIM_HOUR,
@@ -79,6 +79,6 @@ GOLD_TABLES: dict[str, str] = {
 
 
 def prepare_gold_tables(spark: SparkSession, config: LakehouseConfig) -> None:
-    for logical, ddl in GOLD_TABLES.items():
-        create_table_if_missing(spark, config, logical, ddl, PARTITIONS.get(logical, ()))
-    create_table_if_missing(spark, config, HOURLY_RUNS, HOURLY_RUNS_DDL)
+    create_tables_if_missing(spark, config, [
+        *((logical, ddl, PARTITIONS.get(logical, ())) for logical, ddl in GOLD_TABLES.items()),
+        (HOURLY_RUNS, HOURLY_RUNS_DDL, ())])
