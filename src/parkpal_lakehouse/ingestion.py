@@ -16,12 +16,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 from pyspark.sql.types import StructType
+from pyspark.util import inheritable_thread_target
 
 from parkpal_lakehouse.bronze import bronze_records
 from parkpal_lakehouse.config import LakehouseConfig
@@ -45,7 +47,7 @@ from parkpal_lakehouse.sessions.store import prepare_session_tables
 from parkpal_lakehouse.sessions.streaming import start_sessions
 from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events
 from parkpal_lakehouse.silver.reference import zones_reference
-from parkpal_lakehouse.silver.streaming import start_silver
+from parkpal_lakehouse.silver.streaming import parsed_bronze_stream, start_silver
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +114,30 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
     if sessions:
         prepare_session_tables(spark, config)
     recorder = ProgressRecorder(spark, config, progress)
-    phases = [[lambda h=h: start_bronze(spark, config, h, dbutils) for h in hubs],
-              [lambda h=h: start_silver(spark, config, h) for h in hubs]]
-    if sessions:
-        phases.append([lambda: start_sessions(spark, config)])
-    if config.stream.continuous:
-        phases = [[start for phase in phases for start in phase]]
+    # Silver's plans are driver work only (the parse: ~5,000 Py4J calls a hub): built on another thread
+    # while bronze runs, instead of one after the other once it has finished (issue 21).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="silver-plans") as planner:
+        plans = {h: planner.submit(inheritable_thread_target(parsed_bronze_stream), spark, config, h) for h in hubs}
+        phases = [[lambda h=h: start_bronze(spark, config, h, dbutils) for h in hubs],
+                  [lambda h=h: start_silver(spark, config, h, plans[h].result()) for h in hubs]]
+        if sessions:
+            phases.append([lambda: start_sessions(spark, config)])
+        if config.stream.continuous:
+            phases = [[start for phase in phases for start in phase]]
+        _run_phases(phases, stop, recorder, poll_seconds)
+    if config.source.kind == "landing":
+        for warning in audit_landing(spark, config, hubs).warnings():
+            log.warning("landing: %s", warning)
+            progress(f"WARNING landing: {warning}")
+    rows: dict[str, int] = {}
+    for row in recorder.rows:
+        rows[row["query_name"]] = rows.get(row["query_name"], 0) + row["num_input_rows"]
+    return IngestionReport(len(recorder.rows), rows, stopped_by_signal=stop.is_set())
+
+
+def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threading.Event,
+                recorder: ProgressRecorder, poll_seconds: float) -> None:
+    """Start each phase's queries, wait for them all to end (availableNow) or for `stop`, then the next."""
     for phase in phases:
         queries = [start() for start in phase]
         try:
@@ -133,15 +153,7 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
         for q in queries:
             _raise_if_failed(q)
         if stop.is_set():
-            break
-    if config.source.kind == "landing":
-        for warning in audit_landing(spark, config, hubs).warnings():
-            log.warning("landing: %s", warning)
-            progress(f"WARNING landing: {warning}")
-    rows: dict[str, int] = {}
-    for row in recorder.rows:
-        rows[row["query_name"]] = rows.get(row["query_name"], 0) + row["num_input_rows"]
-    return IngestionReport(len(recorder.rows), rows, stopped_by_signal=stop.is_set())
+            return
 
 
 def _stop_gracefully(queries: list[StreamingQuery], patience_s: float = 120.0) -> None:

@@ -65,13 +65,21 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
     return write
 
 
-def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> StreamingQuery:
-    name = query_name("silver", hub)
+def parsed_bronze_stream(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> DataFrame:
+    """Bronze as a stream, parsed: the silver query's plan. Building it is driver work only (~5,000 Py4J
+    calls, 0.8-2.5 s a hub), so `run_ingestion` builds it while bronze runs (issue 21)."""
     # The same backpressure as the source: at most this many bronze files per batch.
     limit = config.source.max_files_per_trigger
     bronze = read_stream(spark, config, bronze_table(hub), {"maxFilesPerTrigger": str(limit)} if limit else {})
-    parsed = parsed_events(bronze, hub, zones_reference(spark, config), config.stream.max_future_skew_minutes,
-                           config.rules.geofence_tolerance_m, config.stream.max_event_age_days)
+    return parsed_events(bronze, hub, zones_reference(spark, config), config.stream.max_future_skew_minutes,
+                         config.rules.geofence_tolerance_m, config.stream.max_event_age_days)
+
+
+def start_silver(spark: SparkSession, config: LakehouseConfig, hub: Hub, parsed: DataFrame | None = None
+                 ) -> StreamingQuery:
+    """Start the hub's silver query on `parsed` (`parsed_bronze_stream`, built now if not given)."""
+    name = query_name("silver", hub)
+    parsed = parsed if parsed is not None else parsed_bronze_stream(spark, config, hub)
     # No stateful dedupe with a watermark: it dropped valid late events silently. Each batch is
     # deduplicated against silver itself in `silver_batch_writer`.
     writer = parsed.writeStream.foreachBatch(silver_batch_writer(config, hub, name))
