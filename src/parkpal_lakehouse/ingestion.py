@@ -117,7 +117,8 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
     # Silver's plans are driver work only (the parse: ~5,000 Py4J calls a hub): built on another thread
     # while bronze runs, instead of one after the other once it has finished (issue 21).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="silver-plans") as planner:
-        plans = {h: planner.submit(inheritable_thread_target(parsed_bronze_stream), spark, config, h) for h in hubs}
+        plan = inheritable_thread_target(spark)(parsed_bronze_stream)  # the caller's local properties and tags
+        plans = {h: planner.submit(plan, spark, config, h) for h in hubs}
         phases = [[lambda h=h: start_bronze(spark, config, h, dbutils) for h in hubs],
                   [lambda h=h: start_silver(spark, config, h, plans[h].result()) for h in hubs]]
         if sessions:
