@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 
+from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType
@@ -75,31 +78,54 @@ _STRICT = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false", "all
            "allowUnquotedFieldNames": "false", "allowNumericLeadingZeros": "false"}
 
 
-def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew_minutes: int = 15,
-                  geofence_tolerance_m: float = 150.0, max_event_age_days: int = 30) -> DataFrame:
-    """One row per bronze record: bronze metadata, the event's fields as snake_case typed columns,
-    `event_time` (UTC), `failed_rules` (empty when valid) and `dedupe_key`.
+@dataclass(frozen=True)
+class ParseColumns:
+    """The parse's column expressions for one hub and rule settings, in the order `parsed_events` applies
+    them. They name columns and never a frame, so one set serves every bronze frame of the process."""
 
-    The body must be exactly one JSON object (no trailing text, repeated keys, NaN or single quotes);
-    a blank string counts as missing. `zones` needs `zone_id, latitude, longitude, radius_m`; it is
-    broadcast (a few thousand rows).
-    """
+    read: tuple[Column, ...]  # bronze metadata, the typed body, every field as its text, the variant
+    kinds: Column  # each field's JSON type
+    checks: Column  # each field's presence and type
+    malformed: Column
+    event_time: Column
+    zone_match: Column | None  # the join condition with the zones reference (hubs whose events name a zone)
+    result: tuple[Column, ...]
+
+
+@lru_cache(maxsize=32)
+def _cached_parse_columns(owner: object, hub: Hub, max_future_skew_minutes: int, geofence_tolerance_m: float,
+                          max_event_age_days: int) -> ParseColumns:
+    return _build_parse_columns(hub, max_future_skew_minutes, geofence_tolerance_m, max_event_age_days)
+
+
+def parse_columns(hub: Hub, max_future_skew_minutes: int = 15, geofence_tolerance_m: float = 150.0,
+                  max_event_age_days: int = 30) -> ParseColumns:
+    """`ParseColumns`, built once per Spark driver (JVM) and settings. Building them is ~6,000-12,000 Py4J
+    round trips a hub (every rule is a few Column calls): 2.8-6.5 s a hub on a slow 2-core machine, warm,
+    against ~0.4 s for the frame operations that use them (issue 21). Spark Connect builds its columns
+    locally: nothing to keep there."""
+    context = SparkContext._active_spark_context
+    if context is None:
+        return _build_parse_columns(hub, max_future_skew_minutes, geofence_tolerance_m, max_event_age_days)
+    return _cached_parse_columns(context, hub, max_future_skew_minutes, float(geofence_tolerance_m),
+                                 max_event_age_days)
+
+
+def _build_parse_columns(hub: Hub, max_future_skew_minutes: int, geofence_tolerance_m: float,
+                         max_event_age_days: int) -> ParseColumns:
     specs = CONTRACT[hub]
     typed, text = F.col("_typed"), F.col("_text")
-    df = bronze.select(
-        *BRONZE_META,
-        F.from_json("body", wire_schema(hub), _STRICT).alias("_typed"),
-        F.from_json("body", _AS_TEXT, _STRICT).alias("_text"),
-        strict_json(F.col("body")).alias("_json"),
-    )
+    read = (*[F.col(c) for c in BRONZE_META],
+            F.from_json("body", wire_schema(hub), _STRICT).alias("_typed"),
+            F.from_json("body", _AS_TEXT, _STRICT).alias("_text"),
+            strict_json(F.col("body")).alias("_json"))
     # Each field's JSON type, then whether it is present and of its type: computed once per record
     # (as struct columns Spark does not inline into every rule that reads them).
-    df = df.withColumn("_kinds", F.struct(*[json_type("_json", s.name).alias(s.name) for s in specs]))
+    kinds = F.struct(*[json_type("_json", s.name).alias(s.name) for s in specs])
     checks = []
     for s in specs:
         is_present, is_broken = presence_and_type(s, typed[s.name], text[s.name], F.col("_kinds")[s.name])
         checks += [is_present.alias(f"present_{s.name}"), is_broken.alias(f"broken_{s.name}")]
-    df = df.withColumn("_checks", F.struct(*checks))
 
     def present(name: str) -> Column:
         return F.col("_checks")[f"present_{name}"]
@@ -108,17 +134,12 @@ def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew
         return F.col("_checks")[f"broken_{name}"]
 
     values = {s.name: F.when(present(s.name) & ~broken(s.name), typed[s.name]) for s in specs}
-    df = df.withColumn("_malformed", text.isNull() | malformed_json("_json")) \
-        .withColumn("event_time", parse_event_time(values["timestamp"]))
-
     rules = field_rules(hub, typed, present, broken) + timestamp_rules(
         values["timestamp"], F.col("event_time"), F.col("enqueued_at"), max_future_skew_minutes, max_event_age_days
     )
+    zone_match = None
     if any(s.name == "zoneId" for s in specs):
-        zone_geo = F.broadcast(zones.select(
-            F.col("zone_id").alias("_zone_id"), F.col("latitude").alias("_zone_lat"),
-            F.col("longitude").alias("_zone_lon"), F.col("radius_m").alias("_zone_radius_m")))
-        df = df.join(zone_geo, values["zoneId"] == F.col("_zone_id"), "left")
+        zone_match = values["zoneId"] == F.col("_zone_id")
         distance = None
         if hub is Hub.GEOFENCE:
             # Only a real position can be outside a zone; one out of range breaks `range:*` alone.
@@ -131,14 +152,36 @@ def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew
     failed = failed_rules(F.col("_malformed"), rules)
     key = F.when(F.size(failed) > 0, F.concat(F.lit("record:"), F.col("record_id"))).otherwise(
         event_key(hub, lambda name: values[name]))
-    return df.select(
-        *BRONZE_META,
+    result = (
+        *[F.col(c) for c in BRONZE_META],
         *[values[s.name].alias(s.column) for s in specs if s.kind != "timestamp"],
-        "event_time",
+        F.col("event_time"),
         F.to_date("event_time").alias("event_date"),
         failed.alias("failed_rules"),
         key.alias("dedupe_key"),
     )
+    return ParseColumns(read, kinds, F.struct(*checks), text.isNull() | malformed_json("_json"),
+                        parse_event_time(values["timestamp"]), zone_match, result)
+
+
+def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew_minutes: int = 15,
+                  geofence_tolerance_m: float = 150.0, max_event_age_days: int = 30) -> DataFrame:
+    """One row per bronze record: bronze metadata, the event's fields as snake_case typed columns,
+    `event_time` (UTC), `failed_rules` (empty when valid) and `dedupe_key`.
+
+    The body must be exactly one JSON object (no trailing text, repeated keys, NaN or single quotes);
+    a blank string counts as missing. `zones` needs `zone_id, latitude, longitude, radius_m`; it is
+    broadcast (a few thousand rows).
+    """
+    columns = parse_columns(hub, max_future_skew_minutes, geofence_tolerance_m, max_event_age_days)
+    df = bronze.select(*columns.read).withColumn("_kinds", columns.kinds).withColumn("_checks", columns.checks) \
+        .withColumns({"_malformed": columns.malformed, "event_time": columns.event_time})
+    if columns.zone_match is not None:
+        zone_geo = F.broadcast(zones.select(
+            F.col("zone_id").alias("_zone_id"), F.col("latitude").alias("_zone_lat"),
+            F.col("longitude").alias("_zone_lon"), F.col("radius_m").alias("_zone_radius_m")))
+        df = df.join(zone_geo, columns.zone_match, "left")
+    return df.select(*columns.result)
 
 
 def silver_events(parsed: DataFrame) -> DataFrame:
