@@ -60,7 +60,7 @@ def main() -> None:
 
         def fresh(bronze, hub):  # type: ignore[no-untyped-def]
             """The parse with its columns built now (every call, as before they were kept)."""
-            kept, parse.parse_columns = parse.parse_columns, lambda h, *a: fresh_columns(h, *a)
+            kept, parse.parse_columns = parse.parse_columns, fresh_columns
             try:
                 return parse.parsed_events(bronze, hub, zones)
             finally:

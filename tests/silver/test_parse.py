@@ -30,7 +30,7 @@ def _geofence(latitude_offset: float, event_id: str) -> str:
 def _fresh(monkeypatch, bronze, hub: Hub, zones):
     """`parsed_events` with a set of columns built now, not the kept one."""
     with monkeypatch.context() as m:
-        m.setattr(parse, "parse_columns", lambda h, *a: parse._build_parse_columns(h, *a))
+        m.setattr(parse, "parse_columns", parse._build_parse_columns)
         return parsed_events(bronze, hub, zones)
 
 
