@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache, wraps
+from typing import ParamSpec, TypeVar
 
+from pyspark import SparkContext
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def kept_per_driver(build: Callable[P, T], maxsize: int = 32) -> Callable[P, T]:
+    """`build` (a function that only makes `Column` expressions), its result kept per Spark driver and
+    arguments: a second call with the same (hashable) arguments returns the same objects.
+
+    Each `Column` call is a Py4J round trip to the driver JVM: a rule set or a feature set of a few
+    thousand calls costs seconds, even warm, each time a plan is built (issue 21: silver's parse, the
+    forecast features). A `Column` is an unresolved expression that names columns, never a frame, so one
+    set serves every frame it is applied to, on any thread. Kept per driver (the active `SparkContext`,
+    whose JVM holds the objects): a new session after `stop()` builds a new set. Spark Connect builds
+    columns locally, at no cost: nothing is kept there. `build` stays reachable as `.build` (a set
+    built afresh: tests compare the two)."""
+    cached = lru_cache(maxsize=maxsize)(lambda _driver, *args, **kwargs: build(*args, **kwargs))
+
+    @wraps(build)
+    def kept(*args: P.args, **kwargs: P.kwargs) -> T:
+        driver = SparkContext._active_spark_context
+        return build(*args, **kwargs) if driver is None else cached(driver, *args, **kwargs)
+
+    kept.build = build  # type: ignore[attr-defined]
+    return kept
 
 
 def names_where(conditions: Sequence[tuple[str, Column]]) -> Column:

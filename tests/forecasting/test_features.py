@@ -136,3 +136,23 @@ def test_scoring_rows_reach_the_origin_for_a_zone_whose_newest_hours_are_missing
     assert (stale_rows.origin_rate == rate(196)).all()  # carried forward from its newest reading...
     assert (stale_rows.origin_age_hours == 3).all()  # ...and known to be 3 hours old
     assert (rows[rows.zone_id == "9"].origin_age_hours == 0).all()
+
+
+def test_kept_feature_columns_give_the_rows_of_columns_built_afresh(spark, monkeypatch):
+    """The window columns are built once per driver and horizon count (issue 21: ~7,000 Py4J calls a
+    build): two series and two horizon counts give, row for row, what columns built now give."""
+    from parkpal_lakehouse.forecasting import features
+
+    frames = [(series_frame(spark, 200, gaps={162, 178, 179, 180}), 24),
+              (series_frame(spark, 190).withColumn("zone_id", F.lit("10")), 6)]
+    kept = [forecast_rows(spark, series, MANILA, horizons, with_future=True) for series, horizons in frames]
+    with monkeypatch.context() as m:
+        m.setattr(features, "zone_hour_columns", features.zone_hour_columns.build)
+        m.setattr(features, "horizon_columns", features.horizon_columns.build)
+        fresh = [forecast_rows(spark, series, MANILA, horizons, with_future=True) for series, horizons in frames]
+    for got, expected in zip(kept, fresh, strict=True):
+        assert got.count() > 100
+        assert_df_equality(got, expected, ignore_row_order=True)
+    assert features.horizon_columns(24) is features.horizon_columns(24)
+    assert features.horizon_columns(6) is not features.horizon_columns(24)
+    assert kept[1].agg(F.max("horizon")).first()[0] == 6

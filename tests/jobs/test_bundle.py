@@ -5,7 +5,7 @@ import yaml
 
 from parkpal_lakehouse.jobs.bundle import BundleError, load_bundle, resolve_job, target_variables, task_order
 from parkpal_lakehouse.jobs.validation import validate_bundle
-from parkpal_lakehouse.runtime.session import CODEGEN_CACHE_ENTRIES, HUGE_METHOD_LIMIT
+from parkpal_lakehouse.runtime.session import CODEGEN_CACHE_ENTRIES, DATAFRAME_QUERY_CONTEXT, HUGE_METHOD_LIMIT
 from tests.jobs.conftest import BUNDLE, REPO
 
 
@@ -65,6 +65,9 @@ def test_targets_resolve_names_and_paths_per_environment():
     assert cluster["spark_conf"]["spark.sql.codegen.hugeMethodLimit"] == str(HUGE_METHOD_LIMIT)
     assert cluster["spark_conf"]["spark.sql.inMemoryColumnarStorage.compressed"] == "false"
     assert cluster["spark_conf"]["spark.sql.codegen.cache.maxEntries"] == str(CODEGEN_CACHE_ENTRIES)
+    # Every job cluster builds its plans without PySpark's DataFrame query context, as the local session does.
+    clusters = [c["new_cluster"] for job in bundle.jobs for c in resolve_job(bundle, job, "prod").spec["job_clusters"]]
+    assert len(clusters) >= 6 and all(c["spark_conf"][DATAFRAME_QUERY_CONTEXT] == "false" for c in clusters)
 
 
 def test_a_deploy_time_lookup_cannot_be_used_by_a_local_run(bundle_copy):

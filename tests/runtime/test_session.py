@@ -1,7 +1,12 @@
 from chispa import assert_df_equality
 
 from parkpal_lakehouse.io.delta import overwrite_table, read_table
-from parkpal_lakehouse.runtime.session import CODEGEN_CACHE_ENTRIES, HUGE_METHOD_LIMIT
+from parkpal_lakehouse.runtime.session import (
+    CODEGEN_CACHE_ENTRIES,
+    DATAFRAME_QUERY_CONTEXT,
+    HUGE_METHOD_LIMIT,
+    dataframe_query_context,
+)
 
 
 def test_fixture_writes_and_reads_a_delta_table_with_history(spark, lakehouse):
@@ -26,6 +31,32 @@ def test_session_is_tuned_for_a_small_machine(spark):
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == str(CODEGEN_CACHE_ENTRIES)
     assert spark.conf.get("spark.databricks.delta.snapshotPartitions") == "1"  # small logs: one replay task
     assert spark.sparkContext.getConf().get("spark.jars.packages", "") == ""
+
+
+def test_column_calls_do_not_send_their_python_call_site(spark):
+    """PySpark's DataFrame query context is off (issue 21: ~2/3 of the Py4J round trips of building a plan),
+    in the session and in PySpark's own per-process switch, unless asked for while debugging."""
+    import py4j.clientserver
+    from pyspark.errors.utils import is_debugging_enabled
+    from pyspark.sql import functions as F
+
+    assert spark.conf.get(DATAFRAME_QUERY_CONTEXT) == "false" and is_debugging_enabled() is False
+    sent = []
+    send = py4j.clientserver.ClientServerConnection.send_command
+
+    def counting(self, command):
+        sent.append(command)
+        return send(self, command)
+
+    py4j.clientserver.ClientServerConnection.send_command = counting
+    try:
+        (F.col("occupied") / F.col("capacity")).alias("occupancy_rate")
+    finally:
+        py4j.clientserver.ClientServerConnection.send_command = send
+    assert not [c for c in sent if "PySparkCurrentOrigin" in c], sent
+    asked = [dataframe_query_context(env) for env in ({}, {"PARKPAL_DATAFRAME_QUERY_CONTEXT": "0"},
+                                                      {"PARKPAL_DATAFRAME_QUERY_CONTEXT": "1"})]
+    assert asked == ["false", "false", "true"]
 
 
 def test_the_driver_jvm_runs_with_the_jit_options(spark):

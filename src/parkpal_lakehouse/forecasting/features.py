@@ -33,6 +33,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from parkpal_lakehouse.columns import kept_per_driver
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.holiday_calendar import philippine_holidays
 
@@ -133,36 +134,55 @@ def _readings(values: list[Column]) -> tuple[Column, Column]:
     return F.when(count > 0, total / count), count
 
 
-def zone_hour_features(series: DataFrame, holidays: DataFrame, timezone: str) -> DataFrame:
-    """Per zone-hour: calendar, the last reading and its age, means of readings, seasonal references."""
+@dataclass(frozen=True)
+class ZoneHourColumns:
+    """`zone_hour_features`' window columns, in two passes: the second reads what the first adds."""
+
+    filled: dict[str, Column]  # the last reading carried forward, and its age
+    seasonal: dict[str, Column]  # means, lags and the same hour of the last 7 days
+
+
+def _zone_hour_columns() -> ZoneHourColumns:
     by_zone = Window.partitionBy("zone_id").orderBy("hour_start")
     so_far = by_zone.rowsBetween(Window.unboundedPreceding, 0)
     reading_hour = F.when(F.col("occupancy_rate").isNotNull(), F.col("hour_start"))
-    out = (calendar_features(series, holidays, timezone)
-           .withColumn("filled_rate", F.last("occupancy_rate", ignorenulls=True).over(so_far))
-           .withColumn("reading_age_hours", _hours_between(F.col("hour_start"),
-                                                           F.last(reading_hour, ignorenulls=True).over(so_far))))
+    filled = {"filled_rate": F.last("occupancy_rate", ignorenulls=True).over(so_far),
+              "reading_age_hours": _hours_between(F.col("hour_start"),
+                                                  F.last(reading_hour, ignorenulls=True).over(so_far))}
     same_hour, count = _readings([F.lag("occupancy_rate", 24 * k).over(by_zone) for k in range(1, 8)])
-    return (out
-            .withColumn("mean_24h", F.avg("occupancy_rate").over(by_zone.rowsBetween(-23, 0)))
-            .withColumn("mean_168h", F.avg("occupancy_rate").over(by_zone.rowsBetween(-167, 0)))
-            .withColumn("mean_24h_last_week", F.avg("occupancy_rate").over(by_zone.rowsBetween(-191, -168)))
-            .withColumn("rows_before", F.row_number().over(by_zone) - 1)
-            .withColumn("lag_24h", F.lag("filled_rate", 24).over(by_zone))
-            .withColumn("lag_24h_age_hours", F.lag("reading_age_hours", 24).over(by_zone))
-            .withColumn("lag_24h_rest_day", F.lag("is_rest_day", 24).over(by_zone))
-            .withColumn("lag_168h", F.lag("filled_rate", 168).over(by_zone))
-            .withColumn("lag_168h_age_hours", F.lag("reading_age_hours", 168).over(by_zone))
-            .withColumn("lag_168h_rest_day", F.lag("is_rest_day", 168).over(by_zone))
-            .withColumn("same_hour_count_7d", count.cast("double"))
-            .withColumn("same_hour_mean_7d", same_hour))
+    seasonal = {
+        "mean_24h": F.avg("occupancy_rate").over(by_zone.rowsBetween(-23, 0)),
+        "mean_168h": F.avg("occupancy_rate").over(by_zone.rowsBetween(-167, 0)),
+        "mean_24h_last_week": F.avg("occupancy_rate").over(by_zone.rowsBetween(-191, -168)),
+        "rows_before": F.row_number().over(by_zone) - 1,
+        **{f"lag_{h}h{suffix}": F.lag(source, h).over(by_zone)
+           for h in (24, 168) for suffix, source in (("", "filled_rate"), ("_age_hours", "reading_age_hours"),
+                                                      ("_rest_day", "is_rest_day"))},
+        "same_hour_count_7d": count.cast("double"),
+        "same_hour_mean_7d": same_hour,
+    }
+    return ZoneHourColumns(filled, seasonal)
 
 
-def horizon_rows(zone_hours: DataFrame, horizons: int = MAX_HORIZON) -> DataFrame:
-    """Zone-hour features -> one row per (zone, target hour, horizon 1..`horizons`).
+zone_hour_columns = kept_per_driver(_zone_hour_columns)
 
-    Origin values are read `horizon` rows back; rows whose origin lies before a week of history
-    (the weekly features would be partial) are left out."""
+
+def zone_hour_features(series: DataFrame, holidays: DataFrame, timezone: str) -> DataFrame:
+    """Per zone-hour: calendar, the last reading and its age, means of readings, seasonal references."""
+    columns = zone_hour_columns()
+    return calendar_features(series, holidays, timezone).withColumns(columns.filled).withColumns(columns.seasonal)
+
+
+@dataclass(frozen=True)
+class HorizonColumns:
+    """`horizon_rows`' columns for 1..horizons: each target hour's origins, which to keep, the row."""
+
+    origins: Column
+    kept: Column
+    row: tuple[Column, ...]
+
+
+def _horizon_columns(horizons: int) -> HorizonColumns:
     by_zone = Window.partitionBy("zone_id").orderBy("hour_start")
     origins = F.array(*[
         F.struct(F.lit(h).alias("horizon"),
@@ -173,17 +193,30 @@ def horizon_rows(zone_hours: DataFrame, horizons: int = MAX_HORIZON) -> DataFram
                  F.lag("mean_24h_last_week", h).over(by_zone).alias("origin_mean_24h_last_week"))
         for h in range(1, horizons + 1)
     ])
-    exploded = zone_hours.withColumn("origins", origins).withColumn("origin", F.explode("origins"))
-    return (exploded
-            .where(F.col("rows_before") - F.col("origin.horizon") >= 168)
-            .select(
-                (F.col("hour_start") - F.make_interval(hours=F.col("origin.horizon"))).alias("origin_hour"),
-                F.col("hour_start").alias("target_hour"), "zone_id", "zone_type", "capacity",
-                F.col("origin.horizon").alias("horizon"), "hour_of_day", "day_of_week", "is_weekend", "is_holiday",
-                "is_rest_day", "origin.origin_rate", "origin.origin_age_hours", "origin.origin_mean_24h",
-                "origin.origin_mean_168h", "origin.origin_mean_24h_last_week", "lag_24h", "lag_24h_age_hours",
-                "lag_24h_rest_day", "lag_168h", "lag_168h_age_hours", "lag_168h_rest_day", "same_hour_mean_7d",
-                "same_hour_count_7d", F.col("occupancy_rate").alias("actual_rate")))
+    row = (
+        (F.col("hour_start") - F.make_interval(hours=F.col("origin.horizon"))).alias("origin_hour"),
+        F.col("hour_start").alias("target_hour"), F.col("zone_id"), F.col("zone_type"), F.col("capacity"),
+        F.col("origin.horizon").alias("horizon"),
+        *[F.col(c) for c in ("hour_of_day", "day_of_week", "is_weekend", "is_holiday", "is_rest_day",
+                             "origin.origin_rate", "origin.origin_age_hours", "origin.origin_mean_24h",
+                             "origin.origin_mean_168h", "origin.origin_mean_24h_last_week", "lag_24h",
+                             "lag_24h_age_hours", "lag_24h_rest_day", "lag_168h", "lag_168h_age_hours",
+                             "lag_168h_rest_day", "same_hour_mean_7d", "same_hour_count_7d")],
+        F.col("occupancy_rate").alias("actual_rate"))
+    return HorizonColumns(origins, F.col("rows_before") - F.col("origin.horizon") >= 168, row)
+
+
+horizon_columns = kept_per_driver(_horizon_columns)
+
+
+def horizon_rows(zone_hours: DataFrame, horizons: int = MAX_HORIZON) -> DataFrame:
+    """Zone-hour features -> one row per (zone, target hour, horizon 1..`horizons`).
+
+    Origin values are read `horizon` rows back; rows whose origin lies before a week of history
+    (the weekly features would be partial) are left out."""
+    columns = horizon_columns(horizons)
+    exploded = zone_hours.withColumn("origins", columns.origins).withColumn("origin", F.explode("origins"))
+    return exploded.where(columns.kept).select(*columns.row)
 
 
 def future_hours(series: DataFrame, through: int = MAX_HORIZON) -> DataFrame:

@@ -34,6 +34,15 @@ CODEGEN_CACHE_ENTRIES = 2000
 JIT_OPTIONS = ("-XX:ReservedCodeCacheSize=512m", "-XX:CompileThresholdScaling=3")
 
 
+DATAFRAME_QUERY_CONTEXT = "spark.python.sql.dataFrameDebugging.enabled"
+
+
+def dataframe_query_context(environ: Mapping[str, str]) -> str:
+    """The local session's `DATAFRAME_QUERY_CONTEXT`: "false" unless PARKPAL_DATAFRAME_QUERY_CONTEXT=1.
+    PySpark reads it once per Python process, at the first PySpark call made with a session active."""
+    return "true" if environ.get("PARKPAL_DATAFRAME_QUERY_CONTEXT", "").strip() == "1" else "false"
+
+
 def running_on_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
@@ -112,6 +121,12 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         # SPARK-59672). The legacy substitution binds them in constant positions, which is all we use.
         .config("spark.sql.legacy.parameterSubstitution.constantsOnly", "true")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # PySpark's DataFrame query context: every PySpark function and Column call also sends its Python
+        # call site to the JVM (3-4 more Py4J round trips each), for error messages that name the line that
+        # built a failing expression. Building a plan made ~3x the round trips with it (the forecast
+        # features 7,300 -> 2,700-3,600, silver's three parses 25,800 -> 8,400-9,000; issue 21). Off,
+        # unless PARKPAL_DATAFRAME_QUERY_CONTEXT=1 (debugging); the bundle's clusters set it off too.
+        .config(DATAFRAME_QUERY_CONTEXT, dataframe_query_context(os.environ))
         # Spark's documented advice on HotSpot: a whole-stage method above the JVM's 8,000-byte JIT limit
         # is never compiled, so split such a stage instead. Silver's contract rules make one (issue 21).
         .config("spark.sql.codegen.hugeMethodLimit", str(HUGE_METHOD_LIMIT))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType
 
+from parkpal_lakehouse.columns import kept_per_driver
 from parkpal_lakehouse.contracts.events import CONTRACT, Hub, wire_schema
 from parkpal_lakehouse.silver.rules import (
     distance_m,
@@ -92,23 +91,12 @@ class ParseColumns:
     result: tuple[Column, ...]
 
 
-@lru_cache(maxsize=32)
-def _cached_parse_columns(owner: object, hub: Hub, max_future_skew_minutes: int, geofence_tolerance_m: float,
-                          max_event_age_days: int) -> ParseColumns:
-    return _build_parse_columns(hub, max_future_skew_minutes, geofence_tolerance_m, max_event_age_days)
-
-
 def parse_columns(hub: Hub, max_future_skew_minutes: int = 15, geofence_tolerance_m: float = 150.0,
                   max_event_age_days: int = 30) -> ParseColumns:
-    """`ParseColumns`, built once per Spark driver (JVM) and settings. Building them is ~6,000-12,000 Py4J
-    round trips a hub (every rule is a few Column calls): 2.8-6.5 s a hub on a slow 2-core machine, warm,
-    against ~0.4 s for the frame operations that use them (issue 21). Spark Connect builds its columns
-    locally: nothing to keep there."""
-    context = SparkContext._active_spark_context
-    if context is None:
-        return _build_parse_columns(hub, max_future_skew_minutes, geofence_tolerance_m, max_event_age_days)
-    return _cached_parse_columns(context, hub, max_future_skew_minutes, float(geofence_tolerance_m),
-                                 max_event_age_days)
+    """`ParseColumns`, built once per Spark driver and settings (`columns.kept_per_driver`). Building them
+    is ~6,000-12,000 Py4J round trips a hub (every rule is a few Column calls): 2.8-6.5 s a hub on a slow
+    2-core machine, warm, against ~0.4 s for the frame operations that use them (issue 21)."""
+    return _kept_parse_columns(hub, max_future_skew_minutes, float(geofence_tolerance_m), max_event_age_days)
 
 
 def _build_parse_columns(hub: Hub, max_future_skew_minutes: int, geofence_tolerance_m: float,
@@ -162,6 +150,9 @@ def _build_parse_columns(hub: Hub, max_future_skew_minutes: int, geofence_tolera
     )
     return ParseColumns(read, kinds, F.struct(*checks), text.isNull() | malformed_json("_json"),
                         parse_event_time(values["timestamp"]), zone_match, result)
+
+
+_kept_parse_columns = kept_per_driver(_build_parse_columns)
 
 
 def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew_minutes: int = 15,
