@@ -167,3 +167,30 @@ def test_the_recorded_balance_is_read_back_until_a_micro_batch_is_recorded_after
     later = read_table(spark, config, PIPELINE_PROGRESS).limit(1).withColumn("recorded_at", F.current_timestamp())
     append_rows(later, config, PIPELINE_PROGRESS)
     assert last_balance(spark, config) is None
+
+
+def test_a_query_that_fails_to_start_stops_the_queries_started_before_it(spark, lakehouse):
+    """In a notebook or a job's driver, a bronze query left running after silver failed to start would
+    keep writing with nobody waiting on it: the run stops what it started, then raises."""
+    import threading
+
+    from parkpal_lakehouse.errors import ParkPalError
+    from parkpal_lakehouse.ingestion import _run_phases
+    from parkpal_lakehouse.io.progress import ProgressRecorder
+
+    started = []
+
+    def running():
+        query = (spark.readStream.format("rate").option("rowsPerSecond", 5).load()
+                 .writeStream.format("noop").queryName("bronze_probe").start())
+        started.append(query)
+        return query
+
+    def failing():
+        raise ParkPalError("silver_probe: the checkpoint belongs to another query")
+
+    recorder = ProgressRecorder(spark, lakehouse, log=lambda _m: None)
+    with pytest.raises(ParkPalError, match="another query"):
+        _run_phases([[running, failing]], threading.Event(), recorder, poll_seconds=0.5)
+    assert len(started) == 1 and not started[0].isActive
+    assert "bronze_probe" not in {q.name for q in spark.streams.active}

@@ -138,10 +138,13 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
 
 def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threading.Event,
                 recorder: ProgressRecorder, poll_seconds: float) -> None:
-    """Start each phase's queries, wait for them all to end (availableNow) or for `stop`, then the next."""
+    """Start each phase's queries, wait for them all to end (availableNow) or for `stop`, then the next.
+    A query that fails to start stops the ones started before it (none is left running in the driver)."""
     for phase in phases:
-        queries = [start() for start in phase]
+        queries: list[StreamingQuery] = []
         try:
+            for start in phase:
+                queries.append(start())
             while any(q.isActive for q in queries) and not stop.is_set():
                 for q in queries:
                     with contextlib.suppress(StreamingQueryException):  # translated just below
