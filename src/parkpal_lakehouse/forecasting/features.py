@@ -155,9 +155,12 @@ def _zone_hour_columns() -> ZoneHourColumns:
         "mean_168h": F.avg("occupancy_rate").over(by_zone.rowsBetween(-167, 0)),
         "mean_24h_last_week": F.avg("occupancy_rate").over(by_zone.rowsBetween(-191, -168)),
         "rows_before": F.row_number().over(by_zone) - 1,
-        **{f"lag_{h}h{suffix}": F.lag(source, h).over(by_zone)
-           for h in (24, 168) for suffix, source in (("", "filled_rate"), ("_age_hours", "reading_age_hours"),
-                                                      ("_rest_day", "is_rest_day"))},
+        "lag_24h": F.lag("filled_rate", 24).over(by_zone),
+        "lag_24h_age_hours": F.lag("reading_age_hours", 24).over(by_zone),
+        "lag_24h_rest_day": F.lag("is_rest_day", 24).over(by_zone),
+        "lag_168h": F.lag("filled_rate", 168).over(by_zone),
+        "lag_168h_age_hours": F.lag("reading_age_hours", 168).over(by_zone),
+        "lag_168h_rest_day": F.lag("is_rest_day", 168).over(by_zone),
         "same_hour_count_7d": count.cast("double"),
         "same_hour_mean_7d": same_hour,
     }
