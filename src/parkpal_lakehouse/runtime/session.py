@@ -122,8 +122,9 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.legacy.parameterSubstitution.constantsOnly", "true")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # PySpark's DataFrame query context: every PySpark function and Column call also sends its Python
-        # call site to the JVM (3-4 more Py4J round trips each), for error messages that name the line that
-        # built a failing expression. Building a plan made ~3x the round trips with it (the forecast
+        # call site to the JVM (the active session, a conf read, set, clear: `(col / col).alias(...)` is 54
+        # Py4J round trips with it, 14 without), for error messages that name the line that built a
+        # failing expression. Building a plan made ~3x the round trips with it (the forecast
         # features 7,300 -> 2,700-3,600, silver's three parses 25,800 -> 8,400-9,000; issue 21). Off,
         # unless PARKPAL_DATAFRAME_QUERY_CONTEXT=1 (debugging); the bundle's clusters set it off too.
         .config(DATAFRAME_QUERY_CONTEXT, dataframe_query_context(os.environ))

@@ -94,8 +94,9 @@ class ParseColumns:
 def parse_columns(hub: Hub, max_future_skew_minutes: int = 15, geofence_tolerance_m: float = 150.0,
                   max_event_age_days: int = 30) -> ParseColumns:
     """`ParseColumns`, built once per Spark driver and settings (`columns.kept_per_driver`). Building them
-    is ~6,000-12,000 Py4J round trips a hub (every rule is a few Column calls): 2.8-6.5 s a hub on a slow
-    2-core machine, warm, against ~0.4 s for the frame operations that use them (issue 21)."""
+    is ~2,300-4,100 Py4J round trips a hub (every rule is a few Column calls; 6,100-12,300 with PySpark's
+    DataFrame query context on): 0.5-1.0 s a hub, warm, against 0.2-0.3 s for the frame operations that
+    use them (issue 21, `benchmarks/parse_plan.py`)."""
     return _kept_parse_columns(hub, max_future_skew_minutes, float(geofence_tolerance_m), max_event_age_days)
 
 
