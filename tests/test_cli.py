@@ -68,6 +68,25 @@ def test_bad_arguments_are_one_line_errors(args, message):
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+def test_an_unreachable_broker_is_said_before_the_pipeline_is_imported(tmp_path):
+    """`stream start` checks the broker first: great-expectations alone takes seconds to import, and a
+    wrong address should not wait for it (issue 21)."""
+    script = (
+        "import sys\n"
+        "from parkpal_lakehouse.cli import main\n"
+        "try:\n"
+        "    code = main(['stream', 'start', '--source', 'kafka', '--bootstrap-servers', '127.0.0.1:1',\n"
+        f"                 '--root', {str(tmp_path)!r}])\n"
+        "except SystemExit as exit_:\n"
+        "    code = exit_.code\n"
+        "print(code, [m for m in ('great_expectations', 'parkpal_lakehouse.ingestion') if m in sys.modules])\n")
+    probe = tmp_path / "probe.py"  # a file: pyspark's doctest hook exits a `__main__` without one
+    probe.write_text(script)
+    result = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True)
+    assert result.stdout.split() == ["2", "[]"], (result.stdout, result.stderr)
+    assert "cannot reach Kafka" in result.stderr
+
+
 def test_library_errors_are_one_line_too(tmp_path, monkeypatch):
     monkeypatch.delenv("PARKPAL_EVENTHUBS_SEND_CONNECTION_STRING", raising=False)
     result = run("simulate", "--root", str(tmp_path), "--zones", "2", "--users", "10", "--sink", "eventhubs")

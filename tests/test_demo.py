@@ -27,6 +27,7 @@ def test_demo_runs_the_bundle_jobs_and_prints_the_summary(spark, tmp_path, capsy
     assert "true searches found       100.00%" in summary
     assert "backtest 24 h MAE" in summary and "@champion" in summary
     assert "384 forecasts in gold.zone_occupancy_forecast from 2 scoring run(s)" in summary, summary  # 8 x 24 x 2
+    assert out.count("hourly > forecast_score: succeeded") == 3  # no champion yet in the hourly job; replay; live
     # one streamed day has 23 closed hours: no complete local day to monitor, and the job says so
     assert "nothing to monitor yet" in out and "no day monitored yet" in summary
     gold_tables = {r.tableName for r in spark.sql("SHOW TABLES IN gold").collect()}
@@ -45,6 +46,11 @@ def test_demo_runs_the_bundle_jobs_and_prints_the_summary(spark, tmp_path, capsy
     again = capsys.readouterr().out
     assert "reusing the simulated city" in again
     assert "ingestion done: 0 micro-batches" in again and "ParkPal demo summary" in again
+    # the champion is unchanged, so neither the replayed nor the live forecasts are made again
+    assert "already made by version 1 (from the history alone), not scored again" in again
+    assert "live forecasts: the hourly job just made them with version 1" in again
+    assert again.count("hourly > forecast_score: succeeded") == 1  # the hourly job's own, once
+    assert "384 forecasts in gold.zone_occupancy_forecast from 2 scoring run(s)" in again
     # the same root asked for another city, or without the stamp an older version would lack: refused
     with pytest.raises(ParkPalError, match=r"another simulated city: --zones 9 \(it has 8\).*--fresh"):
         run_demo(root, days=1, fresh=False, progress=print, zones=9, users=400)

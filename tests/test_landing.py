@@ -78,6 +78,13 @@ def test_a_late_file_and_a_file_from_far_ahead_lose_no_valid_event(spark, lake):
     expect_ids(spark, lake, ["e1", "e2", "e3", "e4"])
     balance = ingestion_balance(spark, lake, [HUB]).first()
     assert (balance.bronze, balance.silver, balance.duplicates_removed, balance.unexplained) == (6, 4, 2, 0)
+    # and the balance sees a lost event and a double write: silver without e4, then with e1 twice more
+    silver = lake.table_path(silver_table(HUB))
+    spark.sql(f"DELETE FROM delta.`{silver}` WHERE event_id = 'e4'")
+    assert ingestion_balance(spark, lake, [HUB]).first().unexplained == 1
+    twice = read_table(spark, lake, silver_table(HUB)).where("event_id = 'e1'").localCheckpoint()
+    twice.unionByName(twice).write.format("delta").mode("append").save(silver)
+    assert ingestion_balance(spark, lake, [HUB]).first().unexplained == -1
 
 
 def test_an_event_a_few_minutes_into_its_window_is_not_in_the_future(spark, lake):

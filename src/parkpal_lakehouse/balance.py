@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.io.delta import read_table, table_exists
-from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.io.writers import append_rows, side_by_side
 from parkpal_lakehouse.names import INGESTION_BALANCE, PIPELINE_PROGRESS, QUARANTINE, bronze_table, silver_table
 from parkpal_lakehouse.silver.parse import parsed_events
 from parkpal_lakehouse.silver.reference import zones_reference
@@ -31,25 +31,34 @@ BALANCE_DDL = ("hub STRING, bronze BIGINT, silver BIGINT, quarantine BIGINT, dup
 def ingestion_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[Hub] | None = None) -> DataFrame:
     """One row per hub: bronze = silver + quarantine + duplicates_removed + unexplained."""
     zones = zones_reference(spark, config)
-    quarantine = read_table(spark, config, QUARANTINE).groupBy("hub").count()
-    quarantined = {r.hub: r["count"] for r in quarantine.collect()}
+    hubs = hubs or list(Hub)
+    # Each hub's recount is its own small job (re-parse bronze, count silver): side by side, one hub's
+    # planning overlaps another's tasks (issue 21).
+    quarantined, *counted = side_by_side(
+        [lambda: {r.hub: r["count"] for r in read_table(spark, config, QUARANTINE).groupBy("hub").count().collect()}]
+        + [lambda hub=hub: _recount(spark, config, hub, zones) for hub in hubs])
     rows = []
-    for hub in hubs or list(Hub):
-        parsed = parsed_events(read_table(spark, config, bronze_table(hub)), hub, zones,
-                               config.stream.max_future_skew_minutes, config.rules.geofence_tolerance_m,
-                               config.stream.max_event_age_days)
-        counts = parsed.agg(
-            F.count("*").alias("bronze"),
-            # silver keeps one event per (event date, contract key): `silver.parse.unseen_events`
-            F.count_distinct(F.when(F.size("failed_rules") == 0, F.concat_ws("|", F.col("event_date").cast("string"),
-                                                                             F.col("dedupe_key")))).alias("distinct_valid"),
-            F.sum(F.when(F.size("failed_rules") == 0, 1).otherwise(0)).alias("valid"),
-        ).first()
-        silver = read_table(spark, config, silver_table(hub)).count()
+    for hub, (counts, silver) in zip(hubs, counted, strict=True):
         q = quarantined.get(hub.value, 0)
         duplicates = int(counts["valid"] or 0) - int(counts["distinct_valid"] or 0)
         rows.append((hub.value, counts["bronze"], silver, q, duplicates, counts["bronze"] - silver - q - duplicates))
     return spark.createDataFrame(rows, BALANCE_DDL)
+
+
+def _recount(spark: SparkSession, config: LakehouseConfig, hub: Hub, zones: DataFrame) -> tuple[Row, int]:
+    """`hub`'s bronze re-parsed with silver's rules: (its counts of records, valid and distinct valid events;
+    silver's row count)."""
+    parsed = parsed_events(read_table(spark, config, bronze_table(hub)), hub, zones,
+                           config.stream.max_future_skew_minutes, config.rules.geofence_tolerance_m,
+                           config.stream.max_event_age_days)
+    counts = parsed.agg(
+        F.count("*").alias("bronze"),
+        # silver keeps one event per (event date, contract key): `silver.parse.unseen_events`
+        F.count_distinct(F.when(F.size("failed_rules") == 0, F.concat_ws("|", F.col("event_date").cast("string"),
+                                                                         F.col("dedupe_key")))).alias("distinct_valid"),
+        F.sum(F.when(F.size("failed_rules") == 0, 1).otherwise(0)).alias("valid"),
+    ).first()
+    return counts, read_table(spark, config, silver_table(hub)).count()
 
 
 def record_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[Hub] | None = None) -> list[Row]:

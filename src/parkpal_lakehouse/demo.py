@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -152,14 +152,24 @@ def _run_jobs(spark: SparkSession, config: LakehouseConfig, root: Path, bundle: 
 
     job("setup")
     job("streaming")
+    live_scored_by = _champion_version(config)  # the hourly job's forecast_score scores with this one
     job("hourly")
     if (root / "history" / HISTORY_CSV).is_file():
         job("daily_training", tasks=["forecast_train", "forecast_validate"])
         # Replay the hourly scoring from just before the streamed days (its targets now have actuals), then
-        # the live forecast, then the daily monitoring of the first full day.
-        first = read_table(spark, config, ZONE_METRICS_HOURLY).agg(F.min("hour_start")).first()[0]
-        job("hourly", {"as_of": (first - timedelta(hours=1)).isoformat()}, tasks=["forecast_score"])
-        job("hourly", tasks=["forecast_score"])
+        # the live forecast, then the daily monitoring of the first full day. On a resumed demo, forecasts
+        # the champion has already made from the same inputs are not made again (issue 21).
+        champion = _champion_version(config)
+        replay = read_table(spark, config, ZONE_METRICS_HOURLY).agg(F.min("hour_start")).first()[0] - timedelta(hours=1)
+        if champion is not None and _forecasts_made(spark, config, replay + timedelta(hours=1), champion):
+            progress(f"replayed forecasts from {replay:%Y-%m-%d %H:00} UTC: already made by version {champion} "
+                     "(from the history alone), not scored again")
+        else:
+            job("hourly", {"as_of": replay.isoformat()}, tasks=["forecast_score"])
+        if champion is not None and champion == live_scored_by:
+            progress(f"live forecasts: the hourly job just made them with version {champion} (still @{CHAMPION})")
+        else:
+            job("hourly", tasks=["forecast_score"])
         job("daily_training", tasks=["forecast_monitor"])
     else:
         progress(f"forecasting skipped: no occupancy history in {root / 'history'} (an older demo root: --fresh)")
@@ -170,6 +180,19 @@ def _run_jobs(spark: SparkSession, config: LakehouseConfig, root: Path, bundle: 
     dashboard = write_dashboard(spark, config, Path(config.storage_root) / "dashboard.html")
     progress(f"operator dashboard written to {dashboard}")
     return 1 if any(r.unexplained for r in balance) else 0
+
+
+def _champion_version(config: LakehouseConfig) -> str | None:
+    champion = open_registry(config).version(CHAMPION)
+    return None if champion is None else str(champion.version)
+
+
+def _forecasts_made(spark: SparkSession, config: LakehouseConfig, made_at: datetime, version: str) -> bool:
+    """Whether gold holds forecasts made at `made_at` by model version `version`."""
+    if not table_exists(spark, config, ZONE_OCCUPANCY_FORECAST):
+        return False
+    made = (F.col("forecast_made_at") == F.lit(made_at)) & (F.col("model_version") == F.lit(version))
+    return bool(read_table(spark, config, ZONE_OCCUPANCY_FORECAST).where(made).limit(1).count())
 
 
 def _print_report(spark, config, root: Path, balance: list) -> None:

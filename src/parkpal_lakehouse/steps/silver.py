@@ -61,14 +61,17 @@ def _print_balance(ctx: StepContext, hubs: list) -> int:
 
 def stream_start(args: Values, ctx: StepContext) -> int:
     from parkpal_lakehouse.contracts.events import Hub
-    from parkpal_lakehouse.ingestion import run_ingestion
     from parkpal_lakehouse.io.sources import check_reachable
-    from parkpal_lakehouse.runtime.signals import stop_on_signals
     from parkpal_lakehouse.silver.reference import check_zones_loaded
 
     hubs = [Hub(h) for h in args.hubs]
+    # Before importing the pipeline (great-expectations alone takes seconds to import): a wrong broker
+    # or a root without reference data is said at once.
     check_reachable(ctx.config.source)
     check_zones_loaded(ctx.config)
+    from parkpal_lakehouse.ingestion import run_ingestion
+    from parkpal_lakehouse.runtime.signals import stop_on_signals
+
     stop = stop_on_signals(ctx.progress)
     sessions = not args.no_sessions and set(hubs) == set(Hub)
     report = run_ingestion(ctx.spark, ctx.config, hubs, stop=stop, progress=ctx.progress, sessions=sessions,
