@@ -46,6 +46,7 @@ def test_demo_runs_the_bundle_jobs_and_prints_the_summary(spark, tmp_path, capsy
     again = capsys.readouterr().out
     assert "reusing the simulated city" in again
     assert "ingestion done: 0 micro-batches" in again and "ParkPal demo summary" in again
+    assert "balance: unchanged since it was last counted" in again  # nothing committed since the first run's
     # the champion is unchanged, so neither the replayed nor the live forecasts are made again
     assert "already made by version 1 (from the history alone), not scored again" in again
     assert "live forecasts: the hourly job just made them with version 1" in again

@@ -1,5 +1,6 @@
 """Landing -> bronze -> silver on a simulated city, checked row by row against what was sent."""
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -10,11 +11,13 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.balance import ingestion_balance, last_balance, record_balance
+from parkpal_lakehouse.config import local_config
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.ingestion import QUARANTINE, run_ingestion, silver_table
 from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.io.writers import append_rows
 from parkpal_lakehouse.names import (
+    INGESTION_BALANCE,
     LATE_EVENTS,
     OPEN_SESSIONS,
     PARKING_SESSIONS,
@@ -155,18 +158,31 @@ def test_a_new_optional_field_does_not_break_the_stream_and_bronze_keeps_it(spar
     assert sorted(r.event_id for r in read_table(spark, config, silver_table(Hub.ACTIVITY)).collect()) == ["a-1", "a-2"]
 
 
-def test_the_recorded_balance_is_read_back_until_a_micro_batch_is_recorded_after_it(spark, small_city, ingested_city,
-                                                                                   tmp_path):
+def test_the_recorded_balance_is_read_back_until_a_table_it_counted_has_a_commit_after_it(spark, small_city,
+                                                                                        ingested_city, tmp_path):
     config = copy_city(small_city.root, tmp_path / "city")
     assert last_balance(spark, config) is None  # none recorded yet
     recorded = record_balance(spark, config)
-    assert {r.hub for r in recorded} == {h.value for h in Hub} and all(r.checked_at for r in recorded)
-    expected = spark.createDataFrame(recorded).drop("checked_at").orderBy("hub")
+    assert {r.hub for r in recorded} == {h.value for h in Hub}
+    assert all(r.checked_at and json.loads(r.table_versions) for r in recorded)
+    expected = spark.createDataFrame(recorded).drop("checked_at", "table_versions").orderBy("hub")
     assert_df_equality(spark.createDataFrame(last_balance(spark, config)), expected, ignore_nullable=True)
-    # a micro-batch recorded after the check: the tables may have changed, so nothing is read back
+    # a micro-batch's progress row changes none of the tables counted: the balance still holds
     later = read_table(spark, config, PIPELINE_PROGRESS).limit(1).withColumn("recorded_at", F.current_timestamp())
     append_rows(later, config, PIPELINE_PROGRESS)
-    assert last_balance(spark, config) is None
+    assert_df_equality(spark.createDataFrame(last_balance(spark, config)), expected, ignore_nullable=True)
+    # a commit to the gate hub's silver (one event written twice): its balance no longer holds, the others' do
+    twice = read_table(spark, config, silver_table(Hub.GATE)).limit(1).localCheckpoint()
+    append_rows(twice, config, silver_table(Hub.GATE))
+    assert last_balance(spark, config) is None and last_balance(spark, config, [Hub.GATE]) is None
+    assert [r.hub for r in last_balance(spark, config, [Hub.ACTIVITY])] == ["activity-events"]
+    # counted again, the gate hub shows the double write, and every hub's newest balance holds again
+    assert [r.unexplained for r in record_balance(spark, config, [Hub.GATE])] == [-1]
+    assert {r.hub: r.unexplained for r in last_balance(spark, config)} == {h.value: -(h is Hub.GATE) for h in Hub}
+    # a balance recorded by an older version (no table versions) is never taken as still holding
+    old = local_config(tmp_path / "old")
+    append_rows(spark.createDataFrame(recorded).drop("table_versions"), old, INGESTION_BALANCE)
+    assert last_balance(spark, old) is None
 
 
 def test_a_query_that_fails_to_start_stops_the_queries_started_before_it(spark, lakehouse):

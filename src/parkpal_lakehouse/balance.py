@@ -4,13 +4,15 @@ Counted independently of the streaming queries: bronze is re-parsed in batch wit
 its distinct valid keys are what silver must hold. A silent loss or a double write shows as a
 non-zero `unexplained`.
 
-The streaming step records each balance it checks in `ops.ingestion_balance` (stamped `checked_at`), so
-analysts can see when ingestion last balanced; `last_balance` reads the newest back while no micro-batch
-has been recorded since (the demo's summary uses it instead of counting everything again).
+The streaming step records each balance it checks in `ops.ingestion_balance` (stamped `checked_at`, with
+the Delta version of each table it counted), so analysts can see when ingestion last balanced;
+`last_balance` reads the newest back while none of those tables has a commit after it (`stream start`
+with nothing new and the demo's summary use it instead of counting everything again).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, Row, SparkSession, Window
@@ -18,9 +20,9 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.io.delta import read_table, table_exists
+from parkpal_lakehouse.io.delta import read_table, table_exists, table_version
 from parkpal_lakehouse.io.writers import append_rows, side_by_side
-from parkpal_lakehouse.names import INGESTION_BALANCE, PIPELINE_PROGRESS, QUARANTINE, bronze_table, silver_table
+from parkpal_lakehouse.names import INGESTION_BALANCE, QUARANTINE, bronze_table, silver_table
 from parkpal_lakehouse.silver.parse import parsed_events
 from parkpal_lakehouse.silver.reference import zones_reference
 
@@ -61,28 +63,48 @@ def _recount(spark: SparkSession, config: LakehouseConfig, hub: Hub, zones: Data
     return counts, read_table(spark, config, silver_table(hub)).count()
 
 
+def _counted_tables(hub: Hub) -> tuple[str, ...]:
+    return bronze_table(hub), silver_table(hub), QUARANTINE
+
+
+def _versions(spark: SparkSession, config: LakehouseConfig, hubs: list[Hub]) -> dict[Hub, str]:
+    """Per hub, the newest Delta version of each table its balance counts (JSON); each table read once."""
+    tables = sorted({t for hub in hubs for t in _counted_tables(hub)})
+    newest = dict(zip(tables, side_by_side([lambda t=t: table_version(spark, config, t) for t in tables]),
+                      strict=True))
+    return {hub: json.dumps({t: newest[t] for t in _counted_tables(hub)}, sort_keys=True) for hub in hubs}
+
+
 def record_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[Hub] | None = None) -> list[Row]:
-    """Check the balance and append it to `ops.ingestion_balance` (one row per hub, one `checked_at`)."""
-    balance = ingestion_balance(spark, config, hubs).withColumn("checked_at", F.lit(datetime.now(UTC)))
-    rows = balance.collect()
-    append_rows(spark.createDataFrame(rows, balance.schema), config, INGESTION_BALANCE)
+    """Check the balance and append it to `ops.ingestion_balance` (one row per hub, one `checked_at`), with
+    the versions of the tables counted, read before counting: a commit during the count makes the record
+    look older than it is, never newer."""
+    hubs = hubs or list(Hub)
+    versions = _versions(spark, config, hubs)
+    checked_at = datetime.now(UTC)
+    rows = [Row(**r.asDict(), checked_at=checked_at, table_versions=versions[Hub(r.hub)])
+            for r in ingestion_balance(spark, config, hubs).collect()]
+    append_rows(spark.createDataFrame(rows, f"{BALANCE_DDL}, checked_at TIMESTAMP, table_versions STRING"), config,
+                INGESTION_BALANCE)
     return rows
 
 
-def last_balance(spark: SparkSession, config: LakehouseConfig) -> list[Row] | None:
-    """The newest recorded balance of every hub, or None when there is none or a micro-batch was recorded
-    in `ops.pipeline_progress` after it (the tables may have changed since)."""
+def last_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[Hub] | None = None) -> list[Row] | None:
+    """The newest recorded balance of each of `hubs` (all by default), without `checked_at` and
+    `table_versions`; None when a hub has none, or when a table it counted (bronze, silver, quarantine) has
+    a commit after it: the balance still holds only if nothing it counted has changed."""
+    hubs = hubs or list(Hub)
     if not table_exists(spark, config, INGESTION_BALANCE):
         return None
-    balances = read_table(spark, config, INGESTION_BALANCE)
-    newest = (balances.withColumn("newest", F.max("checked_at").over(Window.partitionBy()))
+    balances = read_table(spark, config, INGESTION_BALANCE).where(F.col("hub").isin([h.value for h in hubs]))
+    if "table_versions" not in balances.columns:
+        return None  # recorded by an older version, without the versions
+    newest = (balances.withColumn("newest", F.max("checked_at").over(Window.partitionBy("hub")))
               .filter(F.col("checked_at") == F.col("newest")).drop("newest").orderBy("hub").collect())
-    if not newest:
+    by_hub = {r.hub: r for r in newest}
+    if set(by_hub) != {h.value for h in hubs} or len(newest) != len(hubs):
         return None
-    checked = newest[0].checked_at
-    if table_exists(spark, config, PIPELINE_PROGRESS):
-        newest_batch = read_table(spark, config, PIPELINE_PROGRESS).agg(F.max("recorded_at")).first()[0]
-        if newest_batch is not None and newest_batch > checked:
-            return None
-    rows = [Row(**{k: v for k, v in r.asDict().items() if k != "checked_at"}) for r in newest]
-    return rows if {r.hub for r in rows} == {h.value for h in Hub} else None
+    now = _versions(spark, config, hubs)
+    if any(by_hub[hub.value].table_versions != now[hub] for hub in hubs):
+        return None
+    return [Row(**{k: v for k, v in r.asDict().items() if k not in ("checked_at", "table_versions")}) for r in newest]
