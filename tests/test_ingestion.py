@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from parkpal_lakehouse.names import (
     OPEN_SESSIONS,
     PARKING_SESSIONS,
     PIPELINE_PROGRESS,
+    ZONES,
     bronze_table,
 )
 
@@ -164,8 +166,8 @@ def test_the_recorded_balance_is_read_back_until_a_table_it_counted_has_a_commit
     assert last_balance(spark, config) is None  # none recorded yet
     recorded = record_balance(spark, config)
     assert {r.hub for r in recorded} == {h.value for h in Hub}
-    assert all(r.checked_at and json.loads(r.table_versions) for r in recorded)
-    expected = spark.createDataFrame(recorded).drop("checked_at", "table_versions").orderBy("hub")
+    assert all(r.checked_at and json.loads(r.counted_from)["tables"] for r in recorded)
+    expected = spark.createDataFrame(recorded).drop("checked_at", "counted_from").orderBy("hub")
     assert_df_equality(spark.createDataFrame(last_balance(spark, config)), expected, ignore_nullable=True)
     # a micro-batch's progress row changes none of the tables counted: the balance still holds
     later = read_table(spark, config, PIPELINE_PROGRESS).limit(1).withColumn("recorded_at", F.current_timestamp())
@@ -179,9 +181,22 @@ def test_the_recorded_balance_is_read_back_until_a_table_it_counted_has_a_commit
     # counted again, the gate hub shows the double write, and every hub's newest balance holds again
     assert [r.unexplained for r in record_balance(spark, config, [Hub.GATE])] == [-1]
     assert {r.hub: r.unexplained for r in last_balance(spark, config)} == {h.value: -(h is Hub.GATE) for h in Hub}
-    # a balance recorded by an older version (no table versions) is never taken as still holding
+    # the same reference data loaded again (every `setup` run) changes nothing the rules look up ...
+    from parkpal_lakehouse.io.delta import overwrite_table
+    from parkpal_lakehouse.silver.reference import load_reference_tables
+
+    load_reference_tables(spark, config, small_city.root / "reference")
+    assert {r.hub: r.unexplained for r in last_balance(spark, config)} == {h.value: -(h is Hub.GATE) for h in Hub}
+    # ... but another geofence tolerance, or a zone moved, could count the same bronze differently
+    assert last_balance(spark, replace(config, rules=replace(config.rules, geofence_tolerance_m=151.0))) is None
+    zones = read_table(spark, config, ZONES).localCheckpoint()
+    first = zones.agg(F.min("zone_id")).first()[0]
+    overwrite_table(zones.withColumn("radius_m", F.col("radius_m") + F.when(F.col("zone_id") == first, 1).otherwise(0)),
+                    config, ZONES)
+    assert last_balance(spark, config) is None
+    # a balance recorded by an older version (without `counted_from`) is never taken as still holding
     old = local_config(tmp_path / "old")
-    append_rows(spark.createDataFrame(recorded).drop("table_versions"), old, INGESTION_BALANCE)
+    append_rows(spark.createDataFrame(recorded).drop("counted_from"), old, INGESTION_BALANCE)
     assert last_balance(spark, old) is None
 
 
