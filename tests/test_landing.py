@@ -1,7 +1,7 @@
 """Landing files as a careless producer writes them, and late ones: every valid event reaches silver
 once, every line is one record, and nothing is ignored without a message.
 
-Hand-made gate events in hand-made landing files (zone 1 of the packaged sample city).
+Hand-made gate events in hand-made landing files (zone 1 of the packaged sample city): `tests/support/landing.py`.
 """
 
 from __future__ import annotations
@@ -15,37 +15,16 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from parkpal_lakehouse.balance import ingestion_balance
-from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.balance import how_counted
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
-from parkpal_lakehouse.ingestion import run_ingestion, silver_table
+from parkpal_lakehouse.ingestion import silver_table
 from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.io.landing import LandingAudit, audit_landing, check_checkpoints_belong_here
 from parkpal_lakehouse.names import bronze_table
 from parkpal_lakehouse.silver.reference import load_reference_tables
+from tests.support.landing import HUB, counted_on, entry, figures, ingest, land
 
 pytestmark = pytest.mark.slow
-HUB = Hub.GATE
-
-
-def entry(event_id: str, at: str) -> dict:
-    return {"eventType": "VEHICLE_ENTRY", "eventId": event_id, "timestamp": at, "zoneId": 1, "gateId": "G1",
-            "laneId": "L1", "licensePlate": "ABC 1234", "plateConfidence": 0.9, "vehicleType": "CAR"}
-
-
-def land(config, window: str, name: str, events: list[dict | str], newline: str = "\n") -> Path:
-    """A landing file of the arrival window `YYYY/MM/DD/HH/mm`, written hidden then renamed."""
-    folder = Path(config.landing_path(HUB.value)) / window.rsplit("/", 1)[0]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{window.rsplit('/', 1)[1]}-{name}"
-    hidden = folder / f".{path.name}.tmp"
-    hidden.write_text("".join((e if isinstance(e, str) else json.dumps(e)) + newline for e in events))
-    hidden.rename(path)
-    return path
-
-
-def ingest(spark, config) -> None:
-    run_ingestion(spark, config, [HUB], progress=lambda _m: None, poll_seconds=1)
 
 
 def silver_ids(spark, config):
@@ -67,24 +46,31 @@ def test_a_late_file_and_a_file_from_far_ahead_lose_no_valid_event(spark, lake):
     land(lake, "2026/11/02/08/00", "a.jsonl",
          [entry("e1", "2026-11-02T08:01:00Z"), entry("e2", "2026-11-02T08:02:00Z")])
     ingest(spark, lake)
+    assert how_counted(counted_on(spark, lake)) == "all"  # the first balance: nothing to count on from
     # a file whose arrival is a day later moves any arrival-time watermark far ahead ...
     land(lake, "2026/11/03/10/00", "b.jsonl",
          [entry("e3", "2026-11-03T10:01:00Z"), entry("e1", "2026-11-02T08:01:00Z")])
     ingest(spark, lake)
+    # (the closing balance parses only the two records bronze appended; e1's key is looked up a day back)
+    assert how_counted(counted_on(spark, lake)) == "appended since bronze version 1: 2 record(s)"
     # ... then a late file of the first day: a new valid event and a redelivery
     land(lake, "2026/11/02/08/15", "c.jsonl",
          [entry("e4", "2026-11-02T08:16:00Z"), entry("e2", "2026-11-02T08:02:00Z")])
     ingest(spark, lake)
     expect_ids(spark, lake, ["e1", "e2", "e3", "e4"])
-    balance = ingestion_balance(spark, lake, [HUB]).first()
-    assert (balance.bronze, balance.silver, balance.duplicates_removed, balance.unexplained) == (6, 4, 2, 0)
-    # and the balance sees a lost event and a double write: silver without e4, then with e1 twice more
+    balance = counted_on(spark, lake)
+    assert how_counted(balance) == "appended since bronze version 2: 2 record(s)"
+    assert figures(balance) == (6, 4, 0, 2, 0)
+    # and the balance sees a lost event and a double write: silver without e4 (counted on: nothing appended) ...
     silver = lake.table_path(silver_table(HUB))
     spark.sql(f"DELETE FROM delta.`{silver}` WHERE event_id = 'e4'")
-    assert ingestion_balance(spark, lake, [HUB]).first().unexplained == 1
+    lost = counted_on(spark, lake)
+    assert how_counted(lost) == "appended since bronze version 3: none" and lost.unexplained == 1
+    # ... then with e1 twice more (counted all again: the last balance did not read 0)
     twice = read_table(spark, lake, silver_table(HUB)).where("event_id = 'e1'").localCheckpoint()
     twice.unionByName(twice).write.format("delta").mode("append").save(silver)
-    assert ingestion_balance(spark, lake, [HUB]).first().unexplained == -1
+    doubled = counted_on(spark, lake)
+    assert how_counted(doubled) == "all" and doubled.unexplained == -1
 
 
 def test_an_event_a_few_minutes_into_its_window_is_not_in_the_future(spark, lake):

@@ -29,7 +29,7 @@ from parkpal_lakehouse.bronze import bronze_records
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
-from parkpal_lakehouse.io.delta import TableSpec, create_tables_if_missing, table_exists
+from parkpal_lakehouse.io.delta import CHANGE_FEED, TableSpec, create_tables_if_missing, table_exists
 from parkpal_lakehouse.io.landing import audit_landing, check_checkpoints_belong_here
 from parkpal_lakehouse.io.progress import PROGRESS_DDL, ProgressRecorder
 from parkpal_lakehouse.io.sources import RAW_SCHEMA, raw_stream
@@ -86,8 +86,8 @@ def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[
         if all(table_exists(spark, config, t) for t in (bronze_table(hub), silver_table(hub), QUARANTINE)):
             continue  # a resumed root
         bronze, silver, quarantine = hub_table_schemas(spark, hub, zones)
-        tables += [(bronze_table(hub), bronze, ("ingest_date",)), (silver_table(hub), silver, ("event_date",)),
-                   (QUARANTINE, quarantine, ("quarantine_date",))]
+        tables += [(bronze_table(hub), bronze, ("ingest_date",), CHANGE_FEED),  # the balance counts what it appends
+                   (silver_table(hub), silver, ("event_date",)), (QUARANTINE, quarantine, ("quarantine_date",))]
     tables += [(QUALITY_RESULTS, QUALITY_RESULTS_DDL, ()), (PIPELINE_PROGRESS, PROGRESS_DDL, ())]
     create_tables_if_missing(spark, config, tables)
 

@@ -7,7 +7,7 @@ build names or paths themselves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
 from delta.tables import DeltaTable
@@ -67,10 +67,26 @@ def overwrite_table(df: DataFrame, config: LakehouseConfig, logical: str) -> str
     return save(writer, df.sparkSession, config, logical)
 
 
-def read_table(spark: SparkSession, config: LakehouseConfig, logical: str) -> DataFrame:
+def read_table(spark: SparkSession, config: LakehouseConfig, logical: str, version: int | None = None) -> DataFrame:
+    """A table's rows: the newest version, or `version` (Delta time travel)."""
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
     if config.is_local:
-        return spark.read.format("delta").load(config.table_path(logical))
-    return spark.read.table(config.table_name(logical))
+        return reader.load(config.table_path(logical))
+    return reader.table(config.table_name(logical))
+
+
+def read_appended(spark: SparkSession, config: LakehouseConfig, logical: str, after: int, until: int) -> DataFrame:
+    """The rows the commits after version `after` up to `until` inserted, from the table's change data feed
+    (`delta.enableChangeDataFeed`: bronze has it, `CHANGE_FEED`), with `_change_type`; Delta refuses a range
+    the feed was not recorded for (a table created without it). Commits that only rewrite files (OPTIMIZE)
+    insert nothing."""
+    reader = (spark.read.format("delta").option("readChangeFeed", "true")
+              .option("startingVersion", after + 1).option("endingVersion", until))
+    if config.is_local:
+        return reader.load(config.table_path(logical))
+    return reader.table(config.table_name(logical))
 
 
 def read_stream(spark: SparkSession, config: LakehouseConfig, logical: str,
@@ -122,8 +138,9 @@ def _nullable(data_type: DataType) -> DataType:
 
 
 def create_table_if_missing(spark: SparkSession, config: LakehouseConfig, logical: str, schema: StructType | str,
-                            partition_by: Sequence[str] = ()) -> None:
-    """Create an empty Delta table, so concurrent writers append instead of racing to create it."""
+                            partition_by: Sequence[str] = (), properties: Mapping[str, str] | None = None) -> None:
+    """Create an empty Delta table (with table `properties`), so concurrent writers append instead of racing
+    to create it."""
     if table_exists(spark, config, logical):
         return
     fields = spark.createDataFrame([], schema).schema if isinstance(schema, str) else schema
@@ -132,6 +149,8 @@ def create_table_if_missing(spark: SparkSession, config: LakehouseConfig, logica
     builder = DeltaTable.createIfNotExists(spark).addColumns(_nullable(fields))
     if partition_by:
         builder = builder.partitionedBy(*partition_by)
+    for key, value in (properties or {}).items():
+        builder = builder.property(key, value)
     builder = builder.location(config.table_path(logical)) if config.is_local else \
         builder.tableName(config.table_name(logical))
     try:
@@ -143,8 +162,13 @@ def create_table_if_missing(spark: SparkSession, config: LakehouseConfig, logica
         register(spark, config, logical)
 
 
-# A table to create: logical name, schema (a StructType or DDL) and partition columns.
-TableSpec: TypeAlias = tuple[str, StructType | str, Sequence[str]]
+# Record each commit's row changes, so a reader can take what was appended since a version it saw (bronze:
+# `balance` counts what each run appended, not the whole history). An append records no extra files.
+CHANGE_FEED = {"delta.enableChangeDataFeed": "true"}
+
+# A table to create: logical name, schema (a StructType or DDL), partition columns and, optionally, properties.
+TableSpec: TypeAlias = (tuple[str, StructType | str, Sequence[str]]
+                        | tuple[str, StructType | str, Sequence[str], Mapping[str, str]])
 
 
 def create_tables_if_missing(spark: SparkSession, config: LakehouseConfig, tables: Sequence[TableSpec]) -> None:
