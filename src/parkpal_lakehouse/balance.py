@@ -118,8 +118,8 @@ def _count_appended(spark: SparkSession, config: LakehouseConfig, hub: Hub, zone
     of their valid events whose key silver did not hold then (at the version `base` counted) are new;
     the other valid ones are duplicates. Bronze must have had nothing but appends since, and its appended
     records must be exactly the difference of the two counts."""
-    counted = json.loads(base.counted_from)["tables"]
-    b0, s0 = counted[bronze_table(hub)], counted[silver_table(hub)]
+    counted = json.loads(base.counted_from).get("tables", {})
+    b0, s0 = counted.get(bronze_table(hub)), counted.get(silver_table(hub))
     b1, s1 = versions[bronze_table(hub)], versions[silver_table(hub)]
     if b0 is None or s0 is None or b1 is None or b1 < b0:
         raise _CountAgain("no bronze or silver version to count on from")
@@ -130,6 +130,8 @@ def _count_appended(spark: SparkSession, config: LakehouseConfig, hub: Hub, zone
         if bronze != base.bronze:
             raise _CountAgain("bronze changed without a commit")
         return bronze, silver, base.duplicates_removed, f"{how}: none"
+    # the newest commits back to b0 (history without a limit reads every commit file), with room for a few
+    # made since the versions were read; fewer found than the range holds -> counted whole
     history = delta_table(spark, config, bronze_table(hub)).history(b1 - b0 + 16).where(
         F.col("version").between(b0 + 1, b1)).select("version", "operation", "operationParameters").collect()
     if sorted(r.version for r in history) != list(range(b0 + 1, b1 + 1)):
@@ -205,7 +207,10 @@ def record_balance(spark: SparkSession, config: LakehouseConfig, hubs: list[Hub]
     bases = {}
     for hub, row in (_newest_recorded(spark, config, hubs) if count_on else {}).items():
         was = _inputs(row)
-        if was and row.unexplained == 0 and all(was.get(k) == counted_from[hub][k] for k in ("zones", "rules")):
+        # "counted": recorded by this version, whose counts read each table at the version it records (an
+        # older record's counts could include a commit made during them: not a figure to build on)
+        if was and "counted" in was and row.unexplained == 0 \
+                and all(was.get(k) == counted_from[hub][k] for k in ("zones", "rules")):
             bases[hub] = row
     checked_at = datetime.now(UTC)
     columns = [c.split()[0] for c in BALANCE_DDL.split(", ")]
