@@ -52,6 +52,7 @@ CORPUS: list[BadInput] = [
     BadInput("a JSON string", _A, json.dumps(_VALID_A), MALFORMED),
     BadInput("a JSON number", _A, "42", MALFORMED),
     BadInput("JSON null", _A, "null", MALFORMED),
+    BadInput("JSON true", _A, "true", MALFORMED),
     BadInput("single quotes", _A, _VALID_A.replace('"', "'"), MALFORMED),
     BadInput("repeated key", _A, _VALID_A[:-1] + ', "userId": 100002}', MALFORMED),
     BadInput("bare NaN", _G, _VALID_G.replace("40.0", "NaN"), MALFORMED),
@@ -107,6 +108,10 @@ CORPUS: list[BadInput] = [
     BadInput("dated 1900", _A, _with(ACTIVITY, timestamp="1900-01-01T00:00:00Z"), ("timestamp:too_old",)),
     BadInput("dated 1970 (a clock reset)", _G, _with(GATE, timestamp="1970-01-01T00:00:00Z"), ("timestamp:too_old",)),
     # -- several at once ------------------------------------------------------------------------------
+    BadInput("an empty object", _A, "{}", ("required:userId", "required:sessionId", "required:activityType",
+                                           "required:confidence", "required:latitude", "required:longitude",
+                                           "required:timestamp")),
+    BadInput("an object for a number", _A, _with(ACTIVITY, userId={}), ("type:userId",)),
     BadInput("payment without its fields", _G, _with(GATE, transactionId=_DROP, amount=_DROP),
              ("required:transactionId", "required:amount")),
 ]
@@ -118,4 +123,9 @@ VALID = [
     (_G, _with(GATE, eventId="pay-2", amount=0, timestamp="2026-11-02T08:05:00.123456789Z")),
     (_G, "  " + _with(GATE, eventId="pay-3") + " \r"),  # whitespace around the object is allowed
     (_A, _with(ACTIVITY, eventId="act-old", timestamp="2026-10-20T08:00:00+08:00")),  # 13 days late: fine
+    # Unicode's line and paragraph separators and NEL are not the contract's blank characters: a string of
+    # one is a value (a regular expression's `$` matches before them: Spark once took them for blank).
+    (_G, _with(GATE, eventId="pay-4", transactionId="\u2028")),  # sent escaped
+    (_A, json.dumps({**ACTIVITY, "eventId": "\u0085"}, ensure_ascii=False)),  # sent as the raw character
+    (_A, json.dumps({**ACTIVITY, "eventId": " \u2029", "sessionId": 10}, ensure_ascii=False)),
 ]

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import MapType, StringType
 
 from parkpal_lakehouse.columns import kept_per_driver
 from parkpal_lakehouse.contracts.events import CONTRACT, Hub, wire_schema
@@ -15,6 +14,7 @@ from parkpal_lakehouse.silver.rules import (
     distance_m,
     failed_rules,
     field_rules,
+    json_text,
     json_type,
     malformed_json,
     parse_event_time,
@@ -70,8 +70,6 @@ def unseen_events(events: DataFrame, silver: DataFrame, hub: Hub) -> DataFrame:
     return batch.join(seen, ["event_date", "_key"], "left_anti").drop("_key")
 
 
-# Every field as its JSON text; null for a body that is not a JSON object (one parse finds both).
-_AS_TEXT = MapType(StringType(), StringType())
 # Jackson's lenient extensions off (the contract says JSON): `strict_json` catches the rest.
 _STRICT = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false", "allowComments": "false",
            "allowUnquotedFieldNames": "false", "allowNumericLeadingZeros": "false"}
@@ -82,7 +80,7 @@ class ParseColumns:
     """The parse's column expressions for one hub and rule settings, in the order `parsed_events` applies
     them. They name columns and never a frame, so one set serves every bronze frame of the process."""
 
-    read: tuple[Column, ...]  # bronze metadata, the typed body, every field as its text, the variant
+    read: tuple[Column, ...]  # bronze metadata, the typed body, the variant
     kinds: Column  # each field's JSON type
     checks: Column  # each field's presence and type
     malformed: Column
@@ -103,17 +101,19 @@ def parse_columns(hub: Hub, max_future_skew_minutes: int = 15, geofence_toleranc
 def _build_parse_columns(hub: Hub, max_future_skew_minutes: int, geofence_tolerance_m: float,
                          max_event_age_days: int) -> ParseColumns:
     specs = CONTRACT[hub]
-    typed, text = F.col("_typed"), F.col("_text")
+    typed = F.col("_typed")
+    # Two parses of each body: typed by the wire schema (the values), and Spark's variant (strictness, and
+    # each field's JSON type and blankness). A third, every field as its text, is gone (issue 21).
     read = (*[F.col(c) for c in BRONZE_META],
             F.from_json("body", wire_schema(hub), _STRICT).alias("_typed"),
-            F.from_json("body", _AS_TEXT, _STRICT).alias("_text"),
             strict_json(F.col("body")).alias("_json"))
     # Each field's JSON type, then whether it is present and of its type: computed once per record
     # (as struct columns Spark does not inline into every rule that reads them).
     kinds = F.struct(*[json_type("_json", s.name).alias(s.name) for s in specs])
     checks = []
     for s in specs:
-        is_present, is_broken = presence_and_type(s, typed[s.name], text[s.name], F.col("_kinds")[s.name])
+        is_present, is_broken = presence_and_type(s, typed[s.name], F.col("_kinds")[s.name],
+                                                  json_text("_json", s.name))
         checks += [is_present.alias(f"present_{s.name}"), is_broken.alias(f"broken_{s.name}")]
 
     def present(name: str) -> Column:
@@ -149,7 +149,7 @@ def _build_parse_columns(hub: Hub, max_future_skew_minutes: int, geofence_tolera
         failed.alias("failed_rules"),
         key.alias("dedupe_key"),
     )
-    return ParseColumns(read, kinds, F.struct(*checks), text.isNull() | malformed_json("_json"),
+    return ParseColumns(read, kinds, F.struct(*checks), malformed_json("_json"),
                         parse_event_time(values["timestamp"]), zone_match, result)
 
 

@@ -20,8 +20,10 @@ Rule = tuple[str, Column]
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSSSSS]XXX"
 
 
-# The same characters as `contracts.events._BLANK`: a string of only these is missing.
-BLANK_PATTERN = "^[ \\t\\n\\x0B\\f\\r]*$"
+# The same characters as `contracts.events._BLANK`: a string of only these is missing. Trimmed, not
+# matched: a regular expression's `$` also matches before a final line terminator, so `^[...]*$` took
+# "\u2028", "\u2029" and "\u0085" for blank where the contract does not (issue 21).
+BLANK_CHARACTERS = " \t\n\x0b\f\r"
 _FIRST_VALID = "0001-01-01 00:00:00"  # Python (the contract's validator) has no year 0
 
 
@@ -39,22 +41,38 @@ def strict_json(body: Column) -> Column:
 
 def malformed_json(wrapped: str) -> Column:
     """True unless the wrapped body (column `wrapped`) holds exactly one JSON object."""
+    # An object is what casts to a struct (of no fields: nothing is copied); its schema's name said the same
+    # at the cost of rendering every field's type (issue 21).
     return (F.col(wrapped).isNull()
             | F.expr(f"variant_get({wrapped}, '$[1]')").isNotNull()
-            | ~F.coalesce(F.expr(f"schema_of_variant(variant_get({wrapped}, '$[0]'))").startswith("OBJECT"),
-                          F.lit(False)))
+            | F.expr(f"try_variant_get({wrapped}, '$[0]', 'struct<>')").isNull())
 
 
 def json_type(wrapped: str, field: str) -> Column:
-    """The JSON type of a top-level field of the wrapped body: STRING, BIGINT, BOOLEAN, OBJECT<...>, ..."""
+    """The JSON type of a top-level field of the wrapped body: STRING, BIGINT, BOOLEAN, OBJECT<...>, VOID
+    (JSON's null), ...; null when the body has no such field."""
     return F.expr(f"schema_of_variant(variant_get({wrapped}, '$[0].{field}'))")
 
 
-def presence_and_type(spec: FieldSpec, value: Column, text: Column, jtype: Column) -> tuple[Column, Column]:
+def blank(text: Column) -> Column:
+    """True when a string is only the contract's blank characters."""
+    return F.btrim(text, F.lit(BLANK_CHARACTERS)) == F.lit("")
+
+
+def json_text(wrapped: str, field: str) -> Column:
+    """A top-level field of the wrapped body read as a string (for a number field sent as a string)."""
+    return F.expr(f"try_variant_get({wrapped}, '$[0].{field}', 'string')")
+
+
+def presence_and_type(spec: FieldSpec, value: Column, jtype: Column, text: Column) -> tuple[Column, Column]:
     """(present, type_broken) of one field, as the Python validator decides them: absent, null or a
     blank string is missing; a string field takes a string or number, never an object, array or
-    boolean; a number field takes a JSON number that fits its type, never a string."""
-    present = text.isNotNull() & ~text.rlike(BLANK_PATTERN)
+    boolean; a number field takes a JSON number that fits its type, never a string. `value` is the
+    field as the wire schema typed it, `jtype` its `json_type`, `text` its `json_text`: read only for a
+    number field sent as a string (a string field's typed value is its string already)."""
+    string = value if spec.kind in ("string", "timestamp") else text
+    is_blank = F.when(jtype == F.lit("STRING"), blank(string))  # only a JSON string can be blank
+    present = jtype.isNotNull() & (jtype != F.lit("VOID")) & ~F.coalesce(is_blank, F.lit(False))
     if spec.kind in ("string", "timestamp"):
         wrong = jtype.startswith("OBJECT") | jtype.startswith("ARRAY") | (jtype == "BOOLEAN")
         if spec.kind == "string":
