@@ -114,6 +114,10 @@ CORPUS: list[BadInput] = [
     BadInput("an object for a number", _A, _with(ACTIVITY, userId={}), ("type:userId",)),
     BadInput("payment without its fields", _G, _with(GATE, transactionId=_DROP, amount=_DROP),
              ("required:transactionId", "required:amount")),
+    BadInput("a blank string beside a number sent as a string", _A, _with(ACTIVITY, userId="100001", activityType="  "),
+             ("type:userId", "required:activityType")),
+    BadInput("a blank plate beside an amount sent as a string", _G, _with(GATE, amount="12", licensePlate=" "),
+             ("type:amount", "required:licensePlate")),
 ]
 VALID = [
     (_A, _VALID_A), (_G, _VALID_G),

@@ -102,8 +102,8 @@ def _build_parse_columns(hub: Hub, max_future_skew_minutes: int, geofence_tolera
                          max_event_age_days: int) -> ParseColumns:
     specs = CONTRACT[hub]
     typed = F.col("_typed")
-    # Two parses of each body: typed by the wire schema (the values), and Spark's variant (strictness, and
-    # each field's JSON type and blankness). A third, every field as its text, is gone (issue 21).
+    # Two parses of each body: typed by the wire schema (the values), and Spark's variant (strictness, each
+    # field's JSON type, a number field's text). A third, every field as its text, is gone (issue 21).
     read = (*[F.col(c) for c in BRONZE_META],
             F.from_json("body", wire_schema(hub), _STRICT).alias("_typed"),
             strict_json(F.col("body")).alias("_json"))

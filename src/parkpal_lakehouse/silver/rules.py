@@ -68,9 +68,9 @@ def presence_and_type(spec: FieldSpec, value: Column, jtype: Column, text: Colum
     """(present, type_broken) of one field, as the Python validator decides them: absent, null or a
     blank string is missing; a string field takes a string or number, never an object, array or
     boolean; a number field takes a JSON number that fits its type, never a string. `value` is the
-    field as the wire schema typed it, `jtype` its `json_type`, `text` its `json_text`: read only for a
-    number field sent as a string (a string field's typed value is its string already)."""
-    string = value if spec.kind in ("string", "timestamp") else text
+    field as the wire schema typed it, `jtype` its `json_type`, `text` its `json_text`: read for a number
+    field sent as a string, or a string field without a typed value (a typed string is the string)."""
+    string = F.coalesce(value, text) if spec.kind in ("string", "timestamp") else text
     is_blank = F.when(jtype == F.lit("STRING"), blank(string))  # only a JSON string can be blank
     present = jtype.isNotNull() & (jtype != F.lit("VOID")) & ~F.coalesce(is_blank, F.lit(False))
     if spec.kind in ("string", "timestamp"):
