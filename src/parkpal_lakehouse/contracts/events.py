@@ -52,8 +52,10 @@ MAX_EVENT_AGE = timedelta(days=30)
 # ISO-8601 instants exactly as Spark's silver parser reads them (`yyyy-MM-dd'T'HH:mm:ss[.S..S]XXX`).
 _ISO_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})",
                           re.ASCII)
-# Blank means missing: only whitespace JSON and Java's `\s` both call whitespace.
-_BLANK = re.compile(r"[ \t\n\x0b\f\r]*")
+# Blank means missing: only whitespace JSON and Java's `\s` both call whitespace (not U+2028, U+0085...).
+# Spark's silver rules trim exactly these (`silver.rules.blank`).
+BLANK_CHARACTERS = " \t\n\x0b\f\r"
+_BLANK = re.compile(f"[{re.escape(BLANK_CHARACTERS)}]*")
 _INT_RANGE = {"long": (-(2**63), 2**63 - 1), "int": (-(2**31), 2**31 - 1)}
 
 _KINDS: dict[str, DataType] = {

@@ -13,17 +13,13 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.columns import names_where
-from parkpal_lakehouse.contracts.events import CONTRACT, FieldSpec, Hub
+from parkpal_lakehouse.contracts.events import BLANK_CHARACTERS, CONTRACT, FieldSpec, Hub
 
 Rule = tuple[str, Column]
 # ISO-8601 with `Z` or an offset, 0-9 fraction digits; a timestamp without a zone does not parse.
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSSSSS]XXX"
 
 
-# The same characters as `contracts.events._BLANK`: a string of only these is missing. Trimmed, not
-# matched: a regular expression's `$` also matches before a final line terminator, so `^[...]*$` took
-# "\u2028", "\u2029" and "\u0085" for blank where the contract does not (issue 21).
-BLANK_CHARACTERS = " \t\n\x0b\f\r"
 _FIRST_VALID = "0001-01-01 00:00:00"  # Python (the contract's validator) has no year 0
 
 
@@ -55,7 +51,9 @@ def json_type(wrapped: str, field: str) -> Column:
 
 
 def blank(text: Column) -> Column:
-    """True when a string is only the contract's blank characters."""
+    """True when a string is only the contract's `BLANK_CHARACTERS` (it is then missing). Trimmed, not
+    matched: a regular expression's `$` also matches before a final line terminator, so `^[...]*$` took
+    "\\u2028", "\\u2029" and "\\u0085" for blank where the contract does not (issue 21)."""
     return F.btrim(text, F.lit(BLANK_CHARACTERS)) == F.lit("")
 
 
