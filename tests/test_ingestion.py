@@ -115,6 +115,29 @@ def test_partitioning_supports_the_reads_that_follow(spark, ingested_city):
     assert detail.partitionColumns == ["event_date"]
 
 
+def test_silver_keeps_statistics_on_the_columns_its_readers_filter(spark, ingested_city):
+    """Delta's per-file min / max / null counts on silver cover the event time, the commit time, the zone
+    and the user (what gold, the zone status and the backfill filter on), not ids, plates or URLs; every
+    file still counts its records (issue 21)."""
+    from parkpal_lakehouse.silver.parse import SILVER_STATS_COLUMNS
+
+    config, _ = ingested_city
+    for hub in Hub:
+        path = Path(config.table_path(silver_table(hub)))
+        columns = set(read_table(spark, config, silver_table(hub)).columns)
+        expected = {c for c in SILVER_STATS_COLUMNS if c in columns}
+        assert {"event_time", "processed_at"} <= expected
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
+        assert set(detail.properties["delta.dataSkippingStatsColumns"].split(",")) == expected
+        added = [json.loads(line)["add"] for log in sorted((path / "_delta_log").glob("*.json"))
+                 for line in log.read_text().splitlines() if '"add"' in line]
+        assert added, hub
+        for add in added:
+            stats = json.loads(add["stats"])
+            assert stats["numRecords"] > 0
+            assert set(stats["minValues"]) == set(stats["maxValues"]) == expected, (hub, stats)
+
+
 def test_a_new_root_gets_the_tables_the_streams_wrote_and_the_parse_gives(spark, small_city, ingested_city, tmp_path):
     """`prepare_tables` builds the hubs' schemas once per process (issue 21): a second root still gets
     the columns and types the ingested city's streams wrote, and those of a parse built now."""

@@ -45,7 +45,7 @@ from parkpal_lakehouse.names import (
 from parkpal_lakehouse.quality.runner import QUALITY_RESULTS_DDL, QualityGateFailed
 from parkpal_lakehouse.sessions.store import prepare_session_tables
 from parkpal_lakehouse.sessions.streaming import start_sessions
-from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events
+from parkpal_lakehouse.silver.parse import parsed_events, quarantined_records, silver_events, silver_table_properties
 from parkpal_lakehouse.silver.reference import zones_reference
 from parkpal_lakehouse.silver.streaming import parsed_bronze_stream, start_silver
 
@@ -87,7 +87,8 @@ def prepare_tables(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[
             continue  # a resumed root
         bronze, silver, quarantine = hub_table_schemas(spark, hub, zones)
         tables += [(bronze_table(hub), bronze, ("ingest_date",), CHANGE_FEED),  # the balance counts what it appends
-                   (silver_table(hub), silver, ("event_date",)), (QUARANTINE, quarantine, ("quarantine_date",))]
+                   (silver_table(hub), silver, ("event_date",), silver_table_properties(silver)),
+                   (QUARANTINE, quarantine, ("quarantine_date",))]
     tables += [(QUALITY_RESULTS, QUALITY_RESULTS_DDL, ()), (PIPELINE_PROGRESS, PROGRESS_DDL, ())]
     create_tables_if_missing(spark, config, tables)
 
