@@ -180,7 +180,7 @@ def parsed_events(bronze: DataFrame, hub: Hub, zones: DataFrame, max_future_skew
 # Delta's per-file statistics (min, max, null count) only on the columns silver's readers filter on: the
 # event time (gold's and the zone status's ranges, the backfill), the commit time (gold's check for new
 # events), the zone and the user. Delta's default, the first 32 columns, also summarised ids, plates and
-# URLs no query skips on: ~20% of the silver write's CPU (issue 21, eighteenth part).
+# URLs no query skips on: ~30% of the silver write's CPU (issue 21, eighteenth part).
 SILVER_STATS_COLUMNS = ("event_time", "processed_at", "zone_id", "user_id")
 
 
