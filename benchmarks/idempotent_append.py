@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 sys.path.insert(0, str(Path(__file__).parent))
 from _measure import timed  # noqa: E402
 
-from parkpal_lakehouse.config import local_config  # noqa: E402
+from parkpal_lakehouse.config import LakehouseConfig, local_config  # noqa: E402
 from parkpal_lakehouse.io.delta import save  # noqa: E402
 from parkpal_lakehouse.io.writers import append_once  # noqa: E402
 from parkpal_lakehouse.names import QUARANTINE  # noqa: E402
@@ -38,7 +38,7 @@ def rows(spark: SparkSession, n: int) -> DataFrame:
                                  F.current_date().alias("quarantine_date"))
 
 
-def plain_append(df: DataFrame, config) -> None:  # type: ignore[no-untyped-def]
+def plain_append(df: DataFrame, config: LakehouseConfig) -> None:
     """`append_once` without the transaction options: the same table, partitioning and schema merge."""
     writer = df.write.format("delta").mode("append").option("mergeSchema", "true").partitionBy("quarantine_date")
     save(writer, df.sparkSession, config, QUARANTINE)
