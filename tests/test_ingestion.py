@@ -126,7 +126,7 @@ def test_silver_keeps_statistics_on_the_columns_its_readers_filter(spark, ingest
         path = Path(config.table_path(silver_table(hub)))
         columns = set(read_table(spark, config, silver_table(hub)).columns)
         expected = {c for c in SILVER_STATS_COLUMNS if c in columns}
-        assert {"event_time", "processed_at"} <= expected
+        assert {"event_time", "processed_at"} <= expected and {"zone_id", "user_id"} & columns <= expected
         detail = spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()
         assert set(detail.properties["delta.dataSkippingStatsColumns"].split(",")) == expected
         actions = [json.loads(line) for log in sorted((path / "_delta_log").glob("*.json"))
