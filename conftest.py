@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig, local_config
-from parkpal_lakehouse.runtime.session import LocalSparkSettings, build_local_session
+from parkpal_lakehouse.runtime.session import INTERPRETED_PROJECTIONS, LocalSparkSettings, build_local_session
 
 
 @pytest.fixture(scope="session")
@@ -20,9 +20,10 @@ def spark_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def spark(spark_root: Path) -> Iterator[SparkSession]:
-    """`local[2]`, 2 shuffle partitions, UI off, warehouse in a temp folder; built like production."""
+    """`local[2]`, 2 shuffle partitions, UI off, warehouse in a temp folder; built like production, with
+    interpreted projections (every test's data is small: `INTERPRETED_PROJECTIONS`)."""
     settings = LocalSparkSettings(master="local[2]", app_name="parkpal-tests", shuffle_partitions=2,
-                                  driver_memory="3g")
+                                  driver_memory="3g", extra_conf=INTERPRETED_PROJECTIONS)
     session = build_local_session(local_config(spark_root), settings)
     yield session
     session.stop()

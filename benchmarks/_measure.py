@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -19,3 +21,12 @@ def timed(step: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     result = step()
     return result, time.perf_counter() - started
+
+
+def jvm_seconds(spark) -> tuple[float, float]:
+    """(CPU seconds of the session's JVM process so far, all its threads; seconds HotSpot spent compiling)."""
+    jvm = spark.sparkContext._jvm
+    pid = jvm.java.lang.ProcessHandle.current().pid()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return cpu, jvm.java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime() / 1000

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _measure import jvm_seconds  # noqa: E402
 from small_run import one_city  # noqa: E402
 
 from parkpal_lakehouse.config import local_config  # noqa: E402
@@ -31,24 +31,15 @@ from parkpal_lakehouse.runtime.session import JIT_OPTIONS, LocalSparkSettings, g
 OPTION_SETS = {"HotSpot defaults (reference)": (), "ParkPal JIT_OPTIONS": JIT_OPTIONS}
 
 
-def _jvm_seconds(spark) -> tuple[float, float]:
-    """(CPU seconds of the JVM process, seconds HotSpot spent compiling) so far."""
-    jvm = spark.sparkContext._jvm
-    pid = jvm.java.lang.ProcessHandle.current().pid()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    return cpu, jvm.java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime() / 1000
-
-
 def child(options: tuple[str, ...], cities: int) -> None:
     """One option set in this process: a JSON line per city on stdout."""
     tmp = Path(tempfile.mkdtemp(prefix="parkpal-jit-"))
     try:
         spark = get_spark(local_config(tmp / "spark"), LocalSparkSettings(shuffle_partitions=2, jit_options=options))
         for i in range(cities):
-            (cpu0, jit0), started = _jvm_seconds(spark), time.perf_counter()
+            (cpu0, jit0), started = jvm_seconds(spark), time.perf_counter()
             one_city(spark, tmp / f"city{i}")
-            wall, (cpu1, jit1) = time.perf_counter() - started, _jvm_seconds(spark)
+            wall, (cpu1, jit1) = time.perf_counter() - started, jvm_seconds(spark)
             print(json.dumps({"wall": wall, "cpu": cpu1 - cpu0, "jit": jit1 - jit0}), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

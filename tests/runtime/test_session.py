@@ -5,6 +5,7 @@ from parkpal_lakehouse.runtime.session import (
     CODEGEN_CACHE_ENTRIES,
     DATAFRAME_QUERY_CONTEXT,
     HUGE_METHOD_LIMIT,
+    LocalSparkSettings,
     dataframe_query_context,
 )
 
@@ -31,6 +32,17 @@ def test_session_is_tuned_for_a_small_machine(spark):
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == str(CODEGEN_CACHE_ENTRIES)
     assert spark.conf.get("spark.databricks.delta.snapshotPartitions") == "1"  # small logs: one replay task
     assert spark.sparkContext.getConf().get("spark.jars.packages", "") == ""
+
+
+def test_the_suite_interprets_projections_that_production_generates(spark):
+    # issue 21: the suite's data is small, where generating a projection's source in every task costs more
+    # than interpreting its few rows (conftest.py); a session built with the defaults keeps Spark's code
+    # generation, which the larger runs need (benchmarks/projections.py)
+    jvm = spark.sparkContext._jvm
+    schema = spark.range(1)._jdf.schema()
+    projection = jvm.org.apache.spark.sql.catalyst.expressions.UnsafeProjection.create(schema)
+    assert projection.getClass().getSimpleName() == "InterpretedUnsafeProjection"
+    assert "spark.sql.codegen.factoryMode" not in LocalSparkSettings().extra_conf
 
 
 def test_column_calls_do_not_send_their_python_call_site(spark, monkeypatch):

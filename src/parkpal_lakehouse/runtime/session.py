@@ -34,6 +34,14 @@ CODEGEN_CACHE_ENTRIES = 2000
 JIT_OPTIONS = ("-XX:ReservedCodeCacheSize=512m", "-XX:CompileThresholdScaling=3")
 
 
+# Projections built inside each task (Delta's log actions to rows, a write's statistics, a project outside a
+# whole stage) are made by generating their Java source every time, to find the compiled class in Spark's cache:
+# on small data that was the executors' largest cost (15% of a warm small city's JVM samples, Java Flight
+# Recorder). Interpreted projections skip it: a small city 10% faster, but per record they cost more, and 6 days
+# of silver ran at half the speed. So only for runs known to be small, as the test suite's session
+# (conftest.py); `benchmarks/projections.py` measures both. Issue 21, docs/ingestion.md.
+INTERPRETED_PROJECTIONS = {"spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+
 DATAFRAME_QUERY_CONTEXT = "spark.python.sql.dataFrameDebugging.enabled"
 
 
