@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -39,7 +40,7 @@ from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
 
 REFERENCE = "generated (Spark's default; reference)"
-MODES: dict[str, dict[str, str]] = {REFERENCE: {}, "interpreted (INTERPRETED_PROJECTIONS)": INTERPRETED_PROJECTIONS}
+MODES: dict[str, Mapping[str, str]] = {REFERENCE: {}, "interpreted (INTERPRETED_PROJECTIONS)": INTERPRETED_PROJECTIONS}
 
 
 def child(mode: str, cities: int, landing: Path, messages: int) -> None:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from pyspark.sql import SparkSession
 
@@ -40,7 +41,7 @@ JIT_OPTIONS = ("-XX:ReservedCodeCacheSize=512m", "-XX:CompileThresholdScaling=3"
 # Recorder). Interpreted projections skip it: a small city 10% faster, but per record they cost more, and 6 days
 # of silver ran at half the speed. So only for runs known to be small, as the test suite's session
 # (conftest.py); `benchmarks/projections.py` measures both. Issue 21, docs/ingestion.md.
-INTERPRETED_PROJECTIONS = {"spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+INTERPRETED_PROJECTIONS: Mapping[str, str] = MappingProxyType({"spark.sql.codegen.factoryMode": "NO_CODEGEN"})
 
 DATAFRAME_QUERY_CONTEXT = "spark.python.sql.dataFrameDebugging.enabled"
 
