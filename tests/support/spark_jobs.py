@@ -64,13 +64,15 @@ def job_kind(description: str, call_site: str) -> str:
 
 
 def spark_job_kinds(first: int, end: int) -> Counter:
-    """`job_kind` counts of jobs `first` .. `end - 1` that the running context's status store still holds."""
+    """`job_kind` counts of jobs `first` .. `end - 1` that the running context's status store holds (once
+    its listener, which runs behind the jobs, has caught up; evicted ones are left out)."""
     from pyspark import SparkContext
 
     context = SparkContext._active_spark_context
     kinds: Counter = Counter()
     if context is None:
         return kinds
+    context._jsc.sc().listenerBus().waitUntilEmpty()
     store = context._jsc.sc().statusStore()
     for job_id in range(first, end):
         try:
