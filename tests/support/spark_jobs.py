@@ -4,7 +4,7 @@
 Most of the suite's time is Spark jobs on small data, each with a fixed cost on the driver (planning,
 serializing the closure and the task binary, Delta's snapshot) that the rows hardly add to: the number
 of jobs a test starts predicts its time better than its rows do. After each test the plugin reads the
-suite's session's DAG scheduler counters (jobs and stages started so far) and, at the end, prints the
+running Spark context's DAG scheduler counters (jobs and stages started so far) and, at the end, prints the
 tests that started the most jobs, the total and the seconds per job. Tests that start their own
 `parkpal` processes count only the jobs of the suite's session.
 """
@@ -66,6 +66,7 @@ def job_kind(description: str, call_site: str) -> str:
 def spark_job_kinds(first: int, end: int) -> Counter:
     """`job_kind` counts of jobs `first` .. `end - 1` that the running context's status store holds (once
     its listener, which runs behind the jobs, has caught up; evicted ones are left out)."""
+    from py4j.protocol import Py4JJavaError
     from pyspark import SparkContext
 
     context = SparkContext._active_spark_context
@@ -77,7 +78,7 @@ def spark_job_kinds(first: int, end: int) -> Counter:
     for job_id in range(first, end):
         try:
             job = store.job(job_id)
-        except Exception:  # noqa: BLE001 - evicted from the store (spark.ui.retainedJobs)
+        except Py4JJavaError:  # evicted from the store (spark.ui.retainedJobs): NoSuchElementException
             continue
         description = job.description().get() if job.description().isDefined() else ""
         kinds[job_kind(description, job.name())] += 1
