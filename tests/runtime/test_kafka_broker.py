@@ -36,7 +36,7 @@ def test_a_broker_that_never_listens_is_an_error_naming_its_address_and_is_stopp
     process = broker._process
     with pytest.raises(ParkPalError, match=rf"not ready after 2s \(nothing accepted connections on "
                                            rf"{broker.bootstrap_servers}\)"):
-        broker._wait_ready(timeout=1.5)
+        broker._wait_ready(timeout=2.0)
     assert process.poll() is not None and broker._process is None
 
 
