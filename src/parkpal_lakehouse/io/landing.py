@@ -6,7 +6,9 @@ Landing files are immutable JSON Lines (`*.jsonl`, any case), like Event Hubs Ca
 is reported after each ingestion run (`LandingAudit.warnings`), never silently skipped:
 - a file whose name does not end in `.jsonl` (e.g. `.json`) is not read: a warning names it;
 - a file that changed after it was ingested (lines appended) is not read again: a warning names it
-  (land new lines in a new file);
+  (land new lines in a new file). "Changed" is modified after the bronze query's file source listed it:
+  the source logs each file it reads with the modification time it saw, in the query's checkpoint
+  (`files_read`), so the audit reads no table;
 - a root copied or moved elsewhere would re-read every file (its checkpoints name the old paths): the
   run refuses to start (`check_checkpoints_belong_here`).
 Hidden files (`.name`, `_name`) are files still being written and are left alone.
@@ -14,9 +16,10 @@ Hidden files (`.name`, `_name`) are files still being written and are left alone
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -27,7 +30,7 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.io.delta import read_table, table_exists
-from parkpal_lakehouse.names import bronze_table
+from parkpal_lakehouse.names import bronze_table, query_name
 
 # Hadoop glob: JSON Lines files whatever the case of their extension.
 LANDING_GLOB = "*.[jJ][sS][oO][nN][lL]"
@@ -52,6 +55,37 @@ def _visible_files(folder: Path) -> list[Path]:
                   and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts))
 
 
+def _local_path(uri: str) -> str:
+    return unquote(urlparse(uri).path)
+
+
+def files_read(checkpoint: str | Path) -> dict[str, int] | None:
+    """The files a streaming query's file source has read: local path -> the modification time (epoch ms)
+    it saw when it listed them. Read from the source's own log in the query's checkpoint (`sources/0/<batch>`
+    and `<batch>.compact`: a version line, then one JSON entry per file; a compact file repeats the batches
+    before it). None when the log is in a format this code does not know."""
+    folder = Path(checkpoint) / "sources" / "0"
+    logs = [p for p in folder.iterdir() if p.name.split(".")[0].isdigit()] if folder.is_dir() else []
+    seen: dict[str, int] = {}
+    for log in logs:  # hidden (.name.tmp, .name.crc) files are Spark's own, skipped by the digit test
+        lines = log.read_text().splitlines()
+        if not lines or lines[0] != "v1":
+            return None
+        for line in lines[1:]:
+            entry = json.loads(line)
+            seen[_local_path(entry["path"])] = int(entry["timestamp"])
+    return seen
+
+
+def _bronze_read_times(spark: SparkSession, config: LakehouseConfig, hub: Hub) -> dict[str, int]:
+    """Local path -> when bronze last received a line of it (epoch ms), for a source log `files_read` cannot
+    read: every bronze row of the hub is read."""
+    rows = (read_table(spark, config, bronze_table(hub)).groupBy("source_file")
+            .agg(F.max("received_at").alias("read_at")).collect())
+    return {_local_path(r.source_file): int(r.read_at.replace(tzinfo=UTC).timestamp() * 1000)
+            for r in rows if r.source_file}
+
+
 def audit_landing(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[Hub]) -> LandingAudit:
     """Landing files the stream will not read, or not read whole; empty for cloud landing zones."""
     audit = LandingAudit()
@@ -61,17 +95,12 @@ def audit_landing(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
             continue
         files = _visible_files(Path(folder))
         audit.not_jsonl += [str(p) for p in files if not p.name.lower().endswith(".jsonl")]
-        if not table_exists(spark, config, bronze_table(hub)):
-            continue
-        read_at = {unquote(urlparse(r.source_file).path): r.read_at for r in
-                   read_table(spark, config, bronze_table(hub)).groupBy("source_file")
-                   .agg(F.max("received_at").alias("read_at")).collect() if r.source_file}
+        read = files_read(config.checkpoint_path(query_name("bronze", hub)))
+        if read is None:
+            read = _bronze_read_times(spark, config, hub) if table_exists(spark, config, bronze_table(hub)) else {}
         for p in files:
-            seen = read_at.get(str(p))
-            if seen is None:
-                continue
-            modified = datetime.fromtimestamp(p.stat().st_mtime, UTC).replace(tzinfo=None)
-            if (modified - seen).total_seconds() > 0.001:
+            seen = read.get(str(p))
+            if seen is not None and p.stat().st_mtime_ns // 1_000_000 > seen:
                 audit.changed_after_ingestion.append(str(p))
     return audit
 
