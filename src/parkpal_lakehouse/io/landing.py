@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -35,6 +35,7 @@ from parkpal_lakehouse.names import bronze_table, query_name
 # Hadoop glob: JSON Lines files whatever the case of their extension.
 LANDING_GLOB = "*.[jJ][sS][oO][nN][lL]"
 _ROOT_MARKER = "LAKEHOUSE_ROOT"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -82,7 +83,7 @@ def _bronze_read_times(spark: SparkSession, config: LakehouseConfig, hub: Hub) -
     read: every bronze row of the hub is read."""
     rows = (read_table(spark, config, bronze_table(hub)).groupBy("source_file")
             .agg(F.max("received_at").alias("read_at")).collect())
-    return {_local_path(r.source_file): int(r.read_at.replace(tzinfo=UTC).timestamp() * 1000)
+    return {_local_path(r.source_file): (r.read_at.replace(tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
             for r in rows if r.source_file}
 
 
