@@ -142,6 +142,8 @@ def test_the_files_read_come_from_the_source_log_every_batch_and_compaction_once
         "/lake/landing/a b.jsonl": 1000, "/lake/landing/c.jsonl": 2000, "/lake/landing/d.jsonl": 3000,
         "/lake/landing/e.jsonl": 4000}
     assert files_read(tmp_path / "no_such_query") == {}
+    (log / "3").write_text('v1\n{"path": "file:///lake/landing/f.jsonl", "batchId": 3}\n')  # no modification time
+    assert files_read(tmp_path / "bronze_gate_events") is None
     _source_log(log, "3", ("/lake/landing/f.jsonl", 5000), version="v2")
     assert files_read(tmp_path / "bronze_gate_events") is None  # a format we do not know: bronze is read instead
 

@@ -64,7 +64,8 @@ def files_read(checkpoint: str | Path) -> dict[str, int] | None:
     """The files a streaming query's file source has read: local path -> the modification time (epoch ms)
     it saw when it listed them. Read from the source's own log in the query's checkpoint (`sources/0/<batch>`
     and `<batch>.compact`: a version line, then one JSON entry per file; a compact file repeats the batches
-    before it). None when the log is in a format this code does not know."""
+    before it). None when the log is in a format this code does not know (another version line, an entry
+    without a path or a modification time): the caller then asks bronze instead of failing a finished run."""
     folder = Path(checkpoint) / "sources" / "0"
     logs = [p for p in folder.iterdir() if p.name.split(".")[0].isdigit()] if folder.is_dir() else []
     seen: dict[str, int] = {}
@@ -72,9 +73,10 @@ def files_read(checkpoint: str | Path) -> dict[str, int] | None:
         lines = log.read_text().splitlines()
         if not lines or lines[0] != "v1":
             return None
-        for line in lines[1:]:
-            entry = json.loads(line)
-            seen[_local_path(entry["path"])] = int(entry["timestamp"])
+        try:
+            seen.update((_local_path(e["path"]), int(e["timestamp"])) for e in map(json.loads, lines[1:]))
+        except (ValueError, KeyError, TypeError):
+            return None
     return seen
 
 
