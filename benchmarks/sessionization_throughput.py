@@ -162,8 +162,9 @@ def latency(spark, source_root: Path, tmp: Path, rate: float) -> dict[str, float
                          allow_truncated_timestamps=True)
     stream = spark.readStream.schema(events.schema).parquet(str(feed))
     rows = circling_rows(stream, zone_geometry(zones_reference(spark, source)), config.rules, config.sessions)
-    query = (rows.writeStream.foreachBatch(session_batch_writer(config, "bench_sessions"))
-             .option("checkpointLocation", str(tmp / "latency-checkpoint")).trigger(processingTime="1 second").start())
+    checkpoint = str(tmp / "latency-checkpoint")
+    query = (rows.writeStream.foreachBatch(session_batch_writer(config, "bench_sessions", checkpoint))
+             .option("checkpointLocation", checkpoint).trigger(processingTime="1 second").start())
     fed: list[tuple[int, float]] = []
     started = time.time()
     for i, chunk in enumerate(chunks):

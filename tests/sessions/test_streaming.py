@@ -53,8 +53,9 @@ def _stream_in_chunks(spark: SparkSession, config, events: DataFrame, chunk: F.C
     stream = spark.readStream.format("delta").option("maxFilesPerTrigger", "1").load(feed)
     zones = zone_geometry(zones_reference(spark, config))
     rows = circling_rows(stream, zones, config.rules, config.sessions)
-    query = (rows.writeStream.foreachBatch(session_batch_writer(config, "test_sessions"))
-             .option("checkpointLocation", str(root / "checkpoint")).trigger(availableNow=True).start())
+    checkpoint = str(root / "checkpoint")
+    query = (rows.writeStream.foreachBatch(session_batch_writer(config, "test_sessions", checkpoint))
+             .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
     query.awaitTermination()
     assert query.exception() is None
 

@@ -2,8 +2,9 @@
 
 What an app backend or an operator asks between two hourly gold runs: how full is the zone, how many
 drivers are searching, how long did the last searches circle. Every figure describes one instant,
-`as_of`: the newest event time the sessions have seen minus `SessionSettings.watermark_seconds`, the
-point up to which the circling rules have applied every event (`sessions/streaming.py`). Gate counts
+`as_of`: the point up to which the circling rules have applied every event in the micro-batch that
+wrote it (`sessions/streaming.py`, `rules_horizon`: the batch's watermark plus the late horizon, i.e.
+the newest event time seen before the batch minus `SessionSettings.watermark_seconds`). Gate counts
 are taken at the same instant, so the row is one consistent picture.
 
 - `vehicles_parked`: gated zones (LOT/GARAGE) count the vehicles inside, every vehicle, app or not
@@ -132,17 +133,11 @@ def zone_status(zones: DataFrame, inside: DataFrame, now: DataFrame, recent: Dat
 
 
 # --- reading the lakehouse ----------------------------------------------------------------------------------
-def newest_event_time(spark: SparkSession, config: LakehouseConfig, since: datetime | None = None
-                      ) -> datetime | None:
+def newest_event_time(spark: SparkSession, config: LakehouseConfig) -> datetime | None:
     """The newest event time in the three silver event tables (what sessionization has been fed), in one
-    Spark action. `since`: a time known to be at or before it (the previous micro-batch's answer), so
-    only the partitions from its date on are read."""
-    parts = []
-    for hub in Hub:
-        table = read_table(spark, config, silver_table(hub))
-        if since is not None:
-            table = table.filter(F.col("event_date") >= F.lit(since.date()))
-        parts.append(table.select(F.unix_micros("event_time").alias("t")))
+    Spark action."""
+    parts = [read_table(spark, config, silver_table(hub)).select(F.unix_micros("event_time").alias("t"))
+             for hub in Hub]
     micros = reduce(DataFrame.unionByName, parts).agg(F.max("t")).first()[0]
     return None if micros is None else datetime.fromtimestamp(micros / 1e6, UTC)
 
@@ -170,13 +165,15 @@ def current_zone_status(spark: SparkSession, config: LakehouseConfig, as_of: dat
 
 
 def write_zone_status(spark: SparkSession, config: LakehouseConfig, app_id: str, batch_id: int,
-                      newest_before: datetime | None = None) -> datetime | None:
-    """Rewrite `gold.zone_status` as of the sessions' frontier, once per (`app_id`, `batch_id`); returns the
-    newest event time it was computed from (None before any event), for the next batch's `newest_before`."""
-    newest = newest_event_time(spark, config, newest_before)
-    if newest is None:
-        return None
-    as_of = newest - timedelta(seconds=config.sessions.watermark_seconds)
+                      as_of: datetime | None = None) -> datetime | None:
+    """Rewrite `gold.zone_status` as of `as_of`, once per (`app_id`, `batch_id`); returns the instant written.
+    Without `as_of` (outside the stream): the newest event in silver minus the sessions' watermark, what
+    the stream's horizon is once it has caught up; None, and nothing written, before any event."""
+    if as_of is None:
+        newest = newest_event_time(spark, config)
+        if newest is None:
+            return None
+        as_of = newest - timedelta(seconds=config.sessions.watermark_seconds)
     status = current_zone_status(spark, config, as_of, datetime.now(UTC))
     overwrite_once(status, config, ZONE_STATUS, app_id, batch_id)
-    return newest
+    return as_of

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
@@ -36,6 +36,7 @@ from parkpal_lakehouse.config import CirclingRules, LakehouseConfig, SessionSett
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
 from parkpal_lakehouse.gold.status import write_zone_status
+from parkpal_lakehouse.io.checkpoint import batch_watermark_ms
 from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, side_by_side, with_trigger
 from parkpal_lakehouse.names import LATE_EVENTS, VEHICLES, silver_table
@@ -93,7 +94,7 @@ class CirclingProcessor(StatefulProcessor):
     def _step(self, timer_values: TimerValues, events: dict[int, list[SessionEvent]], expired: int | None
               ) -> Iterator[pd.DataFrame]:
         watermark = timer_values.getCurrentWatermarkInMs()
-        horizon = watermark + self.late_horizon_ms if watermark > 0 else None
+        horizon = rules_horizon_ms(watermark, self.late_horizon_ms)
         users = {row[0]: row for row in self.state.get()}
         timer = bucket_timer(users.values())
         if timer is not None and timer == expired:
@@ -129,6 +130,13 @@ class CirclingProcessor(StatefulProcessor):
         pass
 
 
+def rules_horizon_ms(watermark_ms: int, late_horizon_ms: int) -> int | None:
+    """How far (epoch ms) the circling rules apply events in a micro-batch that runs with Spark's watermark
+    `watermark_ms`: `late_horizon_ms` past it (the newest event time seen before the batch minus
+    `watermark_seconds`). None before any event (Spark's watermark is 0): the rules wait."""
+    return watermark_ms + late_horizon_ms if watermark_ms > 0 else None
+
+
 def bucket_timer(rows: Iterable[tuple]) -> int | None:
     """The bucket's timer: the earliest wake-up time among its users' state rows (None: nobody waits)."""
     return min((row[TIMER] for row in rows if row[TIMER] is not None), default=None)
@@ -154,12 +162,13 @@ def silver_session_events(spark: SparkSession, config: LakehouseConfig) -> DataF
     )
 
 
-def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFrame, int], None]:
+def session_batch_writer(config: LakehouseConfig, name: str, checkpoint: str | None = None
+                         ) -> Callable[[DataFrame, int], None]:
     """Each micro-batch: closed sessions MERGEd by id, the open-sessions view refreshed and late events
     appended with the batch's transaction id (side by side: three tables), then `gold.zone_status`
-    rewritten from them (`gold/status.py`); every write idempotent, so a replayed batch changes nothing."""
-
-    newest: list[datetime | None] = [None]  # the newest event seen by the previous batch's status write
+    rewritten from them as of the batch's rules horizon (`gold/status.py`); every write idempotent, so a
+    replayed batch changes nothing. `checkpoint`: the query's (default: the configured one for `name`)."""
+    checkpoint, late_horizon_ms = checkpoint or config.checkpoint_path(name), config.sessions.late_horizon_ms
 
     def write(batch: DataFrame, batch_id: int) -> None:
         spark = batch.sparkSession
@@ -175,7 +184,14 @@ def session_batch_writer(config: LakehouseConfig, name: str) -> Callable[[DataFr
                 writes.append(lambda: append_once(late_events(batch), config, LATE_EVENTS, name, batch_id,
                                                   partition_by=("detected_date",)))
             side_by_side(writes)
-            newest[0] = write_zone_status(spark, config, name, batch_id, newest[0]) or newest[0]
+            # The instant the processor applied the rules up to in this batch, from the watermark the query's
+            # offset log gives the batch (no table read); none before any event. An offset log this code
+            # cannot read: the newest event in silver instead (`write_zone_status`).
+            watermark = batch_watermark_ms(spark, checkpoint, batch_id)
+            horizon = None if watermark is None else rules_horizon_ms(watermark, late_horizon_ms)
+            if watermark is None or horizon is not None:
+                write_zone_status(spark, config, name, batch_id,
+                                  None if horizon is None else datetime.fromtimestamp(horizon / 1000, UTC))
         finally:
             batch.unpersist()
 
