@@ -132,10 +132,10 @@ class SessionSettings:
 
     Events are buffered and applied in event-time order once the watermark (newest event time seen
     minus `watermark_seconds`) passes them. An event older than what a user's state has already
-    applied is *late*: it goes to `silver.late_events` and the repair re-sessionizes that user.
-    Spark itself is given `watermark_seconds + late_horizon_hours` of delay, so it never drops a row
-    that is merely late; only rows older than that horizon are dropped by Spark (counted in
-    `ops.pipeline_progress.rows_dropped_by_watermark`) and are still in silver for a backfill.
+    applied is *late*: it goes to `silver.late_events` and the repair re-sessionizes that user, however
+    late it is (Spark drops no row: the processor's input has no watermark column). Spark's watermark
+    runs `late_horizon_hours` behind the rules' (`spark_delay`); the processor works that far ahead of
+    it, so the offset changes nothing the rules see, and it stays for the checkpoints written with it.
     """
 
     # How long the stream waits before applying a user's events in order. Geofence alerts reach phones

@@ -19,9 +19,11 @@ from parkpal_lakehouse.gold.schemas import PARTITIONS, ZORDER
 from parkpal_lakehouse.io.catalog import lakehouse_tables
 from parkpal_lakehouse.io.conflicts import with_conflict_retries
 from parkpal_lakehouse.io.delta import delta_table, table_exists
+from parkpal_lakehouse.io.writers import side_by_side
 from parkpal_lakehouse.names import ZONE_METRICS_HOURLY
 
 VACUUMED_LAYERS = ("bronze", "silver", "gold")
+VACUUMS_SIDE_BY_SIDE = 4
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,15 @@ def run_maintenance(spark: SparkSession, config: LakehouseConfig, tables: Sequen
         raise ConfigError(f"VACUUM retention {hours} h would break 7-day time travel; use at least 168")
     optimized = {t: optimize_table(spark, config, t) for t in (ZORDER if optimize is None else optimize)
                  if table_exists(spark, config, t)}
-    vacuumed = {}
-    for logical in tables:
-        if table_exists(spark, config, logical):
-            with_conflict_retries(lambda t=logical: delta_table(spark, config, t).vacuum(hours),
-                                  config.gold.conflict_retries, f"vacuum {logical}")
-            vacuumed[logical] = hours
-    return MaintenanceReport(optimized, vacuumed, hours)
+    present = [t for t in tables if table_exists(spark, config, t)]
+    # A VACUUM is mostly the driver listing a table's files and committing its start and end: a few tables
+    # side by side overlap that work (issue 21: 14 tables 24.9 -> 18.2 s on 2 cores); each table's own
+    # conflicts are retried on their own.
+    for i in range(0, len(present), VACUUMS_SIDE_BY_SIDE):
+        side_by_side([lambda t=t: with_conflict_retries(lambda: delta_table(spark, config, t).vacuum(hours),
+                                                          config.gold.conflict_retries, f"vacuum {t}")
+                      for t in present[i:i + VACUUMS_SIDE_BY_SIDE]])
+    return MaintenanceReport(optimized, {t: hours for t in present}, hours)
 
 
 def maintain_lakehouse(spark: SparkSession, config: LakehouseConfig, retention_hours: int | None = None

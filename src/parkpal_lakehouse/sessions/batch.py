@@ -16,6 +16,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import CirclingRules
+from parkpal_lakehouse.sessions.inputs import RULE_COLUMNS
 from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, ZoneGeometry, session_row
 
 SESSION_ROW_DDL = (
@@ -98,4 +99,5 @@ def circling_sessions(events: DataFrame, zones: dict[int, ZoneGeometry], rules: 
             rows += tracker_rows(tracker, tracker.process_until(until_ms))
         return rows_frame(rows)
 
-    return events.groupBy(user_bucket(buckets).alias(BUCKET)).applyInPandas(per_bucket, SESSION_ROW_DDL)
+    return events.select(*RULE_COLUMNS).groupBy(user_bucket(buckets).alias(BUCKET)) \
+        .applyInPandas(per_bucket, SESSION_ROW_DDL)

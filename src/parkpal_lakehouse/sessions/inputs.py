@@ -9,6 +9,10 @@ from parkpal_lakehouse.sessions.rules import ZoneGeometry
 
 SESSION_EVENT_COLUMNS = ("user_id", "event_time", "t_ms", "kind", "event_key", "what", "confidence", "zone_id",
                          "latitude", "longitude")
+# What the rules read of an event (`batch.events_by_user`): the columns both paths hand to Python. Not
+# `event_time`: a timestamp costs the stream's row-by-row hand-over to the processor about as much as all
+# the other columns together (pandas builds a `Timestamp` per row; docs/sessionization.md, issue 21).
+RULE_COLUMNS = ("user_id", "t_ms", "kind", "event_key", "what", "confidence", "zone_id", "latitude", "longitude")
 
 
 def _shape(df: DataFrame, kind: str, what: str, confidence, zone_id, latitude, longitude) -> DataFrame:

@@ -59,5 +59,5 @@ def restore_tracker(user_id: int, rules: CirclingRules, zones: dict[int, ZoneGeo
     if values["phase"] is not None:
         values["id"] = session_id(user_id, values["zone"], values["entry"])
         tracker.open = values
-    tracker.pending = [SessionEvent(*e) for e in json.loads(row[-1])] if row[-1] else []
+    tracker.pending = list(map(SessionEvent._make, json.loads(row[-1]))) if row[-1] else []
     return tracker, timer_ms

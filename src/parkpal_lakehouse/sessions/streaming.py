@@ -18,7 +18,7 @@ Time: Spark's watermark is the newest event time minus `SessionSettings.spark_de
 for the rules the watermark is newest-minus-`watermark_seconds`. Buffered events are applied in
 event-time order once that passes them; timers are registered `late_horizon_hours` early to match.
 An event older than what its user's state has applied is emitted as a `late` row (it never reaches
-the rules), so Spark itself only ever drops rows more than the horizon late.
+the rules); Spark drops none, the processor's input having no watermark column (`circling_rows`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from parkpal_lakehouse.sessions.batch import (
     tracker_rows,
     user_bucket,
 )
-from parkpal_lakehouse.sessions.inputs import session_events, zone_geometry
+from parkpal_lakehouse.sessions.inputs import RULE_COLUMNS, session_events, zone_geometry
 from parkpal_lakehouse.sessions.rules import SessionEvent, ZoneGeometry
 from parkpal_lakehouse.sessions.state import BUCKET_STATE_SCHEMA, TIMER, restore_tracker, tracker_row
 from parkpal_lakehouse.sessions.store import closed_sessions, late_events, merge_closed_sessions, refresh_open_sessions
@@ -144,10 +144,15 @@ def bucket_timer(rows: Iterable[tuple]) -> int | None:
 
 def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
                   settings: SessionSettings) -> DataFrame:
-    """The processor's output rows (`SESSION_ROW_DDL`) for a stream of `inputs.session_events`."""
+    """The processor's output rows (`SESSION_ROW_DDL`) for a stream of `inputs.session_events`.
+
+    Only the rules' columns reach the processor (`inputs.RULE_COLUMNS`): not the watermark's `event_time`,
+    whose row-by-row conversion cost the hand-over as much as the rest. Without that column Spark filters
+    no row by its watermark: every event, however late, reaches the processor, which applies it or
+    reports it `late` (`silver.late_events`, then the repair)."""
     processor = CirclingProcessor(rules, zones, settings)
     return (events.withWatermark("event_time", settings.spark_delay)
-            .withColumn(BUCKET, user_bucket(settings.state_buckets))
+            .select(user_bucket(settings.state_buckets).alias(BUCKET), *RULE_COLUMNS)
             .groupBy(BUCKET)
             .transformWithStateInPandas(processor, SESSION_ROW_DDL, "Append", "EventTime"))
 
