@@ -147,7 +147,7 @@ def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: Circ
     """The processor's output rows (`SESSION_ROW_DDL`) for a stream of `inputs.session_events`.
 
     Only the rules' columns reach the processor (`inputs.RULE_COLUMNS`): not the watermark's `event_time`,
-    whose row-by-row conversion cost the hand-over as much as the rest. Without that column Spark filters
+    the costliest column in PySpark's row-by-row hand-over. Without that column Spark filters
     no row by its watermark: every event, however late, reaches the processor, which applies it or
     reports it `late` (`silver.late_events`, then the repair)."""
     processor = CirclingProcessor(rules, zones, settings)
