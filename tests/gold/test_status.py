@@ -3,7 +3,6 @@ at several instants (landing files arriving over a day)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,6 +125,7 @@ def test_zone_status_follows_the_truth_through_the_day(spark, small_city, tmp_pa
     from parkpal_lakehouse.config import local_config
     from parkpal_lakehouse.contracts.events import Hub
     from parkpal_lakehouse.ingestion import run_ingestion
+    from parkpal_lakehouse.io.checkpoint import batch_watermark_ms
     from parkpal_lakehouse.io.delta import delta_table, read_table
     from parkpal_lakehouse.names import ZONE_STATUS, silver_table
     from parkpal_lakehouse.sessions.backfill import data_horizon_ms, silver_events_batch
@@ -172,7 +172,6 @@ def test_zone_status_follows_the_truth_through_the_day(spark, small_city, tmp_pa
     overwrites = history[history["operationParameters"].map(lambda p: p.get("mode")) == "Overwrite"]
     checkpoint = Path(config.checkpoint_path("silver_parking_sessions"))
     batches = sorted(int(f.name) for f in (checkpoint / "commits").iterdir() if f.name.isdigit())
-    watermarks = [json.loads((checkpoint / "offsets" / str(b)).read_text().splitlines()[1])["batchWatermarkMs"]
-                  for b in batches]
+    watermarks = [batch_watermark_ms(spark, str(checkpoint), b) for b in batches]
     assert batches == list(range(len(batches))) and watermarks[0] == 0 and all(w > 0 for w in watermarks[1:])
     assert len(overwrites) == len(batches) - 1 >= 3, (len(overwrites), batches, watermarks)

@@ -7,8 +7,6 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.sessions.rules import ZoneGeometry
 
-SESSION_EVENT_COLUMNS = ("user_id", "event_time", "t_ms", "kind", "event_key", "what", "confidence", "zone_id",
-                         "latitude", "longitude")
 # What the rules read of an event (`batch.events_by_user`): the columns both paths hand to Python. Not
 # `event_time`: a timestamp is the costliest column in the stream's row-by-row hand-over to the processor
 # (pandas builds a `Timestamp` per row), though the stream gained only a few per cent (docs/sessionization.md).

@@ -193,10 +193,10 @@ def session_batch_writer(config: LakehouseConfig, name: str, checkpoint: str | N
             # offset log gives the batch (no table read); none before any event. An offset log this code
             # cannot read: the newest event in silver instead (`write_zone_status`).
             watermark = batch_watermark_ms(spark, checkpoint, batch_id)
-            horizon = None if watermark is None else rules_horizon_ms(watermark, late_horizon_ms)
-            if watermark is None or horizon is not None:
-                write_zone_status(spark, config, name, batch_id,
-                                  None if horizon is None else datetime.fromtimestamp(horizon / 1000, UTC))
+            if watermark is None:
+                write_zone_status(spark, config, name, batch_id)
+            elif (horizon := rules_horizon_ms(watermark, late_horizon_ms)) is not None:
+                write_zone_status(spark, config, name, batch_id, datetime.fromtimestamp(horizon / 1000, UTC))
         finally:
             batch.unpersist()
 
