@@ -8,7 +8,7 @@
 3. 29 more days of history are added in front (the day's silver zone tables and sessions, shifted
    back 1..29 days, with new ids), and the same hour and day are computed again: the cost of an hour
    must not grow with history. Also timed: finding the pending hours when nothing changed.
-4. The Spark jobs one one-hour run starts, counted by call site (issue 21: where the fixed cost is).
+4. One one-hour run step by step: each step's seconds and Spark jobs, by kind (issue 21: where the fixed cost is).
 
     .venv/bin/python benchmarks/gold_hourly.py [--zones 200] [--users 20000] [--history-days 30]
 """
@@ -20,17 +20,20 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parent.parent))  # the checkout: tests/support's Spark job counters
 from _measure import peak_rss_mib, timed  # noqa: E402
 from ingestion_throughput import jvm_peak_mib  # noqa: E402
 from pyspark.sql import DataFrame  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 from pyspark.sql.types import DateType, TimestampType  # noqa: E402
+from tests.support.spark_jobs import spark_counters, spark_job_kinds  # noqa: E402
 
 from parkpal_lakehouse.config import StreamSettings, local_config  # noqa: E402
 from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
@@ -104,28 +107,43 @@ def best_of(step, runs: int = 2) -> float:
     return min(timed(step)[1] for _ in range(runs))
 
 
-def spark_jobs(spark, step, label: str) -> Counter:
-    """Run `step` once in its own job group; Spark's jobs it started, counted by where they come from (the
-    call site of their last stage: Delta's own jobs, AQE's query stages, our collects and writes)."""
-    sc, group = spark.sparkContext, f"bench-{label}"
-    sc.setJobGroup(group, label)
+# `run_hourly`'s steps, as named in `gold.hourly` (reached through that module, so they can be timed in place).
+STEPS = ("silver_bounds", "apply_zone_changes", "refresh_calendar", "pending_hours", "hourly_inputs",
+         "check_quality", "append_rows", "side_by_side", "create_views")
+
+
+def step_breakdown(spark, step) -> tuple[float, int, dict[str, tuple[float, int, Counter]]]:
+    """Run `step` (one `run_hourly`) once with each of `STEPS` timed where it is called: its seconds, Spark
+    jobs and their kinds (Spark's job description or call site: `tests/support/spark_jobs.py`). Nested steps
+    count once (`side_by_side` here is the range's writes; the inputs' reads side by side are `hourly_inputs`);
+    a lazy frame's jobs count where it is computed."""
+    import parkpal_lakehouse.gold.hourly as hourly
+
+    found: dict[str, tuple[float, int, Counter]] = {}
+    reading = [0.0]  # seconds spent reading the job kinds, not the run's
+
+    def wrapped(name, function):
+        def timed_step(*args, **kwargs):
+            first, started = spark_counters()[0], time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds, end = time.perf_counter() - started, spark_counters()[0]
+                before, read_from = found.get(name, (0.0, 0, Counter())), time.perf_counter()
+                found[name] = (before[0] + seconds, before[1] + end - first, before[2] + spark_job_kinds(first, end))
+                reading[0] += time.perf_counter() - read_from
+        return timed_step
+
+    originals = {name: getattr(hourly, name) for name in STEPS}
+    first, started = spark_counters()[0], time.perf_counter()
     try:
+        for name, function in originals.items():
+            setattr(hourly, name, wrapped(name, function))
         step()
     finally:
-        sc.setLocalProperty("spark.jobGroup.id", None)
-    tracker, sites = sc.statusTracker(), Counter()
-    for job_id in tracker.getJobIdsForGroup(group):
-        job = tracker.getJobInfo(job_id)
-        stages = [tracker.getStageInfo(s) for s in (job.stageIds if job else [])]
-        names = [st.name for st in stages if st is not None]
-        sites[_site(names[-1]) if names else "unknown"] += 1
-    return sites
-
-
-def _site(stage_name: str) -> str:
-    """`collect at /x/parkpal_lakehouse/gold/zones.py:54` -> `collect at gold/zones.py:54`; Java sites as is."""
-    what, _, where = stage_name.partition(" at ")
-    return f"{what} at {where.split('parkpal_lakehouse/')[-1]}" if where else stage_name
+        for name, function in originals.items():
+            setattr(hourly, name, function)
+    return time.perf_counter() - started - reading[0], spark_counters()[0] - first, found
 
 
 def shown(name: str, seconds: float) -> tuple[str, float]:
@@ -178,11 +196,15 @@ def main() -> None:
         _, seconds = timed(lambda: add_history(spark, config, args.history_days))
         rows = read_table(spark, config, silver_table(Hub.GATE)).count()
         print(f"history: {args.history_days} days in the zone tables ({rows:,} gate events) added in {seconds:.0f}s")
-        jobs = spark_jobs(spark, lambda: run_hourly(spark, without_optimize(config), hour, repair=False,
-                                                    progress=lambda _m: None), "one-hour")
-        print(f"Spark jobs of one one-hour run (1-day history): {sum(jobs.values())}")
-        for site, n in jobs.most_common():
-            print(f"  {n:4d}  {site}")
+        seconds, jobs, steps = step_breakdown(spark, lambda: run_hourly(
+            spark, without_optimize(config), hour, repair=False, progress=lambda _m: None))
+        print(f"one one-hour run (1-day history), step by step: {seconds:.1f} s, {jobs} Spark jobs")
+        for name, (step_s, step_jobs, kinds) in steps.items():
+            print(f"  {name:<20}{step_s:6.2f} s {step_jobs:4d} jobs: "
+                  + "; ".join(f"{n} {kind[:48]}" for kind, n in kinds.most_common(4)))
+        rest_s, rest_jobs = seconds - sum(v[0] for v in steps.values()), jobs - sum(v[1] for v in steps.values())
+        print(f"  {'the rest':<20}{rest_s:6.2f} s {rest_jobs:4d} jobs (metrics and facts kept with localCheckpoint, "
+              "their counts, the run's record)")
         figures |= measure(spark, config, hour, day, f"{args.history_days}-day history")
         zone_hours = args.zones * len(day)
         print("\nhourly gold job (wall time, best of 2 for hour/pending/reference)")
