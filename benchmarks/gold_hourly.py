@@ -203,8 +203,8 @@ def main() -> None:
             print(f"  {name:<20}{step_s:6.2f} s {step_jobs:4d} jobs: "
                   + "; ".join(f"{n} {kind[:48]}" for kind, n in kinds.most_common(4)))
         rest_s, rest_jobs = seconds - sum(v[0] for v in steps.values()), jobs - sum(v[1] for v in steps.values())
-        print(f"  {'the rest':<20}{rest_s:6.2f} s {rest_jobs:4d} jobs (metrics and facts kept with localCheckpoint, "
-              "their counts, the run's record)")
+        print(f"  {'the rest':<20}{rest_s:6.2f} s {rest_jobs:4d} jobs (the metrics, the reconciliation and "
+              "the facts kept with localCheckpoint, the rows written counted)")
         figures |= measure(spark, config, hour, day, f"{args.history_days}-day history")
         zone_hours = args.zones * len(day)
         print("\nhourly gold job (wall time, best of 2 for hour/pending/reference)")
