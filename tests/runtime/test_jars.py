@@ -45,8 +45,13 @@ def test_cache_key_follows_the_pom_so_a_version_change_refetches():
 
 @pytest.mark.slow
 def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
-    """A separate process with no mvn on PATH, proxies to nowhere and fetching forbidden."""
+    """A separate process with no mvn on PATH, proxies to nowhere and fetching forbidden; its JVM loads
+    Spark's and Delta's classes from the class archive `parkpal setup` made (made here if it is missing)."""
+    from parkpal_lakehouse.runtime.class_archive import archive_path, build_archive
+
     ensure_jars(SPARK_JARS)
+    if not archive_path().is_file():
+        build_archive()
     script = textwrap.dedent(f"""
         from parkpal_lakehouse.config import local_config
         from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark
@@ -60,12 +65,21 @@ def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
     tripwire.parent.mkdir()
     tripwire.write_text(f"#!/bin/sh\ntouch {tmp_path / 'mvn-was-called'}\nexit 1\n")
     tripwire.chmod(0o755)
+    loaded = tmp_path / "classes.log"  # HotSpot's record of where each class came from
     env = {**os.environ, "PARKPAL_OFFLINE": "1", "PATH": f"{tripwire.parent}:{os.environ['PATH']}",
-           "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9"}
+           "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
+           "JDK_JAVA_OPTIONS": f"-Xlog:class+load=info:file={loaded}"}
+    env.pop("PARKPAL_CLASS_ARCHIVE", None)
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "rows 5" in result.stdout and "ivy none" in result.stdout
     assert not (tmp_path / "mvn-was-called").exists()
+    sources = {}
+    for line in loaded.read_text().splitlines():
+        name, _, source = line.partition(" source: ")
+        sources[name.rsplit(" ", 1)[-1]] = source
+    for name in ("org.apache.spark.SparkContext", "org.apache.spark.sql.delta.DeltaLog"):
+        assert sources[name] == "shared objects file (top)", (name, sources.get(name))
 
 
 def test_cold_cache_offline_says_how_to_warm_it(tmp_path, monkeypatch):

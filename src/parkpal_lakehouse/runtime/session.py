@@ -19,6 +19,7 @@ from types import MappingProxyType
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
+from parkpal_lakehouse.runtime.class_archive import archive_options
 from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, jvm_output_to
 from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars, java_executable
 
@@ -80,6 +81,8 @@ class LocalSparkSettings:
     extra_jars: tuple[str, ...] = ()
     # HotSpot options of the driver JVM (`()`: HotSpot's defaults, as benchmarks/jvm_jit.py compares).
     jit_options: tuple[str, ...] = JIT_OPTIONS
+    # Start from the class archive `parkpal setup` made, when there is one (runtime/class_archive.py).
+    class_archive: bool = True
 
 
 def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = None) -> SparkSession:
@@ -96,7 +99,8 @@ def get_spark(config: LakehouseConfig, settings: LocalSparkSettings | None = Non
 
 
 def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -> SparkSession:
-    java_executable()  # a one-line error now beats a JVM gateway stack trace later
+    java = java_executable()  # a one-line error now beats a JVM gateway stack trace later
+    jvm_options = [*settings.jit_options, *(archive_options(java) if settings.class_archive else ())]
     jars = [*ensure_jars(SPARK_JARS), *settings.extra_jars]
     # Python workers (pandas UDFs, the stateful processor's driver-side runner) must be this interpreter,
     # the one with parkpal_lakehouse and pandas installed, not whatever `python3` is first on PATH.
@@ -159,7 +163,7 @@ def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -
         .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile={_LOG4J2} -Dderby.stream.error.file={warehouse / 'derby.log'} "
-                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'} {' '.join(settings.jit_options)}")
+                f"-Dparkpal.log.dir={Path(config.storage_root) / 'logs'} {' '.join(jvm_options)}")
     )
     for key, value in settings.extra_conf.items():
         builder = builder.config(key, value)

@@ -1,0 +1,61 @@
+"""The driver JVM's class archive: named only when it exists, keyed by the JDK and pyspark, made whole or
+not at all. That a JVM really maps it is `test_jars.py`'s offline start (the classes' load log)."""
+
+import sys
+
+import pytest
+
+from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.runtime.class_archive import (
+    CLASS_ARCHIVE_ENV,
+    archive_options,
+    archive_path,
+    build_archive,
+)
+from parkpal_lakehouse.runtime.jars import java_executable
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARKPAL_JAR_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_the_options_name_the_archive_only_when_it_exists(empty_cache):
+    java = java_executable()
+    assert archive_options(java, environ={}) == ()  # HotSpot would turn all class sharing off for a missing file
+    path = archive_path(java)
+    assert path.parent.parent == empty_cache and path.suffix == ".jsa"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"archive")
+    assert archive_options(java, environ={}) == (f"-XX:SharedArchiveFile={path}", "-Xlog:cds*=off")
+    assert archive_options(java, environ={CLASS_ARCHIVE_ENV: "0"}) == ()
+
+
+def test_another_jdk_or_pyspark_is_another_archive(empty_cache, tmp_path, monkeypatch):
+    import pyspark
+
+    java = java_executable()
+    other_java = tmp_path / "jdk" / "bin" / "java"
+    other_java.parent.mkdir(parents=True)
+    other_java.write_text("")
+    assert archive_path(str(other_java)) != archive_path(java)
+    before = archive_path(java)
+    monkeypatch.setattr(pyspark, "__version__", "0.0.0")
+    assert archive_path(java) != before and archive_path(java).parent == before.parent
+
+
+@pytest.mark.parametrize(("child", "reason"), [
+    ('echo "java.lang.OutOfMemoryError: Java heap space" >&2; exit 3',
+     r"\(java.lang.OutOfMemoryError: Java heap space\)"),
+    ("exit 0", r"\(no archive written\)"),
+])
+def test_a_failed_build_is_one_line_and_leaves_nothing(empty_cache, tmp_path, monkeypatch, child, reason):
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\n{child}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    with pytest.raises(ParkPalError, match=r"the JVM class archive was not made " + reason) as err:
+        build_archive()
+    assert "\n" not in str(err.value) and "Spark starts without it" in str(err.value)
+    assert not archive_path().exists() and list(archive_path().parent.iterdir()) == []  # no staging left
