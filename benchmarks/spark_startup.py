@@ -1,12 +1,15 @@
-"""Spark start time with a cold jar cache (fetch from Maven Central) and a warm one (no network),
+"""Spark start time with a cold jar cache (fetch from Maven Central) and a warm one (no network), the
+warm one with and without the JVM class archive `parkpal setup` makes (alternating, best of --rounds),
 each in a fresh process, beside the start of a plain pyspark session without Delta as the reference.
 
-    .venv/bin/python benchmarks/spark_startup.py
+    .venv/bin/python benchmarks/spark_startup.py [--rounds 3]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,15 +43,37 @@ def run(script: str, env: dict[str, str]) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    rounds = parser.parse_args().rounds
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "PARKPAL_JAR_CACHE": cache}
         cold = run(PROBE, env)
-        warm = run(PROBE, {**env, "PARKPAL_OFFLINE": "1"})
+    from parkpal_lakehouse.runtime.class_archive import archive_path, build_archive
+    from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars
+
+    ensure_jars(SPARK_JARS)
+    made = None
+    if not archive_path().is_file():
+        started = time.perf_counter()
+        build_archive()
+        made = time.perf_counter() - started
+    env = {**os.environ, "PARKPAL_OFFLINE": "1"}
+    without, with_archive = [], []
+    for _ in range(rounds):
+        without.append(run(PROBE, {**env, "PARKPAL_CLASS_ARCHIVE": "0"}))
+        with_archive.append(run(PROBE, {**env, "PARKPAL_CLASS_ARCHIVE": "1"}))
     plain = run(PLAIN, dict(os.environ))
     print("Spark session start + first Delta write (fresh process each)")
-    print(f"  cold jar cache (mvn fetch, ~/.m2 as it is)  {cold:6.1f} s")
-    print(f"  warm jar cache (offline)                    {warm:6.1f} s")
-    print(f"  reference: plain pyspark + parquet write    {plain:6.1f} s")
+    print(f"  cold jar cache (mvn fetch, ~/.m2 as it is)        {cold:6.1f} s")
+    print(f"  warm jar cache (offline), no class archive        {min(without):6.1f} s best, "
+          f"{statistics.median(without):.1f} s median of {rounds}")
+    print(f"  warm jar cache (offline), from the class archive  {min(with_archive):6.1f} s best, "
+          f"{statistics.median(with_archive):.1f} s median of {rounds} "
+          f"({min(with_archive) / min(without):.2f}x)")
+    print(f"  the class archive: {archive_path().stat().st_size / 2**20:.0f} MB, "
+          + (f"made in {made:.1f} s by this run" if made is not None else "made before (parkpal setup)"))
+    print(f"  reference: plain pyspark + parquet write          {plain:6.1f} s")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def test_the_options_name_the_archive_only_when_it_exists(empty_cache):
     assert archive_options(java, environ={CLASS_ARCHIVE_ENV: "0"}) == ()
 
 
-def test_another_jdk_or_pyspark_is_another_archive(empty_cache, tmp_path, monkeypatch):
+def test_another_jdk_pyspark_or_environment_is_another_archive(empty_cache, tmp_path, monkeypatch):
     import pyspark
 
     java = java_executable()
@@ -43,6 +43,10 @@ def test_another_jdk_or_pyspark_is_another_archive(empty_cache, tmp_path, monkey
     before = archive_path(java)
     monkeypatch.setattr(pyspark, "__version__", "0.0.0")
     assert archive_path(java) != before and archive_path(java).parent == before.parent
+    version = archive_path(java)
+    # the same pyspark in another virtual environment: its jars are another class path
+    monkeypatch.setattr("parkpal_lakehouse.runtime.class_archive.pyspark_jars_dir", lambda: tmp_path / "venv2")
+    assert archive_path(java) not in (before, version)
 
 
 @pytest.mark.parametrize(("child", "reason"), [

@@ -7,10 +7,12 @@ verified in a file beside the jars; later JVMs map that file instead (`-XX:Share
 session's start and first Delta write 12.3 -> 8.1 s on 2 cores (issue 21, docs/ingestion.md "The
 driver JVM's classes, archived").
 
-The archive is a cache, never required: without it (no `parkpal setup` since the jars or the JDK
-changed, `PARKPAL_CLASS_ARCHIVE=0`) the JVM starts as before. HotSpot checks the archive against the
-JDK build and the class path itself and ignores one that does not match; its messages about that are
-turned off (`-Xlog:cds*=off`), since they would reach the terminal.
+The archive is a cache, never required: without it (no `parkpal setup` since the jars, the JDK or the
+environment changed, `PARKPAL_CLASS_ARCHIVE=0`) the JVM starts as before. It belongs to one JDK build and
+one class path (this environment's pyspark jars, then the cached ones), so there is one per environment
+(~185 MB; delete `classes-*.jsa` in the jar cache to reclaim them). HotSpot checks both itself and ignores
+an archive that does not match; its messages about that are turned off (`-Xlog:cds*=off`), since they
+would reach the terminal.
 """
 
 from __future__ import annotations
@@ -25,20 +27,20 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.runtime.jars import SPARK_JARS, cache_dir, java_executable
+from parkpal_lakehouse.runtime.jars import SPARK_JARS, cache_dir, java_executable, pyspark_jars_dir
 
 CLASS_ARCHIVE_ENV = "PARKPAL_CLASS_ARCHIVE"  # "0": start without it
 _QUIET = "-Xlog:cds*=off"
 
 
 def archive_path(java: str | None = None) -> Path:
-    """The archive of the Spark jar set for this JDK (`java`, else the one Spark will use) and pyspark, in
-    the jar set's cache folder."""
+    """The archive for this JDK (`java`, else the one Spark will use) and this environment's pyspark, in
+    the Spark jar set's cache folder (one per environment: the class path names the venv's jars)."""
     import pyspark
 
     binary = Path(java or java_executable()).resolve()
-    jdk = hashlib.sha256(f"{binary}|{binary.stat().st_mtime_ns}|{pyspark.__version__}".encode()).hexdigest()[:12]
-    return cache_dir(SPARK_JARS) / f"classes-{jdk}.jsa"
+    identity = f"{binary}|{binary.stat().st_mtime_ns}|{pyspark.__version__}|{pyspark_jars_dir().resolve()}"
+    return cache_dir(SPARK_JARS) / f"classes-{hashlib.sha256(identity.encode()).hexdigest()[:12]}.jsa"
 
 
 def archive_options(java: str, environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
@@ -65,9 +67,6 @@ def build_archive(timeout_s: float = 600) -> Path:
             reason = (result.stderr.strip().splitlines() or ["no archive written"])[-1][:200]
             raise ParkPalError(f"the JVM class archive was not made ({reason}); Spark starts without it")
         dumped.replace(target)
-        for stale in target.parent.glob("classes-*.jsa"):  # made for a JDK or pyspark no longer in use
-            if stale != target:
-                stale.unlink(missing_ok=True)
     except subprocess.TimeoutExpired as exc:
         raise ParkPalError(f"the JVM class archive was not made in {timeout_s:.0f}s; Spark starts without it") \
             from exc
