@@ -2,10 +2,10 @@
 
 Every local command starts a JVM that loads and verifies some 20,000 classes of Spark, Delta and their
 libraries before it does any work. `parkpal setup` runs Spark once with `-XX:ArchiveClassesAtExit` (a
-session, a few Delta writes, a MERGE, a streaming query) and keeps the classes HotSpot parsed and
-verified in a file beside the jars; later JVMs map that file instead (`-XX:SharedArchiveFile`): a
-session's start and first Delta write 12.3 -> 8.1 s on 2 cores (issue 21, docs/ingestion.md "The
-driver JVM's classes, archived").
+session, a partitioned Delta write and a read) and keeps the classes HotSpot parsed and verified in a
+file beside the jars; later JVMs map that file instead (`-XX:SharedArchiveFile`): a session's start and
+first Delta write 8.9 -> 5.2 s on 2 cores (`benchmarks/spark_startup.py`; issue 21, docs/ingestion.md
+"The driver JVM's classes, archived").
 
 The archive is a cache, never required: without it (no `parkpal setup` since the jars, the JDK or the
 environment changed, `PARKPAL_CLASS_ARCHIVE=0`) the JVM starts as before. It belongs to one JDK build and
