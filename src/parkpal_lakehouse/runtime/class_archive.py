@@ -8,11 +8,11 @@ first Delta write 8.9 -> 5.2 s on 2 cores (`benchmarks/spark_startup.py`; issue 
 "The driver JVM's classes, archived").
 
 The archive is a cache, never required: without it (no `parkpal setup` since the jars, the JDK or the
-environment changed; `PARKPAL_CLASS_ARCHIVE=0`: neither made nor used) the JVM starts as before. It belongs to one JDK build and
-one class path (this environment's pyspark jars, then the cached ones), so there is one per environment
-(~185 MB; delete `classes-*.jsa` in the jar cache to reclaim them). HotSpot checks both itself and ignores
-an archive that does not match; its messages about that are turned off (`-Xlog:cds*=off`), since they
-would reach the terminal.
+environment changed; `PARKPAL_CLASS_ARCHIVE=0`: neither made nor used) the JVM starts as before. It
+belongs to one JDK build and one class path (this environment's pyspark jars, then the cached ones), so
+there is one per environment (~185 MB; delete `classes-*.jsa` in the jar cache to reclaim them). HotSpot
+checks both itself and ignores an archive that does not match; its messages about that are turned off
+(`-Xlog:cds*=off`), since they would reach the terminal.
 """
 
 from __future__ import annotations
