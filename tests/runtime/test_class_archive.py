@@ -1,7 +1,10 @@
 """The driver JVM's class archive: named only when it exists, keyed by the JDK and pyspark, made whole or
 not at all. That a JVM really maps it is `test_jars.py`'s offline start (the classes' load log)."""
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +66,11 @@ def test_a_failed_build_is_one_line_and_leaves_nothing(empty_cache, tmp_path, mo
         build_archive()
     assert "\n" not in str(err.value) and "Spark starts without it" in str(err.value)
     assert not archive_path().exists() and list(archive_path().parent.iterdir()) == []  # no staging left
+
+
+def test_setup_turned_off_makes_none():
+    env = {**os.environ, CLASS_ARCHIVE_ENV: "0"}
+    result = subprocess.run([str(Path(sys.executable).parent / "parkpal"), "setup"], capture_output=True, text=True,
+                            env=env, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "JVM class archive: not made (PARKPAL_CLASS_ARCHIVE=0)" in result.stderr
