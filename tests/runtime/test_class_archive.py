@@ -1,5 +1,5 @@
-"""The driver JVM's class archive: named only when it exists, keyed by the JDK and pyspark, made whole or
-not at all. That a JVM really maps it is `test_jars.py`'s offline start (the classes' load log)."""
+"""The driver JVM's class archive: named only when it exists, keyed by the JDK, pyspark and the environment,
+made whole or not at all. That a JVM really maps it is `test_jars.py`'s offline start (the classes' load log)."""
 
 import os
 import subprocess
@@ -69,8 +69,11 @@ def test_a_failed_build_is_one_line_and_leaves_nothing(empty_cache, tmp_path, mo
 
 
 def test_setup_turned_off_makes_none():
+    archive = archive_path()
+    before = archive.stat().st_mtime_ns if archive.exists() else None  # the real cache: `make install` made one
     env = {**os.environ, CLASS_ARCHIVE_ENV: "0"}
     result = subprocess.run([str(Path(sys.executable).parent / "parkpal"), "setup"], capture_output=True, text=True,
                             env=env, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "JVM class archive: not made (PARKPAL_CLASS_ARCHIVE=0)" in result.stderr
+    assert (archive.stat().st_mtime_ns if archive.exists() else None) == before
