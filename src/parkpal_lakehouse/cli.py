@@ -77,23 +77,23 @@ def _assignments(pairs: Sequence[str], flag: str) -> dict[str, str]:
 
 # --- commands that are not pipeline steps ----------------------------------------------------------
 def cmd_setup(args: argparse.Namespace) -> int:
-    from parkpal_lakehouse.runtime.class_archive import CLASS_ARCHIVE_ENV, archive_path, build_archive
+    from parkpal_lakehouse.runtime.class_archive import CLASS_ARCHIVE_ENV, archive_path, build_archive, turned_off
     from parkpal_lakehouse.runtime.jars import KAFKA_BROKER_JARS, SPARK_JARS, ensure_jars, java_executable
 
-    java_executable()
+    java = java_executable()
     for jar_set in (SPARK_JARS, KAFKA_BROKER_JARS):
         started = time.perf_counter()
         jars = ensure_jars(jar_set)
         progress(f"{jar_set.name} jars: {len(jars)} cached in {jars[0].parent} ({time.perf_counter() - started:.1f}s)")
-    started, archive = time.perf_counter(), archive_path()
-    if os.environ.get(CLASS_ARCHIVE_ENV, "").strip() == "0":
+    started, archive = time.perf_counter(), archive_path(java)
+    if turned_off():
         progress(f"JVM class archive: not made ({CLASS_ARCHIVE_ENV}=0)")
         return 0
     if archive.is_file():
         progress(f"JVM class archive: {archive} (made before)")
         return 0
     try:
-        archive = build_archive()
+        archive = build_archive(java)
     except ParkPalError as err:  # a cache, never required: Spark starts without it
         progress(str(err))
         return 0

@@ -43,19 +43,24 @@ def archive_path(java: str | None = None) -> Path:
     return cache_dir(SPARK_JARS) / f"classes-{hashlib.sha256(identity.encode()).hexdigest()[:12]}.jsa"
 
 
+def turned_off(environ: Mapping[str, str] = os.environ) -> bool:
+    """`PARKPAL_CLASS_ARCHIVE=0`: no archive is made (`parkpal setup`) or used (a local session)."""
+    return environ.get(CLASS_ARCHIVE_ENV, "").strip() == "0"
+
+
 def archive_options(java: str, environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
     """The driver JVM's options to start from the archive, or () when there is none (or it is turned off).
     Only an existing file is named: HotSpot turns class sharing off altogether for a missing one."""
-    if environ.get(CLASS_ARCHIVE_ENV, "").strip() == "0":
+    if turned_off(environ):
         return ()
     path = archive_path(java)
     return (f"-XX:SharedArchiveFile={path}", _QUIET) if path.is_file() else ()
 
 
-def build_archive(timeout_s: float = 600) -> Path:
+def build_archive(java: str | None = None, timeout_s: float = 600) -> Path:
     """Run Spark once in a child process that dumps the classes it loaded at exit, then move the file into
     place (a half-written archive is never the one named). Raises ParkPalError in one line on failure."""
-    target = archive_path()
+    target = archive_path(java)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".classes-", dir=target.parent))
     dumped = staging / target.name
