@@ -46,20 +46,28 @@ def test_cache_key_follows_the_pom_so_a_version_change_refetches():
 @pytest.mark.slow
 def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
     """A separate process with no mvn on PATH, proxies to nowhere and fetching forbidden; its JVM loads
-    Spark's and Delta's classes from the class archive `parkpal setup` made (made here if it is missing)."""
+    Spark's and Delta's classes from the class archive `parkpal setup` made (made here if it is missing),
+    also with an extra jar (the SQL endpoint's guard), which the JVM's own class loader finds too."""
     from parkpal_lakehouse.runtime.class_archive import archive_path, build_archive
+    from parkpal_lakehouse.serving.sql_endpoint import AUTH_CLASS, guard_jar
 
     ensure_jars(SPARK_JARS)
     if not archive_path().is_file():
         build_archive()
+    guard = guard_jar()
     script = textwrap.dedent(f"""
+        import os
         from parkpal_lakehouse.config import local_config
         from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark
         config = local_config({str(tmp_path)!r})
-        spark = get_spark(config, LocalSparkSettings(master="local[1]", driver_memory="1g"))
+        settings = LocalSparkSettings(master="local[1]", driver_memory="1g", extra_jars=({str(guard)!r},))
+        spark = get_spark(config, settings)
         spark.range(5).write.format("delta").save(config.table_path("bronze.offline_probe"))
         print("rows", spark.read.format("delta").load(config.table_path("bronze.offline_probe")).count())
         print("ivy", spark.sparkContext.getConf().get("spark.jars.packages", "none"))
+        system = spark.sparkContext._jvm.java.lang.ClassLoader.getSystemClassLoader()
+        print("system loader", system.loadClass({AUTH_CLASS!r}).getName())
+        print("launch env left", os.environ.get("SPARK_DIST_CLASSPATH"))
     """)
     tripwire = tmp_path / "bin" / "mvn"  # shadows the real mvn: any call is recorded and fails
     tripwire.parent.mkdir()
@@ -73,6 +81,7 @@ def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "rows 5" in result.stdout and "ivy none" in result.stdout
+    assert f"system loader {AUTH_CLASS}" in result.stdout and "launch env left None" in result.stdout
     assert not (tmp_path / "mvn-was-called").exists()
     sources = {}
     for line in loaded.read_text().splitlines():
@@ -80,6 +89,7 @@ def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
         sources[name.rsplit(" ", 1)[-1]] = source
     for name in ("org.apache.spark.SparkContext", "org.apache.spark.sql.delta.DeltaLog"):
         assert sources[name] == "shared objects file (top)", (name, sources.get(name))
+    assert sources[AUTH_CLASS].endswith(guard.name), sources.get(AUTH_CLASS)  # from the jar, after the archive's
 
 
 def test_cold_cache_offline_says_how_to_warm_it(tmp_path, monkeypatch):
