@@ -1,11 +1,15 @@
+import os
+
 from chispa import assert_df_equality
 
 from parkpal_lakehouse.io.delta import overwrite_table, read_table
 from parkpal_lakehouse.runtime.session import (
     CODEGEN_CACHE_ENTRIES,
     DATAFRAME_QUERY_CONTEXT,
+    DIST_CLASSPATH,
     HUGE_METHOD_LIMIT,
     LocalSparkSettings,
+    _class_path_after,
     dataframe_query_context,
 )
 
@@ -78,3 +82,18 @@ def test_the_driver_jvm_runs_with_the_jit_options(spark):
     running = {name: hotspot.getVMOption(name).getValue()
                for name in ("ReservedCodeCacheSize", "CompileThresholdScaling")}
     assert running == {"ReservedCodeCacheSize": str(512 * 1024 * 1024), "CompileThresholdScaling": "3.0"}
+
+
+def test_extra_jars_go_last_on_the_class_path_only_while_the_jvm_launches(monkeypatch):
+    """Spark's launcher appends `SPARK_DIST_CLASSPATH` after pyspark's jars (where the class archive still
+    matches); a value the user set stays in front and is back afterwards, and none is left when there was none."""
+    monkeypatch.delenv(DIST_CLASSPATH, raising=False)
+    with _class_path_after(("/jars/guard.jar",)):
+        assert os.environ[DIST_CLASSPATH] == "/jars/guard.jar"
+    assert DIST_CLASSPATH not in os.environ
+    with _class_path_after(()):
+        assert DIST_CLASSPATH not in os.environ
+    monkeypatch.setenv(DIST_CLASSPATH, "/hadoop/lib/*")
+    with _class_path_after(("/jars/a.jar", "/jars/b.jar")):
+        assert os.environ[DIST_CLASSPATH] == os.pathsep.join(["/hadoop/lib/*", "/jars/a.jar", "/jars/b.jar"])
+    assert os.environ[DIST_CLASSPATH] == "/hadoop/lib/*"
