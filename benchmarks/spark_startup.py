@@ -49,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "PARKPAL_JAR_CACHE": cache}
         cold = run(PROBE, env)
-    from parkpal_lakehouse.runtime.class_archive import archive_path, build_archive
+    from parkpal_lakehouse.runtime.class_archive import CLASS_ARCHIVE_ENV, archive_path, build_archive
     from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars
 
     ensure_jars(SPARK_JARS)
@@ -61,8 +61,8 @@ def main() -> None:
     env = {**os.environ, "PARKPAL_OFFLINE": "1"}
     without, with_archive = [], []
     for _ in range(rounds):
-        without.append(run(PROBE, {**env, "PARKPAL_CLASS_ARCHIVE": "0"}))
-        with_archive.append(run(PROBE, {**env, "PARKPAL_CLASS_ARCHIVE": "1"}))
+        without.append(run(PROBE, {**env, CLASS_ARCHIVE_ENV: "0"}))
+        with_archive.append(run(PROBE, {**env, CLASS_ARCHIVE_ENV: "1"}))
     plain = run(PLAIN, dict(os.environ))
     print("Spark session start + first Delta write (fresh process each)")
     print(f"  cold jar cache (mvn fetch, ~/.m2 as it is)        {cold:6.1f} s")

@@ -78,6 +78,7 @@ def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
            "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
            "JDK_JAVA_OPTIONS": f"-Xlog:class+load=info:file={loaded}"}
     env.pop("PARKPAL_CLASS_ARCHIVE", None)
+    env.pop("SPARK_DIST_CLASSPATH", None)  # the extra jar alone is appended; none is left after the launch
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "rows 5" in result.stdout and "ivy none" in result.stdout

@@ -65,9 +65,9 @@ def build_archive(java: str | None = None, timeout_s: float = 600) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".classes-", dir=target.parent))
     dumped = staging / target.name
     try:
-        env = {**os.environ, CLASS_ARCHIVE_ENV: "0"}
+        # The child's session is built with `class_archive=False` (`_dump`): it starts from no archive.
         result = subprocess.run([sys.executable, "-m", __name__, str(dumped)], capture_output=True, text=True,
-                                env=env, timeout=timeout_s, check=False)
+                                timeout=timeout_s, check=False)
         if result.returncode != 0 or not dumped.is_file() or dumped.stat().st_size == 0:
             reason = (result.stderr.strip().splitlines() or ["no archive written"])[-1][:200]
             raise ParkPalError(f"the JVM class archive was not made ({reason}); Spark starts without it")

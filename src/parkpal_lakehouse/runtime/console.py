@@ -39,6 +39,21 @@ def library_log_path(root: str | Path) -> Path:
 
 
 @contextlib.contextmanager
+def restored_environ(*keys: str) -> Iterator[None]:
+    """For the block: `keys` of the environment may be changed; afterwards each is as before (unset again
+    if it was unset)."""
+    saved = {k: os.environ.get(k) for k in keys}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def library_output_to(log_file: Path) -> Iterator[Path]:
     """For the block: libraries' Python logging and warnings go to `log_file`, and so does the output of a
     local JVM started inside it (`PARKPAL_LIBRARY_LOG`). Logging, warnings and the environment are as
@@ -47,38 +62,33 @@ def library_output_to(log_file: Path) -> Iterator[Path]:
     root = logging.getLogger()
     loggers = [root, *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
     saved = [(lg, list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
-    env = {k: os.environ.get(k) for k in (LIBRARY_LOG_ENV, "MLFLOW_CONFIGURE_LOGGING")}
     showwarning = warnings.showwarning
     handler = logging.FileHandler(log_file, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    try:
-        os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # MLflow imported later leaves logging to us
-        for logger in loggers:
-            terminal = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
-                        and not isinstance(h, logging.FileHandler)]
-            for old in terminal:
-                logger.removeHandler(old)  # e.g. MLflow's own stderr handler, if it was imported already
-            if terminal and logger is not root:
-                logger.propagate = True  # what it logged to the terminal now reaches the file
-        root.addHandler(handler)
-        root.setLevel(logging.WARNING)  # libraries' warnings; MLflow's own INFO lines (it logs little) as well
-        logging.getLogger("mlflow").setLevel(logging.INFO)
-        logging.captureWarnings(True)
-        os.environ[LIBRARY_LOG_ENV] = str(log_file)
-        yield log_file
-    finally:
-        if warnings.showwarning is not showwarning:
-            logging.captureWarnings(False)
-        for logger, handlers, propagate, level in saved:
-            logger.handlers[:] = handlers
-            logger.propagate = propagate
-            logger.setLevel(level)
-        handler.close()
-        for key, value in env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with restored_environ(LIBRARY_LOG_ENV, "MLFLOW_CONFIGURE_LOGGING"):
+        try:
+            os.environ.setdefault("MLFLOW_CONFIGURE_LOGGING", "false")  # MLflow imported later leaves logging to us
+            for logger in loggers:
+                terminal = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)
+                            and not isinstance(h, logging.FileHandler)]
+                for old in terminal:
+                    logger.removeHandler(old)  # e.g. MLflow's own stderr handler, if it was imported already
+                if terminal and logger is not root:
+                    logger.propagate = True  # what it logged to the terminal now reaches the file
+            root.addHandler(handler)
+            root.setLevel(logging.WARNING)  # libraries' warnings; MLflow's own INFO lines (it logs little) as well
+            logging.getLogger("mlflow").setLevel(logging.INFO)
+            logging.captureWarnings(True)
+            os.environ[LIBRARY_LOG_ENV] = str(log_file)
+            yield log_file
+        finally:
+            if warnings.showwarning is not showwarning:
+                logging.captureWarnings(False)
+            for logger, handlers, propagate, level in saved:
+                logger.handlers[:] = handlers
+                logger.propagate = propagate
+                logger.setLevel(level)
+            handler.close()
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.runtime.class_archive import archive_options
-from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, jvm_output_to
+from parkpal_lakehouse.runtime.console import LIBRARY_LOG_ENV, jvm_output_to, restored_environ
 from parkpal_lakehouse.runtime.jars import SPARK_JARS, ensure_jars, java_executable
 
 _LOG4J2 = Path(__file__).with_name("log4j2.properties")
@@ -106,18 +106,11 @@ def _class_path_after(jars: tuple[str, ...]) -> Iterator[None]:
     launcher appends `SPARK_DIST_CLASSPATH` last). `spark.driver.extraClassPath` would put them before
     pyspark's jars, and HotSpot ignores a class archive whose class path is not a prefix of the JVM's:
     the SQL endpoint (its guard jar) is ready in ~5 s with the archive, ~8.5 without (issue 21)."""
-    if not jars:
+    with restored_environ(DIST_CLASSPATH):
+        if jars:
+            before = os.environ.get(DIST_CLASSPATH)
+            os.environ[DIST_CLASSPATH] = os.pathsep.join([*([before] if before else []), *map(str, jars)])
         yield
-        return
-    saved = os.environ.get(DIST_CLASSPATH)
-    os.environ[DIST_CLASSPATH] = os.pathsep.join([*([saved] if saved else []), *map(str, jars)])
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(DIST_CLASSPATH, None)
-        else:
-            os.environ[DIST_CLASSPATH] = saved
 
 
 def build_local_session(config: LakehouseConfig, settings: LocalSparkSettings) -> SparkSession:
