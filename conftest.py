@@ -12,12 +12,15 @@ from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig, local_config
 from parkpal_lakehouse.runtime.console import restored_environ
-from parkpal_lakehouse.runtime.session import INTERPRETED_PROJECTIONS, LocalSparkSettings, build_local_session
+from parkpal_lakehouse.runtime.session import (
+    INTERPRETED_PROJECTIONS,
+    QUICK_JIT,
+    LocalSparkSettings,
+    build_local_session,
+)
 
 # Spark's launcher puts this variable's options on a driver JVM's command line (`spark-submit`, which PySpark runs).
 SUBMIT_OPTS = "SPARK_SUBMIT_OPTS"
-# HotSpot's quick compiler (C1) only, no optimising compiler (C2).
-QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,11 @@ CODEGEN_CACHE_ENTRIES = 2000
 # HotSpot's default call counts (less compile work for code that runs a few times). Hot code is still
 # compiled, a little later. Issue 21, `docs/ingestion.md` "The JVM's JIT on short runs".
 JIT_OPTIONS = ("-XX:ReservedCodeCacheSize=512m", "-XX:CompileThresholdScaling=3")
+# HotSpot's quick compiler (C1) only, no optimising compiler (C2): for JVMs that live a second or a few on tiny
+# data (the beeline client; the commands the test suite starts as their own processes, conftest.py), where C2's
+# compiling never pays back. Not for ParkPal's own sessions: three cities took 216 s with it against 145 s with
+# `JIT_OPTIONS` (issue 21, docs/ingestion.md).
+QUICK_JIT = "-XX:TieredStopAtLevel=1"
 
 
 # Projections built inside each task (Delta's log actions to rows, a write's statistics, a project outside a
@@ -109,7 +114,7 @@ def _class_path_after(jars: tuple[str, ...]) -> Iterator[None]:
     with restored_environ(DIST_CLASSPATH):
         if jars:
             before = os.environ.get(DIST_CLASSPATH)
-            os.environ[DIST_CLASSPATH] = os.pathsep.join([*([before] if before else []), *map(str, jars)])
+            os.environ[DIST_CLASSPATH] = os.pathsep.join(filter(None, (before, *map(str, jars))))
         yield
 
 

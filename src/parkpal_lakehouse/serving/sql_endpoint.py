@@ -207,13 +207,14 @@ def beeline_command(jdbc_url: str, *, user: str, password_file: Path | None, sql
                     force: bool = False) -> list[str]:
     """Hive's `beeline` JDBC client, from the jars pyspark ships (no separate install); the password is
     read from its file (`-w`), never put on the command line. A client runs for a second or two: HotSpot's
-    quick compiler only (`-XX:TieredStopAtLevel=1`; a statement on a warm endpoint 1.1-1.3 -> 0.9-1.0 s)."""
+    quick compiler only (`QUICK_JIT`; a statement on a warm endpoint 1.1-1.3 -> 0.9-1.0 s)."""
     import pyspark
 
+    from parkpal_lakehouse.runtime.session import QUICK_JIT
+
     classpath = os.path.join(os.path.dirname(pyspark.__file__), "jars", "*")
-    command = ["java", "-XX:TieredStopAtLevel=1", "-cp", classpath, "org.apache.hive.beeline.BeeLine",
-               "-u", jdbc_url, "-n", user,
-               f"--outputformat={output_format}", "--silent=true", "--showHeader=true"]
+    command = ["java", QUICK_JIT, "-cp", classpath, "org.apache.hive.beeline.BeeLine", "-u", jdbc_url,
+               "-n", user, f"--outputformat={output_format}", "--silent=true", "--showHeader=true"]
     if password_file is not None:
         command += ["-w", str(password_file)]
     if force:
