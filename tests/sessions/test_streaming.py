@@ -48,8 +48,11 @@ def _stream_in_chunks(spark: SparkSession, config, events: DataFrame, chunk: F.C
     """Write `events` to a feed table one commit (one file) per `chunk` value in order, then run the
     processor over it with one micro-batch per commit, writing through the production batch writer."""
     feed = str(root / "feed")
-    for (value,) in events.select(chunk.alias("c")).distinct().orderBy("c").collect():
-        events.filter(chunk == value).coalesce(1).write.format("delta").mode("append").save(feed)
+    chunked = events.withColumn("_chunk", chunk).persist()  # derived once, not once per commit
+    for (value,) in chunked.select("_chunk").distinct().orderBy("_chunk").collect():
+        commit = chunked.filter(F.col("_chunk") == value).drop("_chunk").coalesce(1)
+        commit.write.format("delta").mode("append").save(feed)
+    chunked.unpersist()
     stream = spark.readStream.format("delta").option("maxFilesPerTrigger", "1").load(feed)
     zones = zone_geometry(zones_reference(spark, config))
     rows = circling_rows(stream, zones, config.rules, config.sessions)
@@ -137,7 +140,7 @@ def test_late_events_are_kept_and_the_repair_makes_streaming_equal_batch(spark, 
     enqueued = [read_table(spark, config, f"silver.{t}").select(
         F.coalesce("event_id", "record_id").alias("event_key"), "enqueued_at")
         for t in ("activity_events", "geofence_events", "gate_events")]
-    by_arrival = events.join(enqueued[0].unionByName(enqueued[1]).unionByName(enqueued[2]), "event_key")
+    by_arrival = events.join(enqueued[0].unionByName(enqueued[1]).unionByName(enqueued[2]), "event_key").persist()
     # In arrival order, six hours of Event Hubs time per micro-batch, except some geofence events and
     # STILL readings held back to a last micro-batch, hours after their users' state moved past them.
     # Chosen by what happened (not by the event key: events without an eventId are keyed by bronze's
@@ -152,6 +155,7 @@ def test_late_events_are_kept_and_the_repair_makes_streaming_equal_batch(spark, 
     held = by_arrival.filter(held_back).select("event_key", "user_id", "t_ms").collect()
     must_be_late = _applied_past(by_arrival.filter(~held_back).withColumn("chunk", regular_chunk),
                                  held, 1000 * config.sessions.watermark_seconds)
+    by_arrival.unpersist()
     # Only held-back events are late, and every one its user's state had applied past before it came.
     assert must_be_late <= late_keys <= {r.event_key for r in held} and len(must_be_late) > 10
     assert late.filter("repaired_at IS NOT NULL").count() == 0
