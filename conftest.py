@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,13 +112,35 @@ def copy_city(src: Path, dst: Path) -> LakehouseConfig:
     return replace(config, gold=replace(config.gold, change_margin_minutes=0, optimize_after_write=False))
 
 
+@dataclass(frozen=True)
+class FirstHourlyJob:
+    """The bundle's hourly job's first run over the gold city: what it printed, its gold run's mode and hours."""
+
+    output: str
+    mode: str
+    hours: list[datetime]
+
+
 @pytest.fixture(scope="session")
 def gold_city(spark, ingested_city, small_city, tmp_path_factory):
-    """The small city copied, then the hourly gold job run once over every closed hour (read-only)."""
-    from parkpal_lakehouse.gold.hourly import run_hourly
-    from parkpal_lakehouse.steps.catalog import prepare_catalog
+    """The small city copied, then the bundle's hourly job run once on it as the schedule runs it (`parkpal jobs
+    run hourly`: gold for every closed hour, the gold quality checks, forecast scoring); read-only."""
+    import contextlib
+    import io
 
-    config = copy_city(small_city.root, tmp_path_factory.mktemp("gold") / "city")
-    prepare_catalog(spark, config)
-    report = run_hourly(spark, config, progress=lambda _m: None)
-    return config, report
+    from parkpal_lakehouse.cli import main
+    from parkpal_lakehouse.io.delta import read_table
+    from parkpal_lakehouse.names import HOURLY_RUNS
+
+    root = tmp_path_factory.mktemp("gold") / "city"
+    config = copy_city(small_city.root, root)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["jobs", "run", "hourly", "--root", str(root)])
+    assert code == 0, printed.getvalue()
+    (run,) = read_table(spark, config, HOURLY_RUNS).collect()
+    # a first run computes every closed hour from silver's first: one contiguous range
+    first, last = (run[c].replace(tzinfo=UTC) for c in ("first_hour", "last_hour"))
+    hours = [first + timedelta(hours=i) for i in range(run.hours_computed)]
+    assert hours[-1] == last, (hours, last)
+    return config, FirstHourlyJob(printed.getvalue(), run.mode, hours)

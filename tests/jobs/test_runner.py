@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from conftest import copy_city
 
 from parkpal_lakehouse.cli import main
 from parkpal_lakehouse.gold.accuracy import gold_accuracy
@@ -24,12 +23,11 @@ def test_wheel_tasks_get_the_job_parameters_then_their_own_with_references_fille
 
 
 @pytest.mark.slow
-def test_jobs_run_hourly_computes_gold_that_matches_the_ground_truth(spark, ingested_city, small_city, tmp_path,
-                                                                     capsys):
-    root = tmp_path / "lake"
-    config = copy_city(small_city.root, root)
-    assert main(["jobs", "run", "hourly", "--root", str(root)]) == 0
-    out = capsys.readouterr().out
+def test_jobs_run_hourly_computes_gold_that_matches_the_ground_truth(spark, gold_city, small_city):
+    # `gold_city` is built by `parkpal jobs run hourly --root <a copy of the city>` (conftest.py); its gold is
+    # read by the gold, serving and sharing tests too
+    config, first_run = gold_city
+    out = first_run.output
     assert "job hourly (target local) succeeded: gold_hourly succeeded" in out
     assert "gold_quality succeeded" in out and "forecast_score succeeded" in out
     assert "no @champion for occupancy_forecaster yet: nothing scored" in out
