@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -162,8 +163,11 @@ def test_sigterm_stops_a_continuous_stream_gracefully(spark, tmp_path):
     exit 0) is the same for every query; the reference tables are loaded in this process's session."""
     import signal
     import time
+    from collections import Counter
 
     from parkpal_lakehouse.config import local_config
+    from parkpal_lakehouse.io.delta import read_table
+    from parkpal_lakehouse.names import PIPELINE_PROGRESS
     from parkpal_lakehouse.silver.reference import load_reference_tables
 
     assert run("simulate", "--root", str(tmp_path), "--zones", "3", "--users", "60").returncode == 0
@@ -180,6 +184,15 @@ def test_sigterm_stops_a_continuous_stream_gracefully(spark, tmp_path):
     out, err = process.communicate(timeout=180)
     assert process.returncode == 0, err[-2000:]
     assert "SIGTERM: stopping the queries" in err and "ingestion stopped on signal" in out
+    # the batches it logged are kept: the progress rows still pending when the signal came were appended on the
+    # way out (a continuous run appends them once a minute)
+    batches, rows_in = re.search(r"stopped on signal: (\d+) micro-batches; rows in: (.+)", out).groups()
+    reported = {name: int(n) for name, n in (part.rsplit(" ", 1) for part in rows_in.split(", "))}
+    kept = read_table(spark, local_config(tmp_path), PIPELINE_PROGRESS).collect()
+    totals = Counter()
+    for row in kept:
+        totals[row.query_name] += row.num_input_rows
+    assert len(kept) == int(batches) > 0 and dict(totals) == reported, (kept, out)
 
 
 @pytest.mark.parametrize("command", [["share", "serve"], ["sql", "serve"], ["api", "serve"], ["dashboard", "serve"]])

@@ -96,6 +96,9 @@ def test_progress_is_recorded_and_nothing_fell_behind_the_watermark(spark, inges
         "silver_parking_sessions"}
     assert sum(r.dropped_by_watermark for r in progress) == 0
     assert report.rows_in["silver_activity_events"] == report.rows_in["bronze_activity_events"] > 0
+    # the run's rows, its three stages', in one append when it ended (not one per stage or progress check)
+    commits = DeltaTable.forPath(spark, config.table_path(PIPELINE_PROGRESS)).history().collect()
+    assert [c.operation for c in commits] == ["WRITE", "CREATE TABLE"] and len(progress) == report.batches
 
 
 def test_quality_results_are_persisted_per_batch_and_table(spark, ingested_city):

@@ -140,25 +140,30 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
 def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threading.Event,
                 recorder: ProgressRecorder, poll_seconds: float) -> None:
     """Start each phase's queries, wait for them all to end (availableNow) or for `stop`, then the next.
-    A query that fails to start stops the ones started before it (none is left running in the driver)."""
-    for phase in phases:
-        queries: list[StreamingQuery] = []
-        try:
-            for start in phase:
-                queries.append(start())
-            while any(q.isActive for q in queries) and not stop.is_set():
-                for q in queries:
-                    with contextlib.suppress(StreamingQueryException):  # translated just below
-                        q.awaitTermination(poll_seconds / max(1, len(queries)))
-                    _raise_if_failed(q)
-                recorder.flush(recorder.collect(queries))
-        finally:
-            _stop_gracefully(queries)
-            recorder.flush(recorder.collect(queries))
-        for q in queries:
-            _raise_if_failed(q)
-        if stop.is_set():
-            return
+    A query that fails to start stops the ones started before it (none is left running in the driver).
+    Every micro-batch is logged as it is seen; its progress row is in `ops.pipeline_progress` when the run
+    ends, failed or not (and within about a minute while a continuous run goes on)."""
+    try:
+        for phase in phases:
+            queries: list[StreamingQuery] = []
+            try:
+                for start in phase:
+                    queries.append(start())
+                while any(q.isActive for q in queries) and not stop.is_set():
+                    for q in queries:
+                        with contextlib.suppress(StreamingQueryException):  # translated just below
+                            q.awaitTermination(poll_seconds / max(1, len(queries)))
+                        _raise_if_failed(q)
+                    recorder.record(queries)
+            finally:
+                _stop_gracefully(queries)
+                recorder.record(queries)
+            for q in queries:
+                _raise_if_failed(q)
+            if stop.is_set():
+                return
+    finally:
+        recorder.append_pending()
 
 
 def _stop_gracefully(queries: list[StreamingQuery], patience_s: float = 120.0) -> None:
