@@ -46,9 +46,9 @@ def progress_row(progress: dict[str, Any]) -> dict[str, Any]:
 class ProgressRecorder:
     """Logs each new micro-batch of running queries as it is seen and appends their rows to
     `ops.pipeline_progress`: at most once every `append_every_s` while a run goes on, and when it ends
-    (`append_pending`). One commit per poll made a continuous stream (a progress check every 5 s) write
-    ~17,000 tiny commits a day to the table; an availableNow run now appends once, at its end, instead of
-    once per stage (~0.25 s a commit; issue 21)."""
+    (`append_pending`). Appending at every progress check that saw a batch made a continuous stream write
+    thousands of tiny commits a day to the table (a check every 5 s); an availableNow run now appends once,
+    at its end, instead of once per stage (~0.25 s a commit; issue 21)."""
 
     def __init__(self, spark: SparkSession, config: LakehouseConfig, log=print, append_every_s: float = 60.0):
         self.spark, self.config, self.log = spark, config, log
