@@ -161,9 +161,14 @@ def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threadin
             for q in queries:
                 _raise_if_failed(q)
             if stop.is_set():
-                return
-    finally:
-        recorder.append_pending()
+                break
+    except BaseException:
+        try:
+            recorder.append_pending()
+        except Exception as exc:  # the run's own error is the one to report; progress rows are monitoring
+            log.warning("progress rows not appended after the run failed: %s", exc)
+        raise
+    recorder.append_pending()
 
 
 def _stop_gracefully(queries: list[StreamingQuery], patience_s: float = 120.0) -> None:

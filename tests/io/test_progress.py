@@ -6,6 +6,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.ingestion import _run_phases
 from parkpal_lakehouse.io.delta import delta_table, read_table
 from parkpal_lakehouse.io.progress import ProgressRecorder
@@ -59,3 +62,24 @@ def test_a_continuous_run_logs_each_batch_and_keeps_every_row_in_one_commit_per_
     # at most once an interval (half a second here) and once on the way out, never once per progress check
     commits = delta_table(spark, lakehouse, PIPELINE_PROGRESS).history().collect()
     assert {c.operation for c in commits} == {"WRITE"} and len(commits) <= seconds / 0.5 + 1, (len(commits), seconds)
+
+
+def test_a_run_that_fails_in_a_later_stage_keeps_the_progress_of_the_stages_before(spark, lakehouse, tmp_path):
+    """The first stage reads a folder to its end (availableNow); the second fails to start: the error is the
+    run's, and the first stage's micro-batch is still in the table."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "part.txt").write_text("a\nb\nc\n")
+
+    def read_folder():
+        return (spark.readStream.format("text").load(str(tmp_path / "in")).writeStream.format("noop")
+                .queryName("progress_first_stage").option("checkpointLocation", str(tmp_path / "checkpoint"))
+                .trigger(availableNow=True).start())
+
+    def failing():
+        raise ParkPalError("second stage: the checkpoint belongs to another query")
+
+    recorder = ProgressRecorder(spark, lakehouse, log=lambda _m: None)
+    with pytest.raises(ParkPalError, match="belongs to another query"):
+        _run_phases([[read_folder], [failing]], threading.Event(), recorder, poll_seconds=0.3)
+    kept = read_table(spark, lakehouse, PIPELINE_PROGRESS).collect()
+    assert [(r.query_name, r.num_input_rows) for r in kept] == [("progress_first_stage", 3)]
