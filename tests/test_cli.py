@@ -187,7 +187,7 @@ def test_sigterm_stops_a_continuous_stream_gracefully(spark, tmp_path):
     # the batches it logged are kept: the progress rows still pending when the signal came were appended on the
     # way out (a continuous run appends them once a minute)
     batches, rows_in = re.search(r"stopped on signal: (\d+) micro-batches; rows in: (.+)", out).groups()
-    reported = {name: int(n) for name, n in (part.rsplit(" ", 1) for part in rows_in.split(", "))}
+    reported = {name: int(n.replace(",", "")) for name, n in (part.rsplit(" ", 1) for part in rows_in.split(", "))}
     kept = read_table(spark, local_config(tmp_path), PIPELINE_PROGRESS).collect()
     totals = Counter()
     for row in kept:

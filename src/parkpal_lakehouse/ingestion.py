@@ -157,7 +157,7 @@ def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threadin
                     recorder.record(queries)
             finally:
                 _stop_gracefully(queries)
-                recorder.record(queries)
+                recorder.collect(queries)  # appended below, after any error of the phase is raised
             for q in queries:
                 _raise_if_failed(q)
             if stop.is_set():

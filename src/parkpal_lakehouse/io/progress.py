@@ -56,21 +56,22 @@ class ProgressRecorder:
         self._seen: set[tuple[str, int]] = set()
         self.rows: list[dict[str, Any]] = []
         self._so_far: dict[str, int] = {}  # rows read per query in this run
-        self._pending: list[dict[str, Any]] = []
+        self._appended = 0  # self.rows[:_appended] are in the table
         self._appended_at = time.monotonic()
 
     def record(self, queries: list[StreamingQuery]) -> None:
         """Log the queries' new micro-batches; append what is pending if the last append is old enough."""
-        self._pending += self.collect(queries)
-        if self._pending and time.monotonic() - self._appended_at >= self.append_every_s:
+        self.collect(queries)
+        if len(self.rows) > self._appended and time.monotonic() - self._appended_at >= self.append_every_s:
             self.append_pending()
 
     def append_pending(self) -> None:
-        rows, self._pending = self._pending, []
-        self.flush(rows)
-        self._appended_at = time.monotonic()
+        """Append the rows logged since the last append (kept pending if the append fails)."""
+        self.flush(self.rows[self._appended:])
+        self._appended, self._appended_at = len(self.rows), time.monotonic()
 
     def collect(self, queries: list[StreamingQuery]) -> list[dict[str, Any]]:
+        """Log the queries' micro-batches not seen before and keep their rows (pending an append); returns them."""
         new = []
         for query in queries:
             for progress in query.recentProgress:
