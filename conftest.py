@@ -23,6 +23,8 @@ from parkpal_lakehouse.runtime.session import (
 
 # Spark's launcher puts this variable's options on a driver JVM's command line (`spark-submit`, which PySpark runs).
 SUBMIT_OPTS = "SPARK_SUBMIT_OPTS"
+# The driver JVM options of the commands tests start (see `spark` below).
+SMALL_COMMAND_OPTS = (QUICK_JIT, *(f"-D{key}={value}" for key, value in INTERPRETED_PROJECTIONS.items()))
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +42,13 @@ def spark(spark_root: Path) -> Iterator[SparkSession]:
     # From here on, the commands tests run as their own processes (`parkpal stream start`, `sql serve`, `share
     # serve`, one-off CLI runs) start their driver JVMs with C1 only (`QUICK_JIT`): they live seconds on tiny data,
     # where C2's compiling does not pay back (the SIGTERM stream's test 26.7 -> 23.6 s, two runs alternating; issue
-    # 21, docs/ingestion.md). This session's JVM, started above, keeps C2: it runs the whole suite.
+    # 21, docs/ingestion.md). They interpret projections as this session does (`INTERPRETED_PROJECTIONS`, passed as
+    # Java system properties, which Spark reads as settings): the SIGTERM stream, SIGKILL, `share serve` and beeline
+    # tests 103.4 -> 94.0 s on average (two runs against four, alternating; issue 21, thirty-first part).
+    # `tests/runtime/test_jars.py` starts Spark as a user's command does, and checks it generates them.
+    # This session's JVM, started above, keeps C2: it runs the whole suite.
     with restored_environ(SUBMIT_OPTS):
-        os.environ[SUBMIT_OPTS] = " ".join(filter(None, (os.environ.get(SUBMIT_OPTS), QUICK_JIT)))
+        os.environ[SUBMIT_OPTS] = " ".join(filter(None, (os.environ.get(SUBMIT_OPTS), *SMALL_COMMAND_OPTS)))
         yield session
     session.stop()
 

@@ -47,7 +47,9 @@ def test_cache_key_follows_the_pom_so_a_version_change_refetches():
 def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
     """A separate process with no mvn on PATH, proxies to nowhere and fetching forbidden; its JVM loads
     Spark's and Delta's classes from the class archive `parkpal setup` made (made here if it is missing),
-    also with an extra jar (the SQL endpoint's guard), which the JVM's own class loader finds too."""
+    also with an extra jar (the SQL endpoint's guard), which the JVM's own class loader finds too. It starts
+    as a user's command does, without the options the suite gives the commands it starts (`conftest.py`), so
+    it generates its projections (Spark's default, which larger runs need)."""
     from parkpal_lakehouse.runtime.class_archive import archive_path, build_archive
     from parkpal_lakehouse.serving.sql_endpoint import AUTH_CLASS, guard_jar
 
@@ -68,6 +70,8 @@ def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
         system = spark.sparkContext._jvm.java.lang.ClassLoader.getSystemClassLoader()
         print("system loader", system.loadClass({AUTH_CLASS!r}).getName())
         print("launch env left", os.environ.get("SPARK_DIST_CLASSPATH"))
+        projection = spark.sparkContext._jvm.org.apache.spark.sql.catalyst.expressions.UnsafeProjection
+        print("projection", projection.create(spark.range(1)._jdf.schema()).getClass().getSimpleName())
     """)
     tripwire = tmp_path / "bin" / "mvn"  # shadows the real mvn: any call is recorded and fails
     tripwire.parent.mkdir()
@@ -78,11 +82,13 @@ def test_spark_starts_and_writes_delta_offline_from_the_warm_cache(tmp_path):
            "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
            "JDK_JAVA_OPTIONS": f"-Xlog:class+load=info:file={loaded}"}
     env.pop("PARKPAL_CLASS_ARCHIVE", None)
+    env.pop("SPARK_SUBMIT_OPTS", None)  # the suite's options for the commands it starts (C1, interpreted)
     env.pop("SPARK_DIST_CLASSPATH", None)  # the extra jar alone is appended; none is left after the launch
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "rows 5" in result.stdout and "ivy none" in result.stdout
     assert f"system loader {AUTH_CLASS}" in result.stdout and "launch env left None" in result.stdout
+    assert "projection SpecificUnsafeProjection" in result.stdout, result.stdout
     assert not (tmp_path / "mvn-was-called").exists()
     sources = {}
     for line in loaded.read_text().splitlines():
