@@ -31,7 +31,7 @@ from parkpal_lakehouse.forecasting.online import (
 from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.schemas import ZONE_OCCUPANCY_FORECAST_DDL, prepare_forecast_tables
 from parkpal_lakehouse.forecasting.series import hourly_grid
-from parkpal_lakehouse.io.delta import create_table_if_missing, delta_table
+from parkpal_lakehouse.io.delta import create_table_if_missing
 from parkpal_lakehouse.io.writers import replace_where
 from parkpal_lakehouse.names import ZONE_FORECAST_FEATURES, ZONE_OCCUPANCY_FORECAST
 
@@ -72,13 +72,14 @@ def origin_features(spark: SparkSession, series: DataFrame, origin: datetime, ca
 
 def publish_online_features(config: LakehouseConfig, rows: DataFrame, local_rows: pd.DataFrame, origin: datetime,
                             keep_origins: int = KEEP_ORIGINS) -> None:
-    """What the served model looks up (`online.py`): `gold.zone_forecast_features` (this origin replaced,
-    origins older than `keep_origins` hours deleted), and locally the SQLite store too."""
+    """What the served model looks up (`online.py`): `gold.zone_forecast_features` (this origin replaced and
+    origins `keep_origins` hours or more before it deleted, in one commit), and locally the SQLite store too."""
     epoch = int(origin.replace(tzinfo=UTC).timestamp())
     create_table_if_missing(rows.sparkSession, config, ZONE_FORECAST_FEATURES, feature_table_rows(rows).schema)
-    replace_where(feature_table_rows(rows), config, ZONE_FORECAST_FEATURES, f"origin_hour = {epoch}")
-    delta_table(rows.sparkSession, config, ZONE_FORECAST_FEATURES).delete(
-        F.col("origin_hour") <= F.lit(epoch - keep_origins * 3600))
+    # One `replaceWhere` whose predicate also names the expired origins: none of the new rows matches that part,
+    # so they are removed and nothing is written for them (issue 21: was a replace and then a DELETE, two commits).
+    replace_where(feature_table_rows(rows), config, ZONE_FORECAST_FEATURES,
+                  f"origin_hour = {epoch} OR origin_hour <= {epoch - keep_origins * 3600}")
     if config.is_local:
         publish_features(local_rows, feature_store_path(config), keep_origins)
 
