@@ -32,7 +32,7 @@ from parkpal_lakehouse.forecasting.registry import CHAMPION, open_registry
 from parkpal_lakehouse.forecasting.schemas import ZONE_OCCUPANCY_FORECAST_DDL, prepare_forecast_tables
 from parkpal_lakehouse.forecasting.series import hourly_grid
 from parkpal_lakehouse.io.delta import create_table_if_missing
-from parkpal_lakehouse.io.writers import replace_where
+from parkpal_lakehouse.io.writers import replace_where, side_by_side
 from parkpal_lakehouse.names import ZONE_FORECAST_FEATURES, ZONE_OCCUPANCY_FORECAST
 
 
@@ -132,7 +132,6 @@ def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFr
                            "(a recent deployment: extend gold with --history PATH)")
     model = load_occupancy_model(registry.model_uri(CHAMPION))
     rows = rows.reset_index(drop=True)
-    publish_online_features(config, spark_rows, rows, origin)
     predicted = model.predict_frame(rows[list(FEATURE_COLUMNS)])
     # a champion from before reporting hours forecasts every hour
     reporting = (predicted.in_reporting_hours.astype(bool).to_numpy() if "in_reporting_hours" in predicted
@@ -144,6 +143,11 @@ def score_forecasts(spark: SparkSession, config: LakehouseConfig, series: DataFr
     prepare_forecast_tables(spark, config)
     df = (spark.createDataFrame(frame, schema=ZONE_OCCUPANCY_FORECAST_DDL.replace(", forecast_date DATE", ""))
           .withColumn("forecast_date", F.to_date(F.from_utc_timestamp("forecast_made_at", config.timezone))))
-    replace_where(df, config, ZONE_OCCUPANCY_FORECAST, f"forecast_made_at = '{made_at:%Y-%m-%d %H:%M:%S}'",
-                  ("forecast_date",))
+    # The origin's features (what the served model looks up) and its forecasts: two tables, written side by side
+    # (one write's planning and commit overlap the other's; issue 21), each replacing this origin's rows only.
+    side_by_side([
+        lambda: publish_online_features(config, spark_rows, rows, origin),
+        lambda: replace_where(df, config, ZONE_OCCUPANCY_FORECAST, f"forecast_made_at = '{made_at:%Y-%m-%d %H:%M:%S}'",
+                              ("forecast_date",)),
+    ])
     return ScoreReport(version, made_at, int(rows.zone_id.nunique()), len(frame), int((~reporting).sum()))
