@@ -16,13 +16,10 @@ START = datetime(2026, 11, 2, 0)
 
 
 def _origin_rows(spark, origin: datetime, value: float):
-    """Two zones' feature rows of one origin, 24 hours ahead, every feature `value`."""
-    hours = [(zone, origin, origin + timedelta(hours=h), h) for zone in (7, 9) for h in range(1, 25)]
+    """Two zones' feature rows of one origin, 3 hours ahead, every other feature `value`."""
+    hours = [(zone, origin, origin + timedelta(hours=h), h) for zone in (7, 9) for h in range(1, 4)]
     rows = spark.createDataFrame(hours, "zone_id INT, origin_hour TIMESTAMP, target_hour TIMESTAMP, horizon INT")
-    for column in FEATURE_COLUMNS:
-        if column not in ("zone_id", "horizon"):
-            rows = rows.withColumn(column, F.lit(value))
-    return rows
+    return rows.select("*", *(F.lit(value).alias(c) for c in FEATURE_COLUMNS if c not in ("zone_id", "horizon")))
 
 
 def _epoch(t: datetime) -> int:
@@ -44,12 +41,12 @@ def test_an_origin_is_replaced_and_expired_origins_go_in_the_same_commit(spark, 
     table = read_table(spark, lakehouse, ZONE_FORECAST_FEATURES)
     kept = sorted((r.origin_hour, r.n, r.value) for r in table.groupBy("origin_hour").agg(
         F.count(F.lit(1)).alias("n"), F.max("origin_rate").alias("value")).collect())
-    expected = [(_epoch(o), 48, float(i)) for i, o in enumerate(origins) if i > len(origins) - 1 - keep]
-    expected[-1] = (_epoch(origins[-1]), 48, 99.0)
+    expected = [(_epoch(o), 6, float(i)) for i, o in enumerate(origins) if i > len(origins) - 1 - keep]
+    expected[-1] = (_epoch(origins[-1]), 6, 99.0)
     assert kept == expected
     history = delta_table(spark, lakehouse, ZONE_FORECAST_FEATURES).history().orderBy("version").collect()
     assert [h.operation for h in history] == ["CREATE TABLE"] + ["WRITE"] * (len(origins) + 1)
     local = SqliteFeatures(feature_store_path(lakehouse))
-    assert local.fetch(9, 24, None)["origin_rate"] == 99.0
-    assert local.fetch(9, 24, _epoch(origins[len(origins) - keep])) is not None
-    assert local.fetch(9, 24, _epoch(origins[len(origins) - keep]) - 1) is None  # expired there too
+    assert local.fetch(9, 3, None)["origin_rate"] == 99.0
+    assert local.fetch(9, 3, _epoch(origins[len(origins) - keep])) is not None
+    assert local.fetch(9, 3, _epoch(origins[len(origins) - keep]) - 1) is None  # expired there too
