@@ -188,24 +188,26 @@ def clean_occupancy(raw: DataFrame, timezone: str, overrides: dict[str, str] | N
         F.count(F.lit(1)).alias("rows"),
         F.sum(F.when(~F.col("readable"), 1).otherwise(0)).alias("unreadable"),
         F.sum(F.when(F.col("readable") & (rate < 0), 1).otherwise(0)).alias("negative"),
-    ).first()
-    # Readable rows always have a rate, so the valid ones are those neither unreadable nor negative;
-    # `readings` per zone-hour counts them after exact duplicates were dropped.
-    valid = counts["rows"] - (counts["unreadable"] or 0) - (counts["negative"] or 0)
+    )
     merged = hourly.agg(F.sum(F.when(F.col("readings") > 1, F.col("readings")).otherwise(0)).alias("averaged"),
                         F.sum("readings").alias("distinct"),
-                        F.sum(F.col("clipped").cast("int")).alias("clipped")).first()
-    distinct = merged["distinct"] or 0
+                        F.sum(F.col("clipped").cast("int")).alias("clipped"))
     summary = series.agg(F.count(F.lit(1)).alias("n"),
                          F.sum(F.col("occupancy_rate").isNull().cast("int")).alias("gaps"),
                          F.countDistinct("zone_id").alias("zones"), F.min("hour_start").alias("first"),
-                         F.max("hour_start").alias("last")).first()
+                         F.max("hour_start").alias("last"))
+    # The three one-row aggregates in one query: their stages run side by side (issue 21: was three actions).
+    figures = counts.crossJoin(merged).crossJoin(summary).first()
+    # Readable rows always have a rate, so the valid ones are those neither unreadable nor negative;
+    # `readings` per zone-hour counts them after exact duplicates were dropped.
+    valid = figures["rows"] - (figures["unreadable"] or 0) - (figures["negative"] or 0)
+    distinct = figures["distinct"] or 0
     report = CleaningReport(
-        rows_read=counts["rows"], unreadable=counts["unreadable"] or 0, negative=counts["negative"] or 0,
-        exact_duplicates=valid - distinct, readings_averaged=merged["averaged"] or 0,
-        above_capacity=merged["clipped"] or 0, gap_hours=summary["gaps"] or 0, zone_hours=summary["n"],
-        zones=summary["zones"], first_hour=f"{summary['first']:%Y-%m-%d %H:00}" if summary["first"] else "-",
-        last_hour=f"{summary['last']:%Y-%m-%d %H:00}" if summary["last"] else "-", column_map=columns,
+        rows_read=figures["rows"], unreadable=figures["unreadable"] or 0, negative=figures["negative"] or 0,
+        exact_duplicates=valid - distinct, readings_averaged=figures["averaged"] or 0,
+        above_capacity=figures["clipped"] or 0, gap_hours=figures["gaps"] or 0, zone_hours=figures["n"],
+        zones=figures["zones"], first_hour=f"{figures['first']:%Y-%m-%d %H:00}" if figures["first"] else "-",
+        last_hour=f"{figures['last']:%Y-%m-%d %H:00}" if figures["last"] else "-", column_map=columns,
     )
     if not report.zone_hours:
         raise ParkPalError(f"no readable occupancy rows in the input ({report.rows_read:,} rows read, "

@@ -52,11 +52,13 @@ def load_series(spark: SparkSession, config: LakehouseConfig, source: SeriesSour
         return series, report.lines()
     if not table_exists(spark, config, ZONE_METRICS_HOURLY):
         raise ParkPalError("gold.zone_metrics_hourly does not exist: run `parkpal hourly` first (or give --input)")
-    gold = gold_occupancy(read_table(spark, config, ZONE_METRICS_HOURLY))
+    # Kept once read: the history's seam reads gold three times (issue 21: each read of the Delta table planned
+    # its own file listing).
+    gold = gold_occupancy(read_table(spark, config, ZONE_METRICS_HOURLY)).localCheckpoint()
     if gold.isEmpty():
         raise ParkPalError("gold.zone_metrics_hourly is empty: run `parkpal hourly` first (or give --input)")
     if not source.history_path:
-        return gold.localCheckpoint(), []
+        return gold, []
     history, report = clean_occupancy(read_occupancy_table(spark, source.history_path, source.history_format),
                                       tz, source.columns)
     return extend_backwards(gold, history).localCheckpoint(), [f"history {ln}" for ln in report.lines()]
