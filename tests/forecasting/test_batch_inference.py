@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import functions as F
 
@@ -12,7 +12,7 @@ from parkpal_lakehouse.forecasting.online import SqliteFeatures, feature_store_p
 from parkpal_lakehouse.io.delta import delta_table, read_table
 from parkpal_lakehouse.names import ZONE_FORECAST_FEATURES
 
-START = datetime(2026, 11, 2, 0)
+START = datetime(2026, 11, 2, 0, tzinfo=UTC)  # aware: the same instant whatever the machine's zone
 
 
 def _origin_rows(spark, origin: datetime, value: float):
@@ -23,7 +23,7 @@ def _origin_rows(spark, origin: datetime, value: float):
 
 
 def _epoch(t: datetime) -> int:
-    return int((t - datetime(1970, 1, 1)).total_seconds())
+    return int(t.timestamp())
 
 
 def test_an_origin_is_replaced_and_expired_origins_go_in_the_same_commit(spark, lakehouse):
