@@ -67,12 +67,14 @@ class ProgressRecorder:
 
     def append_pending(self) -> None:
         """Append the rows logged since the last append (kept pending if the append fails)."""
-        self.flush(self.rows[self._appended:])
+        pending = self.rows[self._appended:]
+        if pending:
+            df = self.spark.createDataFrame(pending, PROGRESS_DDL)
+            save(df.write.format("delta").mode("append"), self.spark, self.config, PIPELINE_PROGRESS)
         self._appended, self._appended_at = len(self.rows), time.monotonic()
 
-    def collect(self, queries: list[StreamingQuery]) -> list[dict[str, Any]]:
-        """Log the queries' micro-batches not seen before and keep their rows (pending an append); returns them."""
-        new = []
+    def collect(self, queries: list[StreamingQuery]) -> None:
+        """Log the queries' micro-batches not seen before and keep their rows (pending an append)."""
         for query in queries:
             for progress in query.recentProgress:
                 data = json.loads(progress.json) if hasattr(progress, "json") else progress
@@ -81,7 +83,7 @@ class ProgressRecorder:
                     continue
                 self._seen.add(key)
                 row = progress_row(data)
-                new.append(row)
+                self.rows.append(row)
                 name = row["query_name"]
                 so_far = self._so_far[name] = self._so_far.get(name, 0) + row["num_input_rows"]
                 self.log(f"{row['query_name']} batch {row['batch_id']}: {row['num_input_rows']:,} rows "
@@ -89,11 +91,3 @@ class ProgressRecorder:
                          f"{row['processed_rows_per_second']:,.0f} rows/s, {row['batch_duration_ms']} ms"
                          + (f", {row['dropped_by_watermark']} DROPPED BY WATERMARK" if row["dropped_by_watermark"]
                             else ""))
-        self.rows += new
-        return new
-
-    def flush(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        df = self.spark.createDataFrame(rows, PROGRESS_DDL)
-        save(df.write.format("delta").mode("append"), self.spark, self.config, PIPELINE_PROGRESS)
