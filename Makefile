@@ -3,7 +3,15 @@
 #   make test   - install, then run the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+# The dependencies locked for Linux x86_64 and Python 3.11 (CI, Databricks-like machines): `make lock` writes it
+# from pyproject.toml. Installing from it takes each file by its URL and hash, without asking the index for
+# versions (a fresh machine's install 42 -> 34 s, uv's resolution was ~8 s of it; issue 21); anywhere else
+# (another OS or Python) `make install` resolves pyproject.toml as before.
+LOCK := pylock.toml
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28
+LOCKED_HERE := import platform, sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.platform == "linux" \
+  and platform.machine() == "x86_64"))
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
 # checkov (infra scan) lives in its own venv: its dependency pins must not move the project's.
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
@@ -11,23 +19,33 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: install checkov demo screenshot test lint bench clean
+.PHONY: install lock checkov demo screenshot test lint bench clean
 
 # --compile-bytecode: every process (each CLI, each Spark Python worker) then reads compiled modules, even
 # where PYTHONDONTWRITEBYTECODE is set (as on our development machines): without it each one compiled
 # great-expectations, pandas and pyspark from source again (a CLI error took 11 s instead of 5).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@command -v java >/dev/null || { echo "make: Java 17+ is needed (apt-get install openjdk-17-jre-headless)"; exit 2; }
 	@command -v mvn >/dev/null || { echo "make: Maven is needed once to fetch the pinned jars (apt-get install maven)"; exit 2; }
 	@command -v javac >/dev/null || { echo "make: a JDK is needed (javac compiles the SQL endpoint's guard: apt-get install openjdk-17-jdk-headless)"; exit 2; }
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.8
-	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -e '.[dev]'
+	if $(PY) -c '$(LOCKED_HERE)'; then \
+	  $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r $(LOCK) \
+	  && $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) --no-deps -e .; \
+	else $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -e '.[dev]'; fi
+	@# a lock older than pyproject.toml's dependencies fails here, naming what is missing: run `make lock`
+	$(VENV)/bin/uv pip check -q --python $(PY)
 	$(PY) -m compileall -q src
 	$(VENV)/bin/parkpal setup
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing pyproject.toml's dependencies (or to take newer releases of the ranged ones): write the lock again.
+lock:
+	@test -x $(VENV)/bin/uv || { python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.8; }
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev $(LOCK_TARGET) --format pylock.toml -o $(LOCK)
 
 $(CHECKOV_STAMP): $(STAMP)
 	$(VENV)/bin/uv venv -q --python python3 $(CHECKOV_VENV)
