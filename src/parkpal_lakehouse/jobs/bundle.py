@@ -76,9 +76,14 @@ class JobSpec:
     source: Path
 
 
+# libyaml's safe loader where PyYAML was built with it (its wheels are): the same documents, ~10x faster than
+# the pure-Python one; a command parses the bundle's seven files in 3 ms instead of 23 (issue 21).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.load(path.read_text(), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise BundleError(f"cannot read {path}: {exc}") from exc
     if not isinstance(document, dict):
