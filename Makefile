@@ -3,9 +3,9 @@
 #   make test   - install, then run the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The dependencies locked for Linux x86_64 and Python 3.11 (CI, Databricks-like machines): `make lock` writes it
-# from pyproject.toml. Installing from it takes each file by its URL and hash, without asking the index for
-# versions (a fresh machine's install 42 -> 34 s, uv's resolution was ~8 s of it; issue 21); anywhere else
+# The dependencies locked for Linux x86_64 and Python 3.11 (CI and the project's machines): `make lock` writes it
+# from pyproject.toml. Installing from it takes each file by its URL and sha256, without asking the index for
+# versions (a fresh machine's package step 42 -> 34 s: uv's resolution was ~8 s of it; issue 21); anywhere else
 # (another OS or Python) `make install` resolves pyproject.toml as before.
 LOCK := pylock.toml
 LOCK_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28

@@ -40,8 +40,8 @@ def load_reference_tables(spark: SparkSession, config: LakehouseConfig, folder: 
     """Write `zones.csv`, `vehicles.csv` and (if present) `street_counts.csv` from `folder` (default: the
     packaged sample city) into `silver.zones`, `silver.vehicles` and `silver.street_counts`, replacing
     them; returns the physical table names. Every file is read and checked before any table is written (a bad
-    one changes none), then the three tables are written side by side (each its own commit: 1.75 -> ~1 s warm,
-    and the suite loads them ~30 times; issue 21)."""
+    one changes none), then the three tables are written side by side, each its own commit (a new root 1.3-1.5
+    -> 0.9-1.1 s warm; issue 21)."""
     base = Path(folder) if folder else sample_reference_dir()
     tables = [(zones_df(spark, base / "zones.csv"), ZONES), (vehicles_df(spark, base / "vehicles.csv"), VEHICLES),
               (spark.createDataFrame(load_street_counts(base / "street_counts.csv"), STREET_COUNTS_DDL), STREET_COUNTS)]
