@@ -9,8 +9,10 @@ PY := $(VENV)/bin/python
 # (another OS or Python) `make install` resolves pyproject.toml as before.
 LOCK := pylock.toml
 LOCK_TARGET := --python-version 3.11 --python-platform x86_64-manylinux_2_28
-LOCKED_HERE := import platform, sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.platform == "linux" \
-  and platform.machine() == "x86_64"))
+# Where its wheels install: CPython 3.11 on x86_64 Linux with glibc 2.28 or newer (manylinux_2_28; not musl).
+LOCKED_HERE := import platform, sys; libc, version = platform.libc_ver(); \
+  sys.exit(not (sys.version_info[:2] == (3, 11) and sys.platform == "linux" and platform.machine() == "x86_64" \
+  and libc == "glibc" and tuple(int(p) for p in version.split(".")[:2]) >= (2, 28)))
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
 # checkov (infra scan) lives in its own venv: its dependency pins must not move the project's.
 CHECKOV_VERSION := 3.3.30
