@@ -217,11 +217,6 @@ def test_the_champion_served_by_mlflow_answers_a_zone_and_hours_ahead(spark, tra
     import requests
 
     config, series, _ = trained
-    last = series.agg(F.max("hour_start")).first()[0]
-    earlier = last - timedelta(hours=5)
-    score_forecasts(spark, config, series, earlier)
-    score_forecasts(spark, config, series)
-    gold = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).toPandas()
     registry = open_registry(config)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -231,11 +226,18 @@ def test_the_champion_served_by_mlflow_answers_a_zone_and_hours_ahead(spark, tra
            "MLFLOW_REGISTRY_URI": config.mlflow_registry_uri(), "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}"}
     env.pop("PARKPAL_FEATURE_STORE", None)  # the path the model was logged with
     log = (tmp_path / "serve.log").open("w")
+    # Started before the scoring: the model looks its features up on each request, so the server's start (its own
+    # process, MLflow's imports) overlaps the two scoring runs below instead of following them (issue 21).
     server = subprocess.Popen([str(venv / "mlflow"), "models", "serve", "-m",
                                f"models:/{registry.model_name}@{CHAMPION}", "--env-manager", "local",
                                "-h", "127.0.0.1", "-p", str(port)], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
+        last = series.agg(F.max("hour_start")).first()[0]
+        earlier = last - timedelta(hours=5)
+        score_forecasts(spark, config, series, earlier)
+        score_forecasts(spark, config, series)
+        gold = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).toPandas()
         deadline = time.monotonic() + 180
         while True:
             try:
@@ -244,7 +246,7 @@ def test_the_champion_served_by_mlflow_answers_a_zone_and_hours_ahead(spark, tra
             except requests.ConnectionError:
                 pass
             assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-2000:]
-            time.sleep(1)
+            time.sleep(0.25)
 
         def invoke(records):
             return requests.post(f"{url}/invocations", json={"dataframe_records": records}, timeout=60)

@@ -34,7 +34,7 @@ from pyspark.sql import SparkSession
 from parkpal_lakehouse.contracts.events import parse_timestamp as contract_timestamp
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.sharing.definition import SHARED_SCHEMA, ShareDefinition, ShareDefinitionError
-from parkpal_lakehouse.sharing.snapshots import Snapshot, SnapshotError, read_snapshot, table_version
+from parkpal_lakehouse.sharing.snapshots import Snapshot, SnapshotCache, SnapshotError, table_version
 from parkpal_lakehouse.sharing.tokens import TokenError, TokenStore
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,10 @@ class SharingService:
     tokens: TokenStore
     endpoint: str = ""  # public base URL incl. PREFIX, set once the server is bound
     signing_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    snapshots: SnapshotCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.snapshots = SnapshotCache(self.spark)
 
     # -- who may see what -------------------------------------------------------------------------
     def share_of(self, authorization: str | None) -> str:
@@ -150,7 +154,7 @@ class SharingService:
 
     def snapshot(self, path: Path, version: int | None = None, timestamp: datetime | None = None) -> Snapshot:
         try:
-            return read_snapshot(self.spark, str(path), version, timestamp)
+            return self.snapshots.get(str(path), version, timestamp)
         except SnapshotError as exc:  # our own messages: they name no path and quote no engine text
             raise _bad(str(exc)) from None
 
