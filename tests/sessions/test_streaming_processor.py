@@ -13,10 +13,10 @@ from parkpal_lakehouse.config import CirclingRules, SessionSettings
 from parkpal_lakehouse.contracts.reference import load_vehicles, load_zones
 from parkpal_lakehouse.sessions.rules import SessionEvent, UserTracker, session_row
 from parkpal_lakehouse.sessions.state import TIMER
-from parkpal_lakehouse.sessions.streaming import CirclingProcessor, bucket_timer, state_name
+from parkpal_lakehouse.sessions.streaming import CirclingProcessor, bucket_timer, state_name, step_bucket
 from parkpal_lakehouse.simulator.run import generate
 from parkpal_lakehouse.simulator.settings import SimulationSettings
-from tests.sessions.test_rules import ZONES, act, driving_entry, still_run
+from tests.sessions.test_rules import FAR, ZONES, act, departure, driving_entry, still_run
 from tests.support.session_events import events_by_user, geometry
 
 RULES = CirclingRules()
@@ -73,6 +73,35 @@ def test_a_bucket_timer_applies_only_the_users_that_are_due():
     assert (opened["row_kind"], opened["user_id"], opened["phase"]) == ("open", 1, "parked")
     rows = {row[0]: row for row in tester.peekListState(state_name(SETTINGS), BUCKET)}
     assert rows[2][-1] is not None and rows[2][1] is None  # user 2: its event still waits, nothing applied
+
+
+def test_applying_a_first_batch_before_any_watermark_ends_with_the_sessions_of_buffering_it():
+    """`step_bucket(apply_unwatermarked_ms=...)` (measured by benchmarks/sessionization_operators.py): before
+    any watermark, each user's events up to its newest minus the watermark delay are applied at once, the
+    rest wait; once the watermark passes them, the sessions are those of only buffering the first batch."""
+    parked = driving_entry() + still_run(40) + departure(3_000) + still_run(3_300, pos=FAR)
+    events = {1: parked, 2: [act(3_320, "WALKING")], 3: driving_entry()}
+    delay = SETTINGS.watermark_seconds * 1000
+    late_horizon = SETTINGS.late_horizon_ms
+    applied, applied_out = step_bucket([], events, 0, RULES, ZONES, late_horizon, apply_unwatermarked_ms=delay)
+    buffered, buffered_out = step_bucket([], events, 0, RULES, ZONES, late_horizon)
+    assert [r for r in buffered_out if r["row_kind"] == "closed"] == [] and buffered[0][1] is None  # waits
+    rows = {row[0]: row for row in applied}
+    assert rows[1][1] == parked[-1].t - delay  # user 1: applied up to its newest event minus the delay
+    assert rows[2][1] == events[2][0].t - delay  # user 2: nothing before that, the reading waits
+    assert rows[2][-1] is not None and rows[3][-1] is not None  # users 2 and 3: nothing old enough yet
+    (first_closed,) = [r for r in applied_out if r["row_kind"] == "closed"]  # the first stay, departed
+    assert first_closed["outcome"] == "parked" and first_closed["user_id"] == 1 and first_closed["departed_ms"]
+    end = _spark_watermark(parked[-1].t + 10 * 60 * 1000)
+    _, applied_end = step_bucket(applied, {}, end, RULES, ZONES, late_horizon)
+    _, buffered_end = step_bucket(buffered, {}, end, RULES, ZONES, late_horizon)
+
+    def closed(out: list[dict]) -> dict[str, dict]:
+        return {r["session_id"]: {k: v for k, v in r.items() if k != "state_ms"} for r in out
+                if r["row_kind"] == "closed"}
+
+    assert closed(applied_out + applied_end) == closed(buffered_out + buffered_end)
+    assert {r["user_id"] for r in closed(buffered_out + buffered_end).values()} == {1, 3}
 
 
 def _one_shot(events: list[SessionEvent], user: int, zones, end: int) -> tuple[list[dict], dict | None]:

@@ -11,7 +11,8 @@ per user, in event-time order, on exactly what a per-user call would have given 
 Why `transformWithStateInPandas` rather than `applyInPandasWithState`: state variables are named and
 typed, so the state can evolve and be read with Spark's state data source, timers are first-class,
 and it is the API Spark 4 and Databricks develop (the old one is in maintenance). It needs the RocksDB
-state store, which the local session and the bundle's clusters configure.
+state store, which the local session and the bundle's clusters configure. The old one hands rows over faster:
+`benchmarks/sessionization_operators.py` runs `step_bucket` under both (docs/sessionization.md, thirty-fourth part).
 
 Time: Spark's watermark is the newest event time minus `SessionSettings.spark_delay`
 (`watermark_seconds + late_horizon_hours`); the processor works `late_horizon_hours` ahead of it, so
@@ -94,33 +95,19 @@ class CirclingProcessor(StatefulProcessor):
     def _step(self, timer_values: TimerValues, events: dict[int, list[SessionEvent]], expired: int | None
               ) -> Iterator[pd.DataFrame]:
         watermark = timer_values.getCurrentWatermarkInMs()
-        horizon = rules_horizon_ms(watermark, self.late_horizon_ms)
-        users = {row[0]: row for row in self.state.get()}
-        timer = bucket_timer(users.values())
+        rows = list(self.state.get())
+        timer = bucket_timer(rows)
         if timer is not None and timer == expired:
             timer = None  # Spark removes a timer once it has fired
-        due = [user_id for user_id, row in users.items() if row[TIMER] is not None and row[TIMER] <= watermark]
-        out: list[dict] = []
-        for user_id in {*events, *due}:
-            row = users.pop(user_id, None)
-            tracker = restore_tracker(user_id, self.rules, self.zones, row[1:] if row is not None else None)[0]
-            open_before = dict(tracker.open) if tracker.open is not None else None
-            late = tracker.accept(events.get(user_id, []), horizon)
-            closed = tracker.process_until(horizon) if horizon is not None else []
-            wake = tracker.wake_at()
-            if not tracker.evictable:
-                wanted = None if wake is None else max(wake - self.late_horizon_ms, watermark + 1)
-                users[user_id] = (user_id, *tracker_row(tracker, wanted))
-            # The open search is emitted only when it changed: the open-sessions MERGE stays small.
-            out += tracker_rows(tracker, closed, late, include_open=tracker.open != open_before)
-        wanted = bucket_timer(users.values())
+        kept, out = step_bucket(rows, events, watermark, self.rules, self.zones, self.late_horizon_ms)
+        wanted = bucket_timer(kept)
         if wanted != timer:
             if timer is not None:
                 self.handle.deleteTimer(timer)
             if wanted is not None:
                 self.handle.registerTimer(wanted)
-        if users:
-            self.state.put(list(users.values()))
+        if kept:
+            self.state.put(kept)
         else:
             self.state.clear()
         if out:
@@ -128,6 +115,40 @@ class CirclingProcessor(StatefulProcessor):
 
     def close(self) -> None:
         pass
+
+
+def step_bucket(rows: Iterable[tuple], events: dict[int, list[SessionEvent]], watermark_ms: int,
+                rules: CirclingRules, zones: dict[int, ZoneGeometry], late_horizon_ms: int,
+                apply_unwatermarked_ms: int | None = None) -> tuple[list[tuple], list[dict]]:
+    """One call's work on a bucket, whatever Spark operator keeps its state: (the bucket's state rows to keep,
+    `BUCKET_STATE_SCHEMA`; the output rows). `rows`: the rows read from state; `events`: the call's new events
+    by user; `watermark_ms`: Spark's. Only users with new events or a timer the watermark has passed are
+    restored and stepped; the others' rows are kept as they were read.
+
+    `apply_unwatermarked_ms`: before any watermark (a new query's first micro-batch), apply each user's
+    events up to its newest minus this (never past the horizon the next batch will have) instead of only
+    buffering them. The stream does not (None); `benchmarks/sessionization_operators.py` measures it."""
+    horizon = rules_horizon_ms(watermark_ms, late_horizon_ms)
+    users = {row[0]: row for row in rows}
+    due = [user_id for user_id, row in users.items() if row[TIMER] is not None and row[TIMER] <= watermark_ms]
+    out: list[dict] = []
+    for user_id in {*events, *due}:
+        row = users.pop(user_id, None)
+        tracker = restore_tracker(user_id, rules, zones, row[1:] if row is not None else None)[0]
+        open_before = dict(tracker.open) if tracker.open is not None else None
+        new = events.get(user_id, [])
+        late = tracker.accept(new, horizon)
+        until = horizon
+        if until is None and apply_unwatermarked_ms is not None and new:
+            until = max(e.t for e in new) - apply_unwatermarked_ms
+        closed = tracker.process_until(until) if until is not None else []
+        wake = tracker.wake_at()
+        if not tracker.evictable:
+            wanted = None if wake is None else max(wake - late_horizon_ms, watermark_ms + 1)
+            users[user_id] = (user_id, *tracker_row(tracker, wanted))
+        # The open search is emitted only when it changed: the open-sessions MERGE stays small.
+        out += tracker_rows(tracker, closed, late, include_open=tracker.open != open_before)
+    return list(users.values()), out
 
 
 def rules_horizon_ms(watermark_ms: int, late_horizon_ms: int) -> int | None:
