@@ -75,7 +75,7 @@ CANDIDATE_STATE = "users STRING"
 def candidate_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
                    settings: SessionSettings, apply_first: bool) -> DataFrame:
     """The processor's output rows (`SESSION_ROW_DDL`) under `applyInPandasWithState`: per bucket, its users'
-    state rows in one typed state row, `step_bucket` on them, and the earliest timer as the event-time
+    state rows as one JSON state string, `step_bucket` on them, and the earliest timer as the event-time
     timeout (Spark then calls the bucket with no rows)."""
     late_horizon_ms = settings.late_horizon_ms
     unwatermarked = settings.watermark_seconds * 1000 if apply_first else None
