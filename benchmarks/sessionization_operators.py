@@ -160,8 +160,8 @@ def main() -> None:
                                                       settings.state_buckets).write.format("noop").mode("overwrite")
                             .save())
             print(f"round {n}: batch twin {twin:.2f} s ({events / twin:,.0f} events/s)", flush=True)
-            for label, make in streams.items():
-                seconds, batches = run_stream(make(), tmp / f"ck-{n}-{len(label)}")
+            for i, (label, make) in enumerate(streams.items()):
+                seconds, batches = run_stream(make(), tmp / f"ck-{n}-{i}")  # a fresh checkpoint per stream and round
                 phases = "; ".join(f"batch {i}: {_s(b, 'triggerExecution')} s (offsets {_s(b, 'latestOffset')}, "
                                    f"planning {_s(b, 'queryPlanning')}, work {_s(b, 'addBatch')})"
                                    for i, b in enumerate(batches))
