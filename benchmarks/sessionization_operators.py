@@ -1,24 +1,21 @@
-"""Which Spark operator could carry the streaming sessionization: the production one beside a candidate.
+"""Which Spark operator carries the streaming sessionization: the production one beside the one before it.
 
-Issue 21 asks the streaming processor to be at least as fast as its batch twin. The stream keeps its state
-with `transformWithStateInPandas` (`sessions/streaming.py`); PySpark hands that operator's input rows over row
-by row (docs/sessionization.md, twenty-fourth part), while `applyInPandasWithState` slices each group's rows
-straight from Arrow, as the twin's `applyInPandas` does. Both run the same work per bucket of users
-(`streaming.step_bucket`: the same rules, the same state rows), so this measures the operators, not the rules.
+Issue 21 asks the streaming processor to be at least as fast as its batch twin. Until its thirty-fifth part the
+stream kept its state with `transformWithStateInPandas`, to which PySpark hands its input rows one by one
+(docs/sessionization.md, twenty-fourth part); it now uses `applyInPandasWithState` (`sessions/streaming.py`),
+which slices each group's rows straight from Arrow, as the twin's `applyInPandas` does. Both run the same work
+per bucket of users (`streaming.step_bucket`: the same rules, the same state rows), so this measures the
+operators, not the rules.
 
 A simulated city (default 6 days of chatty phones, 50 zones, 5,000 users) goes to silver once (GX off); then,
 round after round in one warm session, each into Spark's no-op sink over the same silver tables:
 - the batch twin (`batch.circling_sessions`), the reference;
-- the production stream (`transformWithStateInPandas`, availableNow, a fresh checkpoint);
-- the candidate: `applyInPandasWithState`, keyed by the same buckets, its state one typed row per bucket
-  (its users' `BUCKET_STATE_SCHEMA` rows as one JSON array), one event-time timeout (the bucket's earliest timer);
-- the candidate applying a new query's first micro-batch (`step_bucket(apply_unwatermarked_ms=...)`) instead
-  of only buffering it.
+- the production stream (`streaming.circling_rows`: `applyInPandasWithState`, availableNow, a fresh checkpoint);
+- the production stream applying a new query's first micro-batch (`step_bucket(apply_unwatermarked_ms=...)`)
+  instead of only buffering it;
+- the stream as it was before: `transformWithStateInPandas` keyed by the same buckets, their users'
+  `BUCKET_STATE_SCHEMA` rows in one list state, one event-time timer per bucket (`TransformWithStateProcessor`).
 Then each stream once more into memory: their closed sessions must be the same rows.
-
-Not production code: the candidate keeps Spark's watermark column in its input, which
-`applyInPandasWithState` requires for event-time timeouts, so Spark would drop rows more than
-`late_horizon_hours` late before the rules see them (the production stream drops none).
 
     .venv/bin/python benchmarks/sessionization_operators.py [--days 6] [--rounds 3]
 """
@@ -26,7 +23,6 @@ Not production code: the candidate keeps Spark's watermark column in its input, 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -39,7 +35,8 @@ import pandas as pd  # noqa: E402
 from _measure import timed  # noqa: E402
 from ingestion_throughput import run_all  # noqa: E402
 from pyspark.sql import DataFrame  # noqa: E402
-from pyspark.sql.streaming.state import GroupState, GroupStateTimeout  # noqa: E402
+from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle  # noqa: E402
+from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValues  # noqa: E402
 
 from parkpal_lakehouse.config import CirclingRules, SessionSettings, StreamSettings, local_config  # noqa: E402
 from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
@@ -56,50 +53,73 @@ from parkpal_lakehouse.sessions.batch import (  # noqa: E402
 )
 from parkpal_lakehouse.sessions.inputs import RULE_COLUMNS, zone_geometry  # noqa: E402
 from parkpal_lakehouse.sessions.rules import ZoneGeometry  # noqa: E402
+from parkpal_lakehouse.sessions.state import BUCKET_STATE_SCHEMA  # noqa: E402
 from parkpal_lakehouse.sessions.store import prepare_session_tables  # noqa: E402
 from parkpal_lakehouse.sessions.streaming import (  # noqa: E402
     bucket_timer,
     circling_rows,
     silver_session_events,
+    state_name,
     step_bucket,
 )
 from parkpal_lakehouse.silver.reference import load_reference_tables, zones_reference  # noqa: E402
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
 
-# The bucket's state rows (`BUCKET_STATE_SCHEMA`) as one JSON array: PySpark 4.2's worker cannot read an
-# array-typed state schema (`ArrayType.fromJson`: KeyError 'elementType' before the first call).
-CANDIDATE_STATE = "users STRING"
 
+class TransformWithStateProcessor(StatefulProcessor):
+    """The stream's processor before the thirty-fifth part: `step_bucket` under `transformWithStateInPandas`,
+    a bucket's rows in one list state, its earliest timer registered (Spark removes a timer once fired)."""
 
-def candidate_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
-                   settings: SessionSettings, apply_first: bool) -> DataFrame:
-    """The processor's output rows (`SESSION_ROW_DDL`) under `applyInPandasWithState`: per bucket, its users'
-    state rows as one JSON state string, `step_bucket` on them, and the earliest timer as the event-time
-    timeout (Spark then calls the bucket with no rows)."""
-    late_horizon_ms = settings.late_horizon_ms
-    unwatermarked = settings.watermark_seconds * 1000 if apply_first else None
+    def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], settings: SessionSettings):
+        self.rules, self.zones = rules, zones
+        self.late_horizon_ms, self.state_name = settings.late_horizon_ms, state_name(settings)
 
-    def per_bucket(key: tuple, frames: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
-        rows = json.loads(state.get[0]) if state.exists else []
-        new = {} if state.hasTimedOut else events_by_user(frames)
-        watermark = state.getCurrentWatermarkMs()
-        kept, out = step_bucket(rows, new, watermark, rules, zones, late_horizon_ms, unwatermarked)
-        if kept:
-            state.update((json.dumps(kept, separators=(",", ":")),))
-            timer = bucket_timer(kept)
+    def init(self, handle: StatefulProcessorHandle) -> None:
+        self.handle = handle
+        self.state = handle.getListState(self.state_name, BUCKET_STATE_SCHEMA)
+
+    def handleInputRows(self, key: tuple, rows: Iterator[pd.DataFrame], timerValues: TimerValues
+                        ) -> Iterator[pd.DataFrame]:
+        yield from self._step(timerValues, events_by_user(rows), None)
+
+    def handleExpiredTimer(self, key: tuple, timerValues: TimerValues, expiredTimerInfo: ExpiredTimerInfo
+                           ) -> Iterator[pd.DataFrame]:
+        yield from self._step(timerValues, {}, expiredTimerInfo.getExpiryTimeInMs())
+
+    def _step(self, timer_values: TimerValues, events: dict, expired: int | None) -> Iterator[pd.DataFrame]:
+        rows = list(self.state.get())
+        timer = bucket_timer(rows)
+        if timer is not None and timer == expired:
+            timer = None
+        kept, out = step_bucket(rows, events, timer_values.getCurrentWatermarkInMs(), self.rules, self.zones,
+                                self.late_horizon_ms)
+        wanted = bucket_timer(kept)
+        if wanted != timer:
             if timer is not None:
-                state.setTimeoutTimestamp(max(timer, watermark + 1))
+                self.handle.deleteTimer(timer)
+            if wanted is not None:
+                self.handle.registerTimer(wanted)
+        if kept:
+            self.state.put(kept)
         else:
-            state.remove()
+            self.state.clear()
         if out:
             yield rows_frame(out)
 
+    def close(self) -> None:
+        pass
+
+
+def transform_with_state_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
+                              settings: SessionSettings) -> DataFrame:
+    """The output rows (`SESSION_ROW_DDL`) under `transformWithStateInPandas`, as the stream had them: no
+    watermark column in its input (Spark drops none)."""
     return (events.withWatermark("event_time", settings.spark_delay)
-            .select(user_bucket(settings.state_buckets).alias(BUCKET), "event_time", *RULE_COLUMNS)
+            .select(user_bucket(settings.state_buckets).alias(BUCKET), *RULE_COLUMNS)
             .groupBy(BUCKET)
-            .applyInPandasWithState(per_bucket, SESSION_ROW_DDL, CANDIDATE_STATE, "append",
-                                    GroupStateTimeout.EventTimeTimeout))
+            .transformWithStateInPandas(TransformWithStateProcessor(rules, zones, settings), SESSION_ROW_DDL,
+                                        "Append", "EventTime"))
 
 
 def run_stream(rows: DataFrame, checkpoint: Path, sink: str = "noop", name: str | None = None
@@ -145,13 +165,14 @@ def main() -> None:
         events = silver_events_batch(spark, config).count()
         horizon = data_horizon_ms(silver_events_batch(spark, config), config.sessions.watermark_seconds)
         rules, settings = config.rules, config.sessions
+        delay_ms = settings.watermark_seconds * 1000
         streams = {
-            "transformWithStateInPandas (production)":
+            "applyInPandasWithState (production)":
                 lambda: circling_rows(silver_session_events(spark, config), zones, rules, settings),
-            "applyInPandasWithState":
-                lambda: candidate_rows(silver_session_events(spark, config), zones, rules, settings, False),
-            "applyInPandasWithState, first batch applied":
-                lambda: candidate_rows(silver_session_events(spark, config), zones, rules, settings, True),
+            "production, first batch applied":
+                lambda: circling_rows(silver_session_events(spark, config), zones, rules, settings, delay_ms),
+            "transformWithStateInPandas (before)":
+                lambda: transform_with_state_rows(silver_session_events(spark, config), zones, rules, settings),
         }
         print(f"sessionization operators: {events:,} session events ({args.days} day(s), 50 zones, 5,000 users, "
               "chatty phones), 2 cores, each into the no-op sink, warm rounds after the first", flush=True)

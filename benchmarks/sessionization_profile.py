@@ -1,9 +1,9 @@
 """Where the streaming sessionization's time goes, per call (issue 21).
 
 A simulated city (default 1 day, 50 zones, 5,000 users, chatty phones) goes to silver once; then the
-production streaming query runs over it (availableNow) with its processor wrapped in timers: each
-`handleInputRows` / `handleExpiredTimer` call and each state-server call (state get / update / clear,
-timer register / delete) is timed inside the Python worker and summed. The batch writer is timed too:
+production streaming query runs over it (availableNow) with its processor's call timed inside the Python
+worker, per call (with rows / timed out) and per part (state read, events from the rows, `step_bucket`,
+state write, output frame), summed over tasks. The batch writer is timed too:
 computing the processor's output (the stateful part) apart from the session tables' writes. The
 batch twin runs beside it into Spark's no-op sink, for the like-for-like reference.
 
@@ -41,47 +41,42 @@ from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E40
 
 
 def timed_processor(out_dir: str) -> type:
-    """The production processor with every call timed; totals written to `out_dir` when a task closes it."""
-
-    class Timed:
-        def __init__(self, inner, prefix: str, totals: dict) -> None:
-            self.inner, self.prefix, self.totals = inner, prefix, totals
-
-        def __getattr__(self, name: str):
-            method = getattr(self.inner, name)
-
-            def call(*args, **kwargs):
-                started = time.perf_counter()
-                try:
-                    return method(*args, **kwargs)
-                finally:
-                    _add(self.totals, self.prefix + name, time.perf_counter() - started)
-
-            return call
+    """The production processor with each call's parts timed; each worker process's totals written to
+    `out_dir` after every call, a file per task (`applyInPandasWithState` has no hook at a task's end)."""
 
     class TimedProcessor(streaming.CirclingProcessor):
-        def init(self, handle) -> None:
-            self.totals: dict = {}
-            super().init(handle)
-            self.state = Timed(self.state, "state.", self.totals)
-            self.handle = Timed(self.handle, "timer.", self.totals)
+        def __call__(self, key, frames, state):
+            totals = getattr(self, "totals", None)
+            if totals is None:
+                totals = self.totals = {}
+            clock = [time.perf_counter()]
 
-        def handleInputRows(self, key, rows, timerValues):
-            started = time.perf_counter()
-            out = list(super().handleInputRows(key, rows, timerValues))
-            _add(self.totals, "call: input rows", time.perf_counter() - started)
-            yield from out
+            def lap(part: str) -> None:
+                now = time.perf_counter()
+                _add(totals, part, now - clock[0])
+                clock[0] = now
 
-        def handleExpiredTimer(self, key, timerValues, expiredTimerInfo):
-            started = time.perf_counter()
-            out = list(super().handleExpiredTimer(key, timerValues, expiredTimerInfo))
-            _add(self.totals, "call: expired timer", time.perf_counter() - started)
-            yield from out
-
-        def close(self) -> None:
-            if getattr(self, "totals", None):
-                path = Path(out_dir) / f"{os.getpid()}-{time.time_ns()}.json"
-                path.write_text(json.dumps(self.totals))
+            started = clock[0]
+            watermark = state.getCurrentWatermarkMs()
+            rows = json.loads(state.get[0]) if state.exists else []
+            lap("state read")
+            events = streaming.events_by_user(frames)
+            lap("events from rows")
+            kept, out = streaming.step_bucket(rows, events, watermark, self.rules, self.zones, self.late_horizon_ms)
+            lap("step_bucket")
+            if kept:
+                state.update((json.dumps(kept, separators=(",", ":")),))
+                if (timer := streaming.bucket_timer(kept)) is not None:
+                    state.setTimeoutTimestamp(max(timer - 1, watermark))
+            else:
+                state.remove()
+            lap("state write")
+            frame = streaming.rows_frame(out) if out else None
+            lap("output frame")
+            _add(totals, "call: timed out" if state.hasTimedOut else "call: with rows", time.perf_counter() - started)
+            (Path(out_dir) / f"{os.getpid()}-{id(self)}.json").write_text(json.dumps(totals))  # one file per task
+            if frame is not None:
+                yield frame
 
     return TimedProcessor
 

@@ -6,9 +6,9 @@
    sessionization query over the filled silver tables (sessionization alone), and the batch twin.
    End to end = all messages / (bronze + silver + sessions time).
 2. State: users held in state and their bytes, read back from the checkpoint with the state data
-   source (each tracker row's size as Spark encodes it, an UnsafeRow), the RocksDB memory the state
-   store reports, and the peak number of users held during the latency run; extrapolated to a city
-   of 1M users by scaling the users held per simulated user (5,000 here).
+   source (each bucket's key and value as Spark encodes them, UnsafeRows, shared among its users), the
+   RocksDB memory the state store reports, and the peak number of users held during the latency run;
+   extrapolated to a city of 1M users by scaling the users held per simulated user (5,000 here).
 3. Latency: session events fed into a Delta table at a steady rate (one commit per second, in arrival
    order, the city's clock sped up to reach the rate) while the sessions query runs with a 1-second
    trigger; latency = the session's commit time - the moment the event that closed it was fed.
@@ -41,6 +41,7 @@ from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # n
 from parkpal_lakehouse.sessions.backfill import data_horizon_ms, silver_events_batch  # noqa: E402
 from parkpal_lakehouse.sessions.batch import circling_sessions  # noqa: E402
 from parkpal_lakehouse.sessions.inputs import zone_geometry  # noqa: E402
+from parkpal_lakehouse.sessions.state import BUCKET_STATE_SCHEMA  # noqa: E402
 from parkpal_lakehouse.sessions.store import prepare_session_tables
 from parkpal_lakehouse.sessions.streaming import (  # noqa: E402
     circling_rows,
@@ -71,19 +72,31 @@ def _variable_bytes(value) -> int:
 
 
 def state_sizes(spark, checkpoint: str, name: str) -> dict[str, float]:
-    """Users in state (tracker rows), their mean encoded size (their row, plus their share of their bucket's
-    key), by phase; buffered events. The list state reads flattened: one row per user, beside its bucket."""
-    tracker = spark.read.format("statestore").option("stateVarName", name).load(checkpoint)
-    rows = tracker.select("key", "list_element").collect()
-    keys = {tuple(r.key): unsafe_row_bytes(r.key) for r in rows}
-    total = sum(unsafe_row_bytes(r.list_element) for r in rows) + sum(keys.values())
-    pending = sum(len(json.loads(r.list_element.pending)) for r in rows if r.list_element.pending)
+    """Users in state (their `BUCKET_STATE_SCHEMA` rows), their mean encoded size (their share of their
+    bucket's key and value: the users' rows as one JSON string, beside its timeout), by phase; buffered
+    events. The state reads one row per bucket."""
+    buckets = _bucket_users(spark.read.format("statestore").load(checkpoint), name)
+    users = [user for _, _, rows in buckets for user in rows]
+    # The value: a row of (the state's row of one string, the timeout): a null bitset and two slots, then the
+    # nested row.
+    total = sum(unsafe_row_bytes(key) + 16 + unsafe_row_bytes((text,)) + 8 for key, text, _ in buckets)
+    pending = sum(len(json.loads(user[_PENDING])) for user in users if user[_PENDING])
     phases: dict[str, int] = {}
-    for r in rows:
-        phase = r.list_element.phase or "idle"
+    for user in users:
+        phase = user[_PHASE] or "idle"
         phases[phase] = phases.get(phase, 0) + 1
-    return {"tracker_rows": len(rows), "tracker_bytes": total / max(1, len(rows)), "pending_rows": pending,
-            "buckets": len(keys), "phases": phases}
+    return {"tracker_rows": len(users), "tracker_bytes": total / max(1, len(users)), "pending_rows": pending,
+            "buckets": len(buckets), "phases": phases}
+
+
+_FIELDS = [part.split()[0] for part in BUCKET_STATE_SCHEMA.split(", ")]
+_PHASE, _PENDING = _FIELDS.index("phase"), _FIELDS.index("pending")
+
+
+def _bucket_users(state, name: str) -> list[tuple]:
+    """Each bucket's (key, state string, users' rows) from a state data source frame."""
+    rows = state.select("key", F.col(f"value.groupState.{name}").alias("users")).collect()
+    return [(r.key, r.users, json.loads(r.users)) for r in rows]
 
 
 def state_memory(query) -> int:
@@ -98,10 +111,11 @@ def state_memory(query) -> int:
 def peak_users_held(spark, checkpoint: str, name: str, every: int = 5) -> int:
     """The most users held in state at any of every `every`-th committed batch (and the last one), read
     back with the state data source at each of those batches."""
-    reader = spark.read.format("statestore").option("stateVarName", name)
+    reader = spark.read.format("statestore")
     committed = sorted(int(p.name) for p in (Path(checkpoint) / "commits").iterdir() if p.name.isdigit())
     batches = sorted({*committed[::every], *committed[-1:]})
-    return max((reader.option("batchId", b).load(checkpoint).count() for b in batches), default=0)
+    return max((sum(len(users) for _, _, users in _bucket_users(reader.option("batchId", b).load(checkpoint), name))
+                for b in batches), default=0)
 
 
 def throughput(spark, root: Path, messages: int) -> dict[str, float]:
@@ -217,7 +231,7 @@ def main() -> None:
     print(f"  end to end (landing -> sessions)                      {rates['end_to_end']:>9,.0f} events/s")
     phases = ", ".join(f"{k} {v:,}" for k, v in sorted(rates["phases"].items()))
     print(f"  state at the end: {rates['tracker_rows']:,} users held ({phases}), "
-          f"{rates['tracker_bytes']:,.0f} bytes per user as stored (key + typed row), "
+          f"{rates['tracker_bytes']:,.0f} bytes per user as stored (key + JSON in the value), "
           f"{rates['pending_rows']:,} buffered events, {rates['buckets']:,} buckets; state store memory "
           f"{rates['state_memory'] / max(1, rates['tracker_rows']):,.0f} bytes per user held")
     peak_share = lat["peak_state_rows"] / 5_000

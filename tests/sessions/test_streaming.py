@@ -28,7 +28,7 @@ from parkpal_lakehouse.sessions.backfill import (
 from parkpal_lakehouse.sessions.batch import circling_sessions
 from parkpal_lakehouse.sessions.inputs import zone_geometry
 from parkpal_lakehouse.sessions.store import closed_sessions, open_sessions, prepare_session_tables, sessions_found
-from parkpal_lakehouse.sessions.streaming import check_state_layout, circling_rows, session_batch_writer
+from parkpal_lakehouse.sessions.streaming import QUERY_NAME, check_state_layout, circling_rows, session_batch_writer
 from parkpal_lakehouse.silver.reference import zones_reference
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -217,10 +217,19 @@ def test_backfill_rebuilds_a_time_range_like_the_batch_twin_and_reruns_change_no
     assert spark.sql(f"DESCRIBE HISTORY delta.`{config.table_path(PARKING_SESSIONS)}`").count() > version
 
 
-def test_a_checkpoint_is_resumed_only_with_the_bucket_count_it_was_written_with(spark, ingested_city, tmp_path):
+def test_a_checkpoint_is_resumed_only_with_the_bucket_count_and_operator_it_was_written_with(
+        spark, ingested_city, tmp_path):
     config, _ = ingested_city
     check_state_layout(spark, config)  # its own layout resumes
     other = replace(config, sessions=replace(config.sessions, state_buckets=64))
     with pytest.raises(ConfigError, match="holds state trackers_256_buckets, not trackers_64_buckets"):
         check_state_layout(spark, other)
     check_state_layout(spark, local_config(tmp_path / "new"))  # no checkpoint yet: nothing to resume
+    # Another stateful operator's checkpoint (as earlier versions' `transformWithStateInPandas` left): refused.
+    old = local_config(tmp_path / "old")
+    (spark.readStream.format("rate-micro-batch").option("rowsPerBatch", 1).load()
+     .groupBy((F.col("value") % 2).alias("bucket")).count()
+     .writeStream.format("noop").outputMode("update").option("checkpointLocation", old.checkpoint_path(QUERY_NAME))
+     .trigger(availableNow=True).start().awaitTermination())
+    with pytest.raises(ConfigError, match="holds state of stateStoreSave, not trackers_256_buckets"):
+        check_state_layout(spark, old)

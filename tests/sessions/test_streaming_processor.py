@@ -1,13 +1,16 @@
 """The streaming processor itself (users sharing a state bucket, one timer per bucket), without Spark:
-pyspark's `TwsTester` drives it as `transformWithStateInPandas` would, bucket by bucket."""
+`SparkSide` drives it with pyspark's own `GroupState` as `applyInPandasWithState` would, bucket by bucket."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 
 import pandas as pd
-from pyspark.sql.streaming.tws_tester import TwsTester
+from pyspark.sql import Row
+from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
+from pyspark.sql.types import StringType, StructField, StructType
 
 from parkpal_lakehouse.config import CirclingRules, SessionSettings
 from parkpal_lakehouse.contracts.reference import load_vehicles, load_zones
@@ -24,9 +27,41 @@ SETTINGS = SessionSettings(state_buckets=4)
 BUCKET = 0
 
 
-def _tester(zones) -> tuple[TwsTester, CirclingProcessor]:
-    processor = CirclingProcessor(RULES, zones, SETTINGS)
-    return TwsTester(processor, timeMode="EventTime", eventTimeExtractor=lambda row: row["t_ms"]), processor
+class SparkSide:
+    """What Spark does around `applyInPandasWithState` with event-time timeouts, for one processor: each
+    bucket's state value and timeout kept between calls; in a micro-batch, first a call per bucket with
+    rows, then one per other bucket whose timeout the watermark is strictly past (`FlatMapGroupsWithStateExec`);
+    each call gets a `GroupState` and Spark keeps what the call left in it (its `json()`, as the JVM reads it)."""
+
+    def __init__(self, zones) -> None:
+        self.processor = CirclingProcessor(RULES, zones, SETTINGS)
+        self.schema = StructType([StructField(state_name(SETTINGS), StringType())])
+        self.values: dict[int, tuple] = {}
+        self.timeouts: dict[int, int] = {}
+
+    def batch(self, watermark: int, frames: dict[int, pd.DataFrame]) -> list[pd.DataFrame]:
+        out = [self._call(bucket, [frame], watermark, False) for bucket, frame in frames.items()]
+        due = [b for b, t in self.timeouts.items() if t < watermark and b not in frames]
+        return out + [self._call(bucket, [], watermark, True) for bucket in due]
+
+    def _call(self, bucket: int, frames: list[pd.DataFrame], watermark: int, timed_out: bool) -> pd.DataFrame:
+        value = self.values.get(bucket)
+        state = GroupState(Row(*value) if value is not None else None, 0, watermark,
+                           GroupStateTimeout.EventTimeTimeout, timed_out, True, value is not None, False, False,
+                           GroupState.NO_TIMESTAMP, b"", self.schema)
+        out = list(self.processor((bucket,), iter(frames), state))
+        left = json.loads(state.json())
+        self.values.pop(bucket, None)
+        self.timeouts.pop(bucket, None)
+        if left["defined"]:
+            self.values[bucket] = state.get
+            if left["timeoutTimestamp"] != GroupState.NO_TIMESTAMP:
+                self.timeouts[bucket] = left["timeoutTimestamp"]
+        return pd.concat(out) if out else pd.DataFrame()
+
+    def state_rows(self, bucket: int) -> list[list]:
+        """The bucket's users' `BUCKET_STATE_SCHEMA` rows, as stored."""
+        return json.loads(self.values[bucket][0]) if bucket in self.values else []
 
 
 def _frame(events: list[tuple[int, SessionEvent]]) -> pd.DataFrame:
@@ -46,32 +81,34 @@ def _rows(out: list[pd.DataFrame]) -> list[dict]:
 
 
 def test_a_call_for_one_user_leaves_the_other_users_of_its_bucket_as_they_were():
-    tester, _ = _tester(ZONES)
+    spark_side = SparkSide(ZONES)
     parked = driving_entry() + still_run(40)
-    tester.testInPandas(BUCKET, _frame([(1, e) for e in parked]))
-    tester.setWatermark(_spark_watermark(parked[-1].t + 1))  # user 1's events applied: parked, silent
-    (user_1,) = tester.peekListState(state_name(SETTINGS), BUCKET)
-    assert user_1[0] == 1 and user_1[TIMER] is not None
+    spark_side.batch(0, {BUCKET: _frame([(1, e) for e in parked])})
+    (opened,) = _rows(spark_side.batch(watermark := _spark_watermark(parked[-1].t + 1), {}))  # timed out: applied
+    assert (opened["row_kind"], opened["user_id"], opened["phase"]) == ("open", 1, "parked")
+    (user_1,) = spark_side.state_rows(BUCKET)  # parked, silent
+    assert user_1[0] == 1 and user_1[TIMER] is not None and user_1[-1] is None
 
-    later = [act(600 + 10 * i, "WALKING") for i in range(3)]
-    out = tester.testInPandas(BUCKET, _frame([(2, e) for e in later]))
-    rows = {row[0]: row for row in tester.peekListState(state_name(SETTINGS), BUCKET)}
+    later = [act(parked[-1].t // 1000 + 10 * i, "WALKING") for i in range(3)]
+    out = spark_side.batch(watermark, {BUCKET: _frame([(2, e) for e in later])})
+    rows = {row[0]: row for row in spark_side.state_rows(BUCKET)}
     assert rows[1] == user_1  # not due: read and written back untouched
     assert rows[2][-1] is not None  # user 2's events wait for the watermark
-    assert out.empty  # nothing applied, nothing to emit
-    # One timer for the bucket: the earliest of its users' wake-ups.
-    tester.handle.setGroupingKey(BUCKET)
-    assert list(tester.handle.listTimers()) == [bucket_timer(rows.values())]
+    assert _rows(out) == []  # nothing applied, nothing to emit
+    # One timeout for the bucket: the earliest of its users' wake-ups, a millisecond early (Spark times a
+    # bucket out once the watermark is strictly past it; a user is due once the watermark reaches its timer).
+    assert spark_side.timeouts == {BUCKET: bucket_timer(rows.values()) - 1}
 
 
 def test_a_bucket_timer_applies_only_the_users_that_are_due():
-    tester, _ = _tester(ZONES)
+    spark_side = SparkSide(ZONES)
     first = driving_entry() + still_run(40)
-    tester.testInPandas(BUCKET, _frame([(1, e) for e in first] + [(2, act(5_000, "WALKING"))]))
-    out = tester.setWatermark(_spark_watermark(first[-1].t + 1))
-    (opened,) = _rows([out])
+    spark_side.batch(0, {BUCKET: _frame([(1, e) for e in first] + [(2, act(5_000, "WALKING"))])})
+    timer = spark_side.timeouts[BUCKET] + 1  # the bucket's timer
+    assert spark_side.batch(timer - 1, {}) == []  # the watermark at the timeout, not past it: no call
+    (opened,) = _rows(spark_side.batch(_spark_watermark(first[-1].t + 1), {}))
     assert (opened["row_kind"], opened["user_id"], opened["phase"]) == ("open", 1, "parked")
-    rows = {row[0]: row for row in tester.peekListState(state_name(SETTINGS), BUCKET)}
+    rows = {row[0]: row for row in spark_side.state_rows(BUCKET)}
     assert rows[2][-1] is not None and rows[2][1] is None  # user 2: its event still waits, nothing applied
 
 
@@ -123,20 +160,19 @@ def test_users_sharing_buckets_get_the_sessions_of_one_pass_over_their_events(tm
     rng = random.Random(7)
     arrivals = sorted(((u, e) for u, evs in per_user.items() for e in evs),
                       key=lambda ue: ue[1].t + rng.uniform(0, 0.9 * watermark_ms))
-    tester, _ = _tester(zones)
-    out, newest, watermark, i = [], None, None, 0
+    spark_side = SparkSide(zones)
+    out, newest, watermark, i = [], None, 0, 0
     while i < len(arrivals):
         n = rng.randint(5, 60)
         chunk, i = arrivals[i:i + n], i + n
-        if newest is not None and (watermark is None or _spark_watermark(newest - watermark_ms) > watermark):
-            watermark = _spark_watermark(newest - watermark_ms)  # from the previous batches, as in Spark
-            out.append(tester.setWatermark(watermark))
+        if newest is not None:
+            watermark = max(watermark, _spark_watermark(newest - watermark_ms))  # from the previous batches
         by_bucket = defaultdict(list)
         for user, event in chunk:
             by_bucket[user % SETTINGS.state_buckets].append((user, event))
-        out += [tester.testInPandas(bucket, _frame(events)) for bucket, events in by_bucket.items()]
+        out += spark_side.batch(watermark, {bucket: _frame(events) for bucket, events in by_bucket.items()})
         newest = max([newest or 0] + [e.t for _, e in chunk])
-    out.append(tester.setWatermark(_spark_watermark(end)))
+    out += spark_side.batch(_spark_watermark(end), {})
 
     rows = _rows(out)
     assert [r for r in rows if r["row_kind"] == "late"] == []  # all arrived within the watermark

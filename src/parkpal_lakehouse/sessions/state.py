@@ -1,14 +1,15 @@
-"""A user's sessionization state as Spark stores it: one small typed row per user.
+"""A user's sessionization state as the stream keeps it: one small row per user.
 
-The row holds what the rules keep between micro-batches as typed columns: the current activity, the
-open search's times and counters and the registered timer; the session id is not stored (it is a hash
-of user, zone and entry time). Events not yet applied (waiting for the watermark) ride along in
-`pending`, compact JSON, null once the watermark has passed them: a micro-batch can leave hundreds of
-a user's events waiting, and Spark's conversion of a typed array walks every value in Python (the
-chatty profile's benchmark lost a fifth of its speed to it). The stream keeps the rows of a bucket of
-users in one list state (`BUCKET_STATE_SCHEMA`: the user id, then the row), read and written once per
-bucket and micro-batch; a parked user silent for hours is about 230 bytes
-(benchmarks/sessionization_throughput.py reads the sizes back from the checkpoint).
+The row holds what the rules keep between micro-batches (`TRACKER_SCHEMA` names and types its
+fields): the current activity, the open search's times and counters and the registered timer; the
+session id is not stored (it is a hash of user, zone and entry time). Events not yet applied (waiting
+for the watermark) ride along in `pending`, compact JSON, null once the watermark has passed them: a
+micro-batch can leave hundreds of a user's events waiting, and Spark's conversion of a typed array
+walks every value in Python (the chatty profile's benchmark lost a fifth of its speed to it, when the
+rows were typed state). The stream keeps the rows of a bucket of users (`BUCKET_STATE_SCHEMA`: the
+user id, then the row) as one JSON array in its state (`sessions/streaming.py`), read and written once
+per bucket and micro-batch (benchmarks/sessionization_throughput.py reads the sizes back from the
+checkpoint).
 """
 
 from __future__ import annotations

@@ -1,25 +1,26 @@
-"""Streaming sessionization: `transformWithStateInPandas` keyed by bucket of users, event-time timers,
+"""Streaming sessionization: `applyInPandasWithState` keyed by bucket of users, event-time timeouts,
 exactly once.
 
 Keyed by bucket, not by user: a Python call of a stateful operator costs about as much as the rules
-for a user's whole micro-batch (the state server's round trips to set the key, read and write the
-state and move the timer; docs/sessionization.md, "Speed"), so one call per user and micro-batch was
-most of the stream's cost. `SessionSettings.state_buckets` buckets (a hash of the user id)
-each keep their users' rows in one list state, read and written once per call; the rules still run
-per user, in event-time order, on exactly what a per-user call would have given them.
+for a user's whole micro-batch, so one call per user and micro-batch was most of the stream's cost
+(docs/sessionization.md, "Speed"). `SessionSettings.state_buckets` buckets (a hash of the user id) each
+keep their users' rows in one state value, read and written once per call; the rules still run per
+user, in event-time order, on exactly what a per-user call would have given them (`step_bucket`).
 
-Why `transformWithStateInPandas` rather than `applyInPandasWithState`: state variables are named and
-typed, so the state can evolve and be read with Spark's state data source, timers are first-class,
-and it is the API Spark 4 and Databricks develop (the old one is in maintenance). It needs the RocksDB
-state store, which the local session and the bundle's clusters configure. The old one hands rows over faster:
-`benchmarks/sessionization_operators.py` runs `step_bucket` under both (docs/sessionization.md, thirty-fourth part).
+Why `applyInPandasWithState` rather than `transformWithStateInPandas` (which carried the stream until
+issue 21's thirty-fifth part): PySpark slices each bucket's rows straight from Arrow for it, as for the
+batch twin's `applyInPandas`, where it hands `transformWithStateInPandas` its rows one by one and plans
+its query for a second longer; with the same work per bucket the stream ran ~1.3x faster
+(`benchmarks/sessionization_operators.py`, docs/sessionization.md). What the newer API offers and this one
+lacks, named typed state variables and several timers, the buckets do not use: a bucket's state is one
+JSON string (PySpark 4.2 cannot read an array-typed state schema) and its timer one event-time timeout.
 
 Time: Spark's watermark is the newest event time minus `SessionSettings.spark_delay`
 (`watermark_seconds + late_horizon_hours`); the processor works `late_horizon_hours` ahead of it, so
 for the rules the watermark is newest-minus-`watermark_seconds`. Buffered events are applied in
-event-time order once that passes them; timers are registered `late_horizon_hours` early to match.
+event-time order once that passes them; timers are set `late_horizon_hours` early to match.
 An event older than what its user's state has applied is emitted as a `late` row (it never reaches
-the rules); Spark drops none, the processor's input having no watermark column (`circling_rows`).
+the rules); Spark drops none (`circling_rows`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from datetime import UTC, datetime
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle, StreamingQuery
-from pyspark.sql.streaming.stateful_processor import ExpiredTimerInfo, TimerValues
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
+from pyspark.sql.streaming.state import GroupState, GroupStateTimeout
 
 from parkpal_lakehouse.config import CirclingRules, LakehouseConfig, SessionSettings
 from parkpal_lakehouse.contracts.events import Hub
@@ -51,70 +53,56 @@ from parkpal_lakehouse.sessions.batch import (
 )
 from parkpal_lakehouse.sessions.inputs import RULE_COLUMNS, session_events, zone_geometry
 from parkpal_lakehouse.sessions.rules import SessionEvent, ZoneGeometry
-from parkpal_lakehouse.sessions.state import BUCKET_STATE_SCHEMA, TIMER, restore_tracker, tracker_row
+from parkpal_lakehouse.sessions.state import TIMER, restore_tracker, tracker_row
 from parkpal_lakehouse.sessions.store import closed_sessions, late_events, merge_closed_sessions, refresh_open_sessions
 from parkpal_lakehouse.silver.reference import zones_reference
 
 QUERY_NAME = "silver_parking_sessions"
+OPERATOR = "applyInPandasWithState"  # as Spark's state-metadata source names the stream's stateful operator
+# Spark's metadata key marking a column as an event-time watermark's (`EventTimeWatermark.delayKey`).
+_WATERMARK_DELAY_KEY = "spark.watermarkDelayMs"
+_WATERMARK_CARRIER = "watermark_carrier"
 
 
 def state_name(settings: SessionSettings) -> str:
-    """The list state variable (read it with `format("statestore")`, `stateVarName`). It names the bucket
-    count: a user's bucket depends on it, so a checkpoint can only resume with the count it was written
-    with (`check_state_layout`)."""
+    """The bucket's state column (read it with `format("statestore")`: `value.groupState.<name>`). It names
+    the bucket count: a user's bucket depends on it, so a checkpoint can only resume with the count it was
+    written with (`check_state_layout`)."""
     return f"trackers_{settings.state_buckets}_buckets"
 
 
-class CirclingProcessor(StatefulProcessor):
-    """Per bucket of users (`SessionSettings.state_buckets`): buffer each user's events until the watermark
-    passes them, apply the circling rules in event-time order, emit each session once when it closes, an
-    `open` row while one runs, `late` rows for events that came after the state moved past them.
+class CirclingProcessor:
+    """Per bucket of users (`SessionSettings.state_buckets`), called by `applyInPandasWithState`: buffer each
+    user's events until the watermark passes them, apply the circling rules in event-time order, emit each
+    session once when it closes, an `open` row while one runs, `late` rows for events that came after the
+    state moved past them.
 
-    State (`sessions/state.py`): a list of small typed rows, one per user of the bucket still worth keeping
-    (with the events not yet applied), read and written in one round trip each per call; a user is dropped
-    from it when forgotten. One event-time timer per bucket: the earliest of its users' wake-up times. A
-    call works only on the users with new events or with a wake-up time the watermark has passed; the
-    others' rows are written back as they were read."""
+    State (`sessions/state.py`): the bucket's users still worth keeping (with the events not yet applied),
+    their `BUCKET_STATE_SCHEMA` rows as one JSON array, read and written once per call; a user is dropped
+    from it when forgotten. One event-time timeout per bucket: the earliest of its users' wake-up times
+    (Spark then calls the bucket without rows). A call works only on the users with new events or with a
+    wake-up time the watermark has passed; the others' rows are written back as they were read."""
 
-    def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], settings: SessionSettings):
-        self.rules, self.zones = rules, zones
-        self.late_horizon_ms, self.state_name = settings.late_horizon_ms, state_name(settings)
+    def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], settings: SessionSettings,
+                 apply_unwatermarked_ms: int | None = None):
+        self.rules, self.zones, self.late_horizon_ms = rules, zones, settings.late_horizon_ms
+        self.apply_unwatermarked_ms = apply_unwatermarked_ms  # `step_bucket`'s; the stream's is None
 
-    def init(self, handle: StatefulProcessorHandle) -> None:
-        self.handle = handle
-        self.state = handle.getListState(self.state_name, BUCKET_STATE_SCHEMA)
-
-    def handleInputRows(self, key: tuple, rows: Iterator[pd.DataFrame], timerValues: TimerValues
-                        ) -> Iterator[pd.DataFrame]:
-        yield from self._step(timerValues, events_by_user(rows), None)
-
-    def handleExpiredTimer(self, key: tuple, timerValues: TimerValues, expiredTimerInfo: ExpiredTimerInfo
-                           ) -> Iterator[pd.DataFrame]:
-        yield from self._step(timerValues, {}, expiredTimerInfo.getExpiryTimeInMs())
-
-    def _step(self, timer_values: TimerValues, events: dict[int, list[SessionEvent]], expired: int | None
-              ) -> Iterator[pd.DataFrame]:
-        watermark = timer_values.getCurrentWatermarkInMs()
-        rows = list(self.state.get())
-        timer = bucket_timer(rows)
-        if timer is not None and timer == expired:
-            timer = None  # Spark removes a timer once it has fired
-        kept, out = step_bucket(rows, events, watermark, self.rules, self.zones, self.late_horizon_ms)
-        wanted = bucket_timer(kept)
-        if wanted != timer:
-            if timer is not None:
-                self.handle.deleteTimer(timer)
-            if wanted is not None:
-                self.handle.registerTimer(wanted)
+    def __call__(self, key: tuple, frames: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
+        watermark = state.getCurrentWatermarkMs()
+        rows = json.loads(state.get[0]) if state.exists else []
+        kept, out = step_bucket(rows, events_by_user(frames), watermark, self.rules, self.zones,
+                                self.late_horizon_ms, self.apply_unwatermarked_ms)
         if kept:
-            self.state.put(kept)
+            state.update((json.dumps(kept, separators=(",", ":")),))
+            if (timer := bucket_timer(kept)) is not None:
+                # Spark times a bucket out once its watermark is strictly past the timeout; the users are
+                # due once it reaches their timer. Never before the watermark (Spark refuses it).
+                state.setTimeoutTimestamp(max(timer - 1, watermark))
         else:
-            self.state.clear()
+            state.remove()
         if out:
             yield rows_frame(out)
-
-    def close(self) -> None:
-        pass
 
 
 def step_bucket(rows: Iterable[tuple], events: dict[int, list[SessionEvent]], watermark_ms: int,
@@ -164,18 +152,23 @@ def bucket_timer(rows: Iterable[tuple]) -> int | None:
 
 
 def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
-                  settings: SessionSettings) -> DataFrame:
+                  settings: SessionSettings, apply_unwatermarked_ms: int | None = None) -> DataFrame:
     """The processor's output rows (`SESSION_ROW_DDL`) for a stream of `inputs.session_events`.
 
-    Only the rules' columns reach the processor (`inputs.RULE_COLUMNS`): not the watermark's `event_time`,
-    the costliest column in PySpark's row-by-row hand-over. Without that column Spark filters
-    no row by its watermark: every event, however late, reaches the processor, which applies it or
-    reports it `late` (`silver.late_events`, then the repair)."""
-    processor = CirclingProcessor(rules, zones, settings)
+    Only the rules' columns reach the processor (`inputs.RULE_COLUMNS`), and the watermark rides on a null
+    column: `applyInPandasWithState` needs a watermark column for event-time timeouts and drops every row
+    older than its value, so `event_time` itself would lose the events more than `late_horizon_hours` late.
+    On a null column Spark filters no row: every event, however late, reaches the processor, which applies
+    it or reports it `late` (`silver.late_events`, then the repair); the watermark still advances from
+    `event_time`, where `withWatermark` set it. `apply_unwatermarked_ms`: `step_bucket`'s (the stream's is None;
+    `benchmarks/sessionization_operators.py` measures it)."""
+    delay_ms = settings.watermark_seconds * 1000 + settings.late_horizon_ms  # `spark_delay`
+    carrier = F.lit(None).cast("timestamp").alias(_WATERMARK_CARRIER, metadata={_WATERMARK_DELAY_KEY: delay_ms})
     return (events.withWatermark("event_time", settings.spark_delay)
-            .select(user_bucket(settings.state_buckets).alias(BUCKET), *RULE_COLUMNS)
+            .select(user_bucket(settings.state_buckets).alias(BUCKET), carrier, *RULE_COLUMNS)
             .groupBy(BUCKET)
-            .transformWithStateInPandas(processor, SESSION_ROW_DDL, "Append", "EventTime"))
+            .applyInPandasWithState(CirclingProcessor(rules, zones, settings, apply_unwatermarked_ms), SESSION_ROW_DDL,
+                                    f"{state_name(settings)} STRING", "append", GroupStateTimeout.EventTimeTimeout))
 
 
 def silver_session_events(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
@@ -225,16 +218,21 @@ def session_batch_writer(config: LakehouseConfig, name: str, checkpoint: str | N
 
 
 def check_state_layout(spark: SparkSession, config: LakehouseConfig) -> None:
-    """Refuse, in one line, to resume a checkpoint whose state this configuration would misread: state
-    per user (before the buckets) or another `state_buckets` (every user would land in a new bucket and
-    look new). A checkpoint without state (none yet) passes."""
+    """Refuse, in one line, to resume a checkpoint whose state this configuration would misread: another
+    stateful operator (the `transformWithStateInPandas` of earlier versions) or another `state_buckets`
+    (every user would land in a new bucket and look new). A checkpoint without state (none yet) passes."""
     checkpoint = config.checkpoint_path(QUERY_NAME)
-    rows = spark.read.format("state-metadata").load(checkpoint).select("operatorProperties").collect()
-    found = {v["stateName"] for r in rows if r.operatorProperties
-             for v in json.loads(r.operatorProperties).get("stateVariables", [])
-             if v.get("stateVariableType") != "TimerState"}
+    operators = {r.operatorName for r in
+                 spark.read.format("state-metadata").load(checkpoint).select("operatorName").collect()}
+    if not operators:
+        return
+    if operators == {OPERATOR}:
+        state = spark.read.format("statestore").load(checkpoint).schema["value"].dataType["groupState"].dataType
+        found = set(state.fieldNames())
+    else:
+        found = {f"of {', '.join(sorted(operators))}"}
     wanted = state_name(config.sessions)
-    if found and wanted not in found:
+    if found != {wanted}:
         raise ConfigError(
             f"the sessions checkpoint {checkpoint} holds state {', '.join(sorted(found))}, not {wanted}: it was "
             "written by another version or another sessions.state_buckets; stop the stream, move the checkpoint "
