@@ -78,17 +78,26 @@ def _assert_same_sessions(actual: DataFrame, expected: DataFrame) -> None:
 
 def _applied_past(regular: DataFrame, held: list, watermark_ms: int) -> set[str]:
     """The keys of the `held` events (`event_key, user_id, t_ms`) that the rules must report late: older
-    than the horizon of the last micro-batch (one per `chunk` of `regular`, in order) that gave their user
-    events. That batch ran with Spark's watermark from the batches before it, so its horizon is the newest
-    event time they held minus `watermark_ms`, and the user's state applied everything before it."""
+    than what their user's state had applied after the last micro-batch (one per `chunk` of `regular`, in
+    order) that gave the user events. A later batch ran with Spark's watermark from the batches before it,
+    so its horizon is the newest event time they held minus `watermark_ms`; the first, before any
+    watermark, applied each user's events up to the user's own newest minus `watermark_ms`."""
     newest_by_chunk = dict(regular.groupBy("chunk").agg(F.max("t_ms")).collect())
+    first = min(newest_by_chunk)
     horizon_at, newest = {}, None
     for chunk in sorted(newest_by_chunk):
         horizon_at[chunk] = None if newest is None else newest - watermark_ms
         newest = newest_by_chunk[chunk] if newest is None else max(newest, newest_by_chunk[chunk])
+    first_newest = dict(regular.filter(F.col("chunk") == first).groupBy("user_id").agg(F.max("t_ms")).collect())
     last_chunk = dict(regular.groupBy("user_id").agg(F.max("chunk")).collect())
-    return {r.event_key for r in held if r.user_id in last_chunk
-            and horizon_at[last_chunk[r.user_id]] is not None and r.t_ms < horizon_at[last_chunk[r.user_id]]}
+
+    def applied(user_id: int) -> int | None:
+        chunk = last_chunk.get(user_id)
+        if chunk is None:
+            return None
+        return first_newest[user_id] - watermark_ms if chunk == first else horizon_at[chunk]
+
+    return {r.event_key for r in held if (h := applied(r.user_id)) is not None and r.t_ms < h}
 
 
 def _batch_twin(spark: SparkSession, config, horizon: int) -> tuple[DataFrame, DataFrame]:

@@ -103,13 +103,20 @@ def test_a_call_for_one_user_leaves_the_other_users_of_its_bucket_as_they_were()
 def test_a_bucket_timer_applies_only_the_users_that_are_due():
     spark_side = SparkSide(ZONES)
     first = driving_entry() + still_run(40)
-    spark_side.batch(0, {BUCKET: _frame([(1, e) for e in first] + [(2, act(5_000, "WALKING"))])})
+    walking = act(5_000, "WALKING")
+    spark_side.batch(0, {BUCKET: _frame([(1, e) for e in first] + [(2, walking)])})
+    before = {row[0]: row for row in spark_side.state_rows(BUCKET)}
+    # A new query's first batch, before any watermark: each user applied up to its own newest event minus the
+    # watermark delay; what is newer waits.
+    assert before[1][1] == first[-1].t - SETTINGS.watermark_seconds * 1000 and before[1][-1] is not None
+    assert before[2][1] == walking.t - SETTINGS.watermark_seconds * 1000 and before[2][-1] is not None
     timer = spark_side.timeouts[BUCKET] + 1  # the bucket's timer
     assert spark_side.batch(timer - 1, {}) == []  # the watermark at the timeout, not past it: no call
     (opened,) = _rows(spark_side.batch(_spark_watermark(first[-1].t + 1), {}))
     assert (opened["row_kind"], opened["user_id"], opened["phase"]) == ("open", 1, "parked")
     rows = {row[0]: row for row in spark_side.state_rows(BUCKET)}
-    assert rows[2][-1] is not None and rows[2][1] is None  # user 2: its event still waits, nothing applied
+    assert rows[1][-1] is None  # user 1: due, all applied
+    assert rows[2] == before[2]  # user 2: not due, its row as it was, its event still waiting
 
 
 def test_applying_a_first_batch_before_any_watermark_ends_with_the_sessions_of_buffering_it():

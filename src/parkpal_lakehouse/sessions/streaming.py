@@ -73,7 +73,9 @@ def state_name(settings: SessionSettings) -> str:
 
 class CirclingProcessor:
     """Per bucket of users (`SessionSettings.state_buckets`), called by `applyInPandasWithState`: buffer each
-    user's events until the watermark passes them, apply the circling rules in event-time order, emit each
+    user's events until the watermark passes them (in a new query's first micro-batch, before any watermark:
+    until the user's own newest event minus `watermark_seconds` does), apply the circling rules in event-time
+    order, emit each
     session once when it closes, an `open` row while one runs, `late` rows for events that came after the
     state moved past them.
 
@@ -84,9 +86,11 @@ class CirclingProcessor:
     wake-up time the watermark has passed; the others' rows are written back as they were read."""
 
     def __init__(self, rules: CirclingRules, zones: dict[int, ZoneGeometry], settings: SessionSettings,
-                 apply_unwatermarked_ms: int | None = None):
+                 buffer_first_batch: bool = False):
         self.rules, self.zones, self.late_horizon_ms = rules, zones, settings.late_horizon_ms
-        self.apply_unwatermarked_ms = apply_unwatermarked_ms  # `step_bucket`'s; the stream's is None
+        # A new query's first micro-batch (no watermark yet): each user's events applied up to its newest minus
+        # `watermark_seconds`, or (`buffer_first_batch`, as before issue 21's thirty-fifth part) all buffered.
+        self.apply_unwatermarked_ms = None if buffer_first_batch else settings.watermark_seconds * 1000
 
     def __call__(self, key: tuple, frames: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
         watermark = state.getCurrentWatermarkMs()
@@ -114,8 +118,9 @@ def step_bucket(rows: Iterable[tuple], events: dict[int, list[SessionEvent]], wa
     restored and stepped; the others' rows are kept as they were read.
 
     `apply_unwatermarked_ms`: before any watermark (a new query's first micro-batch), apply each user's
-    events up to its newest minus this (never past the horizon the next batch will have) instead of only
-    buffering them. The stream does not (None); `benchmarks/sessionization_operators.py` measures it."""
+    events up to its newest minus this (never past the horizon the next batch will have: the newest event
+    of all minus the same delay) instead of only buffering them (None). The stream passes `watermark_seconds`:
+    a new query over a backlog would otherwise hold all of it in state until its second batch."""
     horizon = rules_horizon_ms(watermark_ms, late_horizon_ms)
     users = {row[0]: row for row in rows}
     due = [user_id for user_id, row in users.items() if row[TIMER] is not None and row[TIMER] <= watermark_ms]
@@ -152,7 +157,7 @@ def bucket_timer(rows: Iterable[tuple]) -> int | None:
 
 
 def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: CirclingRules,
-                  settings: SessionSettings, apply_unwatermarked_ms: int | None = None) -> DataFrame:
+                  settings: SessionSettings, buffer_first_batch: bool = False) -> DataFrame:
     """The processor's output rows (`SESSION_ROW_DDL`) for a stream of `inputs.session_events`.
 
     Only the rules' columns reach the processor (`inputs.RULE_COLUMNS`), and the watermark rides on a null
@@ -160,14 +165,14 @@ def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: Circ
     older than its value, so `event_time` itself would lose the events more than `late_horizon_hours` late.
     On a null column Spark filters no row: every event, however late, reaches the processor, which applies
     it or reports it `late` (`silver.late_events`, then the repair); the watermark still advances from
-    `event_time`, where `withWatermark` set it. `apply_unwatermarked_ms`: `step_bucket`'s (the stream's is None;
-    `benchmarks/sessionization_operators.py` measures it)."""
+    `event_time`, where `withWatermark` set it. `buffer_first_batch`: buffer a new query's first micro-batch
+    whole, as before issue 21's thirty-fifth part (`benchmarks/sessionization_operators.py` measures both)."""
     delay_ms = settings.watermark_seconds * 1000 + settings.late_horizon_ms  # `spark_delay`
     carrier = F.lit(None).cast("timestamp").alias(_WATERMARK_CARRIER, metadata={_WATERMARK_DELAY_KEY: delay_ms})
     return (events.withWatermark("event_time", settings.spark_delay)
             .select(user_bucket(settings.state_buckets).alias(BUCKET), carrier, *RULE_COLUMNS)
             .groupBy(BUCKET)
-            .applyInPandasWithState(CirclingProcessor(rules, zones, settings, apply_unwatermarked_ms), SESSION_ROW_DDL,
+            .applyInPandasWithState(CirclingProcessor(rules, zones, settings, buffer_first_batch), SESSION_ROW_DDL,
                                     f"{state_name(settings)} STRING", "append", GroupStateTimeout.EventTimeTimeout))
 
 
