@@ -160,6 +160,10 @@ class SessionSettings:
         return f"{self.watermark_seconds + 3600 * self.late_horizon_hours} seconds"
 
     @property
+    def spark_delay_ms(self) -> int:
+        return 1000 * self.watermark_seconds + self.late_horizon_ms
+
+    @property
     def late_horizon_ms(self) -> int:
         return 3600_000 * self.late_horizon_hours
 

@@ -75,9 +75,8 @@ class CirclingProcessor:
     """Per bucket of users (`SessionSettings.state_buckets`), called by `applyInPandasWithState`: buffer each
     user's events until the watermark passes them (in a new query's first micro-batch, before any watermark:
     until the user's own newest event minus `watermark_seconds` does), apply the circling rules in event-time
-    order, emit each
-    session once when it closes, an `open` row while one runs, `late` rows for events that came after the
-    state moved past them.
+    order, emit each session once when it closes, an `open` row while one runs, `late` rows for events that
+    came after the state moved past them.
 
     State (`sessions/state.py`): the bucket's users still worth keeping (with the events not yet applied),
     their `BUCKET_STATE_SCHEMA` rows as one JSON array, read and written once per call; a user is dropped
@@ -167,8 +166,8 @@ def circling_rows(events: DataFrame, zones: dict[int, ZoneGeometry], rules: Circ
     it or reports it `late` (`silver.late_events`, then the repair); the watermark still advances from
     `event_time`, where `withWatermark` set it. `buffer_first_batch`: buffer a new query's first micro-batch
     whole, as before issue 21's thirty-fifth part (`benchmarks/sessionization_operators.py` measures both)."""
-    delay_ms = settings.watermark_seconds * 1000 + settings.late_horizon_ms  # `spark_delay`
-    carrier = F.lit(None).cast("timestamp").alias(_WATERMARK_CARRIER, metadata={_WATERMARK_DELAY_KEY: delay_ms})
+    carrier = F.lit(None).cast("timestamp").alias(_WATERMARK_CARRIER,
+                                                  metadata={_WATERMARK_DELAY_KEY: settings.spark_delay_ms})
     return (events.withWatermark("event_time", settings.spark_delay)
             .select(user_bucket(settings.state_buckets).alias(BUCKET), carrier, *RULE_COLUMNS)
             .groupBy(BUCKET)
