@@ -89,7 +89,7 @@ def test_a_call_for_one_user_leaves_the_other_users_of_its_bucket_as_they_were()
     (user_1,) = spark_side.state_rows(BUCKET)  # parked, silent
     assert user_1[0] == 1 and user_1[TIMER] is not None and user_1[-1] is None
 
-    later = [act(parked[-1].t // 1000 + 10 * i, "WALKING") for i in range(3)]
+    later = [act(600 + 10 * i, "WALKING") for i in range(3)]
     out = spark_side.batch(watermark, {BUCKET: _frame([(2, e) for e in later])})
     rows = {row[0]: row for row in spark_side.state_rows(BUCKET)}
     assert rows[1] == user_1  # not due: read and written back untouched
