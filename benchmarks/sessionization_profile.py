@@ -62,7 +62,8 @@ def timed_processor(out_dir: str) -> type:
             lap("state read")
             events = streaming.events_by_user(frames)
             lap("events from rows")
-            kept, out = streaming.step_bucket(rows, events, watermark, self.rules, self.zones, self.late_horizon_ms)
+            kept, out = streaming.step_bucket(rows, events, watermark, self.rules, self.zones, self.late_horizon_ms,
+                                              self.apply_unwatermarked_ms)
             lap("step_bucket")
             if kept:
                 state.update((json.dumps(kept, separators=(",", ":")),))
