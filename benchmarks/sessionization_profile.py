@@ -58,19 +58,13 @@ def timed_processor(out_dir: str) -> type:
 
             started = clock[0]
             watermark = state.getCurrentWatermarkMs()
-            rows = json.loads(state.get[0]) if state.exists else []
+            rows = streaming.read_bucket(state)
             lap("state read")
             events = streaming.events_by_user(frames)
             lap("events from rows")
-            kept, out = streaming.step_bucket(rows, events, watermark, self.rules, self.zones, self.late_horizon_ms,
-                                              self.apply_unwatermarked_ms)
+            kept, out = self.step(rows, events, watermark)
             lap("step_bucket")
-            if kept:
-                state.update((json.dumps(kept, separators=(",", ":")),))
-                if (timer := streaming.bucket_timer(kept)) is not None:
-                    state.setTimeoutTimestamp(max(timer - 1, watermark))
-            else:
-                state.remove()
+            streaming.write_bucket(state, kept, watermark)
             lap("state write")
             frame = streaming.rows_frame(out) if out else None
             lap("output frame")

@@ -157,7 +157,7 @@ class SessionSettings:
 
     @property
     def spark_delay(self) -> str:
-        return f"{self.watermark_seconds + 3600 * self.late_horizon_hours} seconds"
+        return f"{self.spark_delay_ms // 1000} seconds"
 
     @property
     def spark_delay_ms(self) -> int:

@@ -93,19 +93,32 @@ class CirclingProcessor:
 
     def __call__(self, key: tuple, frames: Iterator[pd.DataFrame], state: GroupState) -> Iterator[pd.DataFrame]:
         watermark = state.getCurrentWatermarkMs()
-        rows = json.loads(state.get[0]) if state.exists else []
-        kept, out = step_bucket(rows, events_by_user(frames), watermark, self.rules, self.zones,
-                                self.late_horizon_ms, self.apply_unwatermarked_ms)
-        if kept:
-            state.update((json.dumps(kept, separators=(",", ":")),))
-            if (timer := bucket_timer(kept)) is not None:
-                # Spark times a bucket out once its watermark is strictly past the timeout; the users are
-                # due once it reaches their timer. Never before the watermark (Spark refuses it).
-                state.setTimeoutTimestamp(max(timer - 1, watermark))
-        else:
-            state.remove()
+        kept, out = self.step(read_bucket(state), events_by_user(frames), watermark)
+        write_bucket(state, kept, watermark)
         if out:
             yield rows_frame(out)
+
+    def step(self, rows: list, events: dict[int, list[SessionEvent]], watermark: int) -> tuple[list, list[dict]]:
+        """`step_bucket` with this processor's rules, zones and settings."""
+        return step_bucket(rows, events, watermark, self.rules, self.zones, self.late_horizon_ms,
+                           self.apply_unwatermarked_ms)
+
+
+def read_bucket(state: GroupState) -> list:
+    """A bucket's users' state rows (`BUCKET_STATE_SCHEMA`), as `write_bucket` stored them."""
+    return json.loads(state.get[0]) if state.exists else []
+
+
+def write_bucket(state: GroupState, kept: list, watermark: int) -> None:
+    """Store a bucket's kept rows (none: remove its state) and set its timeout from their earliest timer."""
+    if not kept:
+        state.remove()
+        return
+    state.update((json.dumps(kept, separators=(",", ":")),))
+    if (timer := bucket_timer(kept)) is not None:
+        # Spark times a bucket out once its watermark is strictly past the timeout; the users are due once
+        # it reaches their timer. Never before the watermark (Spark refuses it).
+        state.setTimeoutTimestamp(max(timer - 1, watermark))
 
 
 def step_bucket(rows: Iterable[tuple], events: dict[int, list[SessionEvent]], watermark_ms: int,
