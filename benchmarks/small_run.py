@@ -16,17 +16,19 @@ import shutil
 import statistics
 import sys
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parent.parent))  # the checkout: tests/support's Spark job counters
 from _measure import timed  # noqa: E402
 from ingestion_throughput import jvm_peak_mib, raw_references  # noqa: E402
+from tests.support.spark_jobs import spark_counters  # noqa: E402
 
 from parkpal_lakehouse.config import local_config  # noqa: E402
 from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
 from parkpal_lakehouse.gold.hourly import run_hourly  # noqa: E402
-from parkpal_lakehouse.gold.status import write_zone_status  # noqa: E402
+from parkpal_lakehouse.gold.status import newest_event_time, write_zone_status  # noqa: E402
 from parkpal_lakehouse.ingestion import prepare_tables, run_ingestion  # noqa: E402
 from parkpal_lakehouse.io.delta import read_table  # noqa: E402
 from parkpal_lakehouse.names import PIPELINE_PROGRESS  # noqa: E402
@@ -54,15 +56,31 @@ def one_city(spark, root: Path) -> dict[str, float]:
     queries: dict[str, float] = {}
     _, seconds["ingestion, whole"] = timed(lambda: run_ingestion(
         spark, config, list(Hub), progress=lambda _m: None, sessions=True))
-    for row in read_table(spark, config, PIPELINE_PROGRESS).collect():  # micro-batches with rows
+    for row in read_table(spark, config, PIPELINE_PROGRESS).collect():  # micro-batches that ran
         layer = "sessions" if row.query_name.endswith("sessions") else row.query_name.split("_", 1)[0]
         queries[layer] = queries.get(layer, 0.0) + row.batch_duration_ms / 1000
     # summed over a layer's queries, which run side by side: more than their wall time
     seconds.update({f"  {layer}: its micro-batches, summed": s for layer, s in sorted(queries.items())})
     _, seconds["zone status rewrite, alone"] = timed(lambda: write_zone_status(spark, config, "bench", 0))
+    seconds.update(status_rewrites(spark, config))
     hourly, seconds["hourly gold, pending run"] = timed(lambda: run_hourly(spark, config, progress=lambda _m: None))
     seconds["hours"] = len(hourly.hours)
     return seconds
+
+
+def status_rewrites(spark, config, rewrites: int = 5) -> dict[str, float]:
+    """The sessions writer's status step as a micro-batch runs it (`as_of` given: no scan for the newest
+    event), `rewrites` times at instants an hour apart: the median seconds and Spark jobs of one."""
+    newest = newest_event_time(spark, config)
+    seconds, jobs = [], []
+    for i in range(rewrites):
+        as_of = newest - timedelta(seconds=config.sessions.watermark_seconds, hours=i)
+        first = spark_counters()[0]
+        _, took = timed(lambda: write_zone_status(spark, config, "bench-batches", i, as_of))  # noqa: B023
+        seconds.append(took)
+        jobs.append(spark_counters()[0] - first)
+    return {f"zone status rewrite in a micro-batch (median of {rewrites})": statistics.median(seconds),
+            "  its Spark jobs": statistics.median(jobs)}
 
 
 def main() -> None:

@@ -95,6 +95,10 @@ def test_progress_is_recorded_and_nothing_fell_behind_the_watermark(spark, inges
     assert names == {f"{layer}_{h.value.replace('-', '_')}" for layer in ("bronze", "silver") for h in Hub} | {
         "silver_parking_sessions"}
     assert sum(r.dropped_by_watermark for r in progress) == 0
+    # the sessions query's two batches: its events, then the one Spark runs without new rows once the watermark
+    # has moved (sessions closed, the zone status rewritten), kept too
+    sessions = sorted((r.batch_id, r.num_input_rows > 0) for r in progress if r.query_name == "silver_parking_sessions")
+    assert sessions == [(0, True), (1, False)], sessions
     assert report.rows_in["silver_activity_events"] == report.rows_in["bronze_activity_events"] > 0
     # the run's rows, its three stages', in one append when it ended (not one per stage or progress check)
     commits = DeltaTable.forPath(spark, config.table_path(PIPELINE_PROGRESS)).history().collect()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.gold.status import gate_inside, recent_circling, searches_now, zone_status
+from parkpal_lakehouse.gold.status import gate_inside, searches_at, zone_status
 
 AS_OF = datetime(2026, 11, 4, 10, 0, tzinfo=UTC)
 GATE_DDL = ("event_id STRING, event_type STRING, zone_id BIGINT, license_plate STRING, vehicle_type STRING, "
@@ -40,6 +40,9 @@ def test_gate_count_is_the_vehicles_inside_at_the_instant(spark):
         gate("e5", "VEHICLE_ENTRY", 1, "E", -25 * 60),               # exit lost a day ago: no longer counted
         gate("e6", "VEHICLE_ENTRY", 2, "F", 0),                      # at the instant itself: inside
         gate("x7", "VEHICLE_EXIT", 2, "G", -3, "unknown"),           # exit without its entry: not inside
+        gate("e8", "VEHICLE_ENTRY", 2, "H", -50), gate("x8", "VEHICLE_EXIT", 2, "H", -40, "e8"),  # two exit reads
+        gate("x8b", "VEHICLE_EXIT", 2, "H", -39, "e8"),
+        gate("p1", "PAYMENT", 1, "A", -10),                          # payments play no part
     ], GATE_DDL)
     got = gate_inside(events, AS_OF, max_stay_hours=24)
     expected = spark.createDataFrame([(1, 2), (2, 1)], "zone_id BIGINT, gate_parked BIGINT")
@@ -52,7 +55,8 @@ def test_searching_and_app_parked_come_from_the_open_searches(spark):
         (1, "parked", at(-20), at(-12), 480.0), (1, "entered", None, None, None),
         (2, "parked", at(-9), at(-7), 120.0),
     ], OPEN_DDL)
-    got = searches_now(running, AS_OF)
+    closed = spark.createDataFrame([], CLOSED_DDL)
+    got = searches_at(closed, running, AS_OF).select("zone_id", "app_parked", "searching_now")
     expected = spark.createDataFrame([(1, 1, 2), (2, 1, 0)], "zone_id BIGINT, app_parked BIGINT, searching_now BIGINT")
     chispa.assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -67,8 +71,9 @@ def test_recent_circling_takes_searches_that_ended_in_the_last_15_minutes(spark)
     ], CLOSED_DDL)
     running = spark.createDataFrame([(1, "parked", at(-8), at(-3), 300.0), (1, "searching", at(-2), None, None)],
                                     OPEN_DDL)
-    row = recent_circling(closed, running, AS_OF).first()
+    (row,) = searches_at(closed, running, AS_OF).collect()
     assert row.zone_id == 1 and row.circling_recent_n == 3
+    assert row.app_parked == 1 and row.searching_now == 1  # the open rows counted by the same aggregate
     assert row.circling_recent_p50_s == pytest.approx(420.0)
     assert row.circling_recent_p90_s == pytest.approx(600 - 0.2 * (600 - 420))  # linear between 420 and 600
 
@@ -78,13 +83,13 @@ def test_status_counts_gates_at_car_parks_and_scales_streets(spark):
                                    (3, "New street", "Manila", "STREET", 5)],
                                   "zone_id BIGINT, name STRING, city STRING, zone_type STRING, capacity INT")
     inside = spark.createDataFrame([(1, 12)], "zone_id BIGINT, gate_parked BIGINT")  # more than capacity
-    now = spark.createDataFrame([(1, 3, 1), (2, 4, 2), (3, 2, 0)],
-                                "zone_id BIGINT, app_parked BIGINT, searching_now BIGINT")
-    recent = spark.createDataFrame([], "zone_id BIGINT, circling_recent_n BIGINT, circling_recent_p50_s DOUBLE, "
-                                       "circling_recent_p90_s DOUBLE")
+    searches = spark.createDataFrame(
+        [(1, 3, 1, 0, None, None), (2, 4, 2, 0, None, None), (3, 2, 0, 0, None, None)],
+        "zone_id BIGINT, app_parked BIGINT, searching_now BIGINT, circling_recent_n BIGINT, "
+        "circling_recent_p50_s DOUBLE, circling_recent_p90_s DOUBLE")
     penetration = spark.createDataFrame([(1, 0.5), (2, 0.25)], "zone_id BIGINT, app_penetration DOUBLE")
     updated = AS_OF + timedelta(seconds=40)
-    got = zone_status(zones, inside, now, recent, penetration, AS_OF, updated).orderBy("zone_id") \
+    got = zone_status(zones, inside, searches, penetration, AS_OF, updated).orderBy("zone_id") \
         .select("zone_id", "vehicles_parked", "parked_source", "app_parked", "estimated_parked", "app_penetration",
                 "searching_now", "circling_recent_n", "free_spaces", "staleness_seconds").collect()
     assert [tuple(r) for r in got] == [

@@ -11,7 +11,7 @@ import pytest
 from parkpal_lakehouse.errors import ParkPalError
 from parkpal_lakehouse.ingestion import _run_phases
 from parkpal_lakehouse.io.delta import delta_table, read_table
-from parkpal_lakehouse.io.progress import ProgressRecorder
+from parkpal_lakehouse.io.progress import ProgressRecorder, ran_a_batch
 from parkpal_lakehouse.names import PIPELINE_PROGRESS
 
 
@@ -83,3 +83,13 @@ def test_a_run_that_fails_in_a_later_stage_keeps_the_progress_of_the_stages_befo
         _run_phases([[read_folder], [failing]], threading.Event(), recorder, poll_seconds=0.3)
     kept = read_table(spark, lakehouse, PIPELINE_PROGRESS).collect()
     assert [(r.query_name, r.num_input_rows) for r in kept] == [("progress_first_stage", 3)]
+
+
+def test_a_batch_that_ran_without_new_rows_is_kept_and_an_idle_trigger_is_not():
+    """Progress events as Spark reports them (`durationMs` phases): a batch with rows, a stateful query's batch
+    without new rows (it ran: `addBatch`; the sessions stream's timeouts, `tests/test_ingestion.py` has a real
+    one), and an idle trigger's event (no batch ran). Only the last is not a micro-batch."""
+    with_rows = {"numInputRows": 12, "durationMs": {"addBatch": 900, "latestOffset": 20, "triggerExecution": 1000}}
+    timeouts = {"numInputRows": 0, "durationMs": {"addBatch": 3800, "latestOffset": 2, "triggerExecution": 4000}}
+    idle = {"numInputRows": 0, "durationMs": {"latestOffset": 3, "triggerExecution": 3}}
+    assert [ran_a_batch(p) for p in (with_rows, timeouts, idle, {})] == [True, True, False, False]

@@ -31,7 +31,6 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
-from parkpal_lakehouse.gold.facts import entries_and_exits
 from parkpal_lakehouse.gold.inputs import between, dates_between, lookback
 from parkpal_lakehouse.gold.occupancy import APP_SCALED_ESTIMATE, APP_SESSIONS, GATE, hour_of_week
 from parkpal_lakehouse.io.delta import read_table, table_exists
@@ -59,42 +58,46 @@ def _at(as_of: datetime) -> Column:
 
 
 def gate_inside(gate_events: DataFrame, as_of: datetime, max_stay_hours: int) -> DataFrame:
-    """`zone_id, gate_parked`: vehicles inside each gated zone at `as_of` (entered at or before it, not
-    exited by then, and entered less than `max_stay_hours` before it: a lost exit read stops counting)."""
+    """`zone_id, gate_parked`: vehicles inside each gated zone at `as_of`: entries at or before it, less
+    than `max_stay_hours` before it (a lost exit read stops counting), that no exit read by then names
+    (an exit names its entry: `entry_event_id`; payments play no part). One anti join: the visits
+    themselves (`gold/facts.entries_and_exits`, a window and a full outer join) are not needed to count
+    who has not left."""
     at = _at(as_of)
-    visits = entries_and_exits(gate_events.filter(F.col("event_time") <= at))  # payments play no part: not joined
-    inside = visits.filter(
-        F.col("entry_at").isNotNull() & (F.col("entry_at") <= at)
-        & (F.col("entry_at") > at - F.expr(f"INTERVAL {max_stay_hours} HOURS"))
-        & (F.col("exit_at").isNull() | (F.col("exit_at") > at)))
+    read = gate_events.filter(F.col("event_time") <= at)
+    entries = read.filter((F.col("event_type") == "VEHICLE_ENTRY")
+                          & (F.col("event_time") > at - F.expr(f"INTERVAL {max_stay_hours} HOURS")))
+    exits = read.filter((F.col("event_type") == "VEHICLE_EXIT") & F.col("entry_event_id").isNotNull())
+    inside = entries.select("event_id", "zone_id").join(
+        exits.select(F.col("entry_event_id").alias("event_id")), "event_id", "left_anti")
     return inside.groupBy("zone_id").agg(F.count("*").cast("bigint").alias("gate_parked"))
 
 
-def searches_now(running: DataFrame, as_of: datetime) -> DataFrame:
-    """`zone_id, app_parked, searching_now` from the open searches (`silver.parking_sessions_open`)."""
+def searches_at(closed: DataFrame, running: DataFrame, as_of: datetime, minutes: int = RECENT_MINUTES
+                ) -> DataFrame:
+    """`zone_id, app_parked, searching_now, circling_recent_n, _p50_s, _p90_s` from the open searches
+    (`silver.parking_sessions_open`) and the closed ones (`silver.parking_sessions`), in one aggregate:
+    - `app_parked`: open searches parked by `as_of`; `searching_now`: open searches in phase `searching`;
+    - `circling_recent_*`: searches whose circling ended in (as_of - minutes, as_of]: closed ones that
+      parked or gave up, and open ones parked already."""
     at = _at(as_of)
-    parked = (F.col("phase") == "parked") & (F.col("parked_at") <= at)
-    return running.groupBy("zone_id").agg(
-        F.count(F.when(parked, 1)).cast("bigint").alias("app_parked"),
-        F.count(F.when(F.col("phase") == "searching", 1)).cast("bigint").alias("searching_now"))
-
-
-def recent_circling(closed: DataFrame, running: DataFrame, as_of: datetime, minutes: int = RECENT_MINUTES
-                    ) -> DataFrame:
-    """`zone_id, circling_recent_n, _p50_s, _p90_s`: searches whose circling ended in (as_of - minutes,
-    as_of]: closed ones that parked or gave up, and open ones parked already."""
+    columns = ("zone_id", "phase", "parked_at", "circling_start", "circling_seconds")
+    rows = running.select(*columns, F.lit(False).alias("closed")).unionByName(
+        closed.filter(F.col("outcome").isin("parked", "abandoned")).select(
+            "zone_id", F.lit(None).cast("string").alias("phase"), F.lit(None).cast("timestamp").alias("parked_at"),
+            "circling_start", "circling_seconds", F.lit(True).alias("closed")))
     ends = F.timestamp_micros(F.unix_micros("circling_start") + (F.col("circling_seconds") * 1e6).cast("bigint"))
-    done = closed.filter(F.col("outcome").isin("parked", "abandoned")).select("zone_id", "circling_start",
-                                                                              "circling_seconds")
-    parked = running.filter(F.col("phase") == "parked").select("zone_id", "circling_start", "circling_seconds")
-    at = _at(as_of)
-    window = done.unionByName(parked).filter(
-        F.col("circling_seconds").isNotNull() & F.col("circling_start").isNotNull()
-    ).filter((ends > at - F.expr(f"INTERVAL {minutes} MINUTES")) & (ends <= at))
-    return window.groupBy("zone_id").agg(
-        F.count("*").cast("bigint").alias("circling_recent_n"),
-        F.percentile("circling_seconds", 0.5).alias("circling_recent_p50_s"),
-        F.percentile("circling_seconds", 0.9).alias("circling_recent_p90_s"))
+    recent = ((F.col("closed") | (F.col("phase") == "parked"))
+              & F.col("circling_seconds").isNotNull() & F.col("circling_start").isNotNull()
+              & (ends > at - F.expr(f"INTERVAL {minutes} MINUTES")) & (ends <= at))
+    circled = F.when(recent, F.col("circling_seconds"))
+    return rows.groupBy("zone_id").agg(
+        F.count(F.when((F.col("phase") == "parked") & (F.col("parked_at") <= at), 1)).cast("bigint")
+        .alias("app_parked"),
+        F.count(F.when(F.col("phase") == "searching", 1)).cast("bigint").alias("searching_now"),
+        F.count(circled).cast("bigint").alias("circling_recent_n"),
+        F.percentile(circled, 0.5).alias("circling_recent_p50_s"),
+        F.percentile(circled, 0.9).alias("circling_recent_p90_s"))
 
 
 def newest_penetration(metrics: DataFrame, as_of: datetime, timezone: str) -> DataFrame:
@@ -106,7 +109,7 @@ def newest_penetration(metrics: DataFrame, as_of: datetime, timezone: str) -> Da
     return rows.groupBy("zone_id").agg(F.max_by("app_penetration", "hour_start").alias("app_penetration"))
 
 
-def zone_status(zones: DataFrame, inside: DataFrame, now: DataFrame, recent: DataFrame, penetration: DataFrame,
+def zone_status(zones: DataFrame, inside: DataFrame, searches: DataFrame, penetration: DataFrame,
                 as_of: datetime, updated_at: datetime) -> DataFrame:
     """One `ZONE_STATUS_DDL` row per zone of `zones` from the parts above."""
     gated = F.col("zone_type").isin("LOT", "GARAGE")
@@ -117,8 +120,7 @@ def zone_status(zones: DataFrame, inside: DataFrame, now: DataFrame, recent: Dat
         .when(scaled, F.round(estimate)).otherwise(app).cast("bigint")
     source = F.when(gated, F.lit(GATE)).when(scaled, F.lit(APP_SCALED_ESTIMATE)).otherwise(F.lit(APP_SESSIONS))
     joined = zones.select("zone_id", "name", "city", "zone_type", "capacity") \
-        .join(inside, "zone_id", "left").join(now, "zone_id", "left").join(recent, "zone_id", "left") \
-        .join(penetration, "zone_id", "left")
+        .join(inside, "zone_id", "left").join(searches, "zone_id", "left").join(penetration, "zone_id", "left")
     return joined.select(
         "zone_id", "name", "city", "zone_type", "capacity", parked.alias("vehicles_parked"),
         source.alias("parked_source"), app.cast("bigint").alias("app_parked"), estimate.alias("estimated_parked"),
@@ -160,8 +162,7 @@ def current_zone_status(spark: SparkSession, config: LakehouseConfig, as_of: dat
     else:
         penetration = spark.createDataFrame([], "zone_id BIGINT, app_penetration DOUBLE")
     return zone_status(read_table(spark, config, ZONES), gate_inside(gates, as_of, max_stay),
-                       searches_now(running, as_of), recent_circling(closed, running, as_of),
-                       penetration, as_of, updated_at)
+                       searches_at(closed, running, as_of), penetration, as_of, updated_at)
 
 
 def write_zone_status(spark: SparkSession, config: LakehouseConfig, app_id: str, batch_id: int,

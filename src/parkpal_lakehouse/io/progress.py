@@ -43,6 +43,14 @@ def progress_row(progress: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def ran_a_batch(progress: dict[str, Any]) -> bool:
+    """Whether a progress event reports a micro-batch that ran: one with new rows, or a stateful query's batch
+    without any (Spark runs one when the watermark has moved: the sessions stream then closes the searches it
+    passed and rewrites the zone status, seconds of work). An idle trigger's event has neither rows nor the
+    batch's own phase (`addBatch`)."""
+    return progress.get("numInputRows", 0) > 0 or "addBatch" in (progress.get("durationMs") or {})
+
+
 class ProgressRecorder:
     """Logs each new micro-batch of running queries as it is seen and appends their rows to
     `ops.pipeline_progress`: at most once every `append_every_s` while a run goes on, and when it ends
@@ -79,7 +87,7 @@ class ProgressRecorder:
             for progress in query.recentProgress:
                 data = json.loads(progress.json) if hasattr(progress, "json") else progress
                 key = (data.get("runId"), data.get("batchId"))
-                if key in self._seen or data.get("numInputRows", 0) == 0:
+                if key in self._seen or not ran_a_batch(data):
                     continue
                 self._seen.add(key)
                 row = progress_row(data)
