@@ -88,7 +88,7 @@ def test_a_run_that_fails_in_a_later_stage_keeps_the_progress_of_the_stages_befo
 def test_a_batch_that_ran_without_new_rows_is_kept_and_an_idle_trigger_is_not():
     """Progress events as Spark reports them (`durationMs` phases): a batch with rows, a stateful query's batch
     without new rows (it ran: `addBatch`; the sessions stream's timeouts, `tests/test_ingestion.py` has a real
-    one), and an idle trigger's event (no batch ran). Only the last is not a micro-batch."""
+    one), an idle trigger's event (no batch ran) and an empty one: the last two are not micro-batches."""
     with_rows = {"numInputRows": 12, "durationMs": {"addBatch": 900, "latestOffset": 20, "triggerExecution": 1000}}
     timeouts = {"numInputRows": 0, "durationMs": {"addBatch": 3800, "latestOffset": 2, "triggerExecution": 4000}}
     idle = {"numInputRows": 0, "durationMs": {"latestOffset": 3, "triggerExecution": 3}}
