@@ -76,7 +76,7 @@ def status_rewrites(spark, config, rewrites: int = 5) -> dict[str, float]:
     for i in range(rewrites):
         as_of = newest - timedelta(seconds=config.sessions.watermark_seconds, hours=i)
         first = spark_counters()[0]
-        _, took = timed(lambda: write_zone_status(spark, config, "bench-batches", i, as_of))  # noqa: B023
+        _, took = timed(lambda batch=i, at=as_of: write_zone_status(spark, config, "bench-batches", batch, at))
         seconds.append(took)
         jobs.append(spark_counters()[0] - first)
     return {f"zone status rewrite in a micro-batch (median of {rewrites})": statistics.median(seconds),
