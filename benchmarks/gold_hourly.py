@@ -109,14 +109,15 @@ def best_of(step, runs: int = 2) -> float:
 
 # An explicit `run_hourly`'s steps, as named in `gold.hourly` (reached through that module, so they can be
 # timed in place; `pending_hours` runs only when the run picks its own hours, which this one does not).
-STEPS = ("silver_bounds", "apply_zone_changes", "refresh_calendar", "hourly_inputs", "check_quality",
-         "append_rows", "side_by_side", "create_views")
+STEPS = ("silver_bounds", "refresh_dimensions", "hourly_inputs", "check_quality", "append_rows", "write_range",
+         "create_views")
 
 
 def step_breakdown(spark, step) -> tuple[float, int, dict[str, tuple[float, int, Counter]]]:
     """Run `step` (one `run_hourly`) once with each of `STEPS` timed where it is called: its seconds, Spark
     jobs and their kinds (Spark's job description or call site: `tests/support/spark_jobs.py`). Nested steps
-    count once (`side_by_side` here is the range's writes; the inputs' reads side by side are `hourly_inputs`);
+    count once (`refresh_dimensions` is the zones and the calendar side by side, `write_range` the range's three
+    writes, `hourly_inputs` the inputs' reads side by side);
     a lazy frame's jobs count where it is computed."""
     import parkpal_lakehouse.gold.hourly as hourly
 

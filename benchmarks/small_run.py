@@ -33,7 +33,6 @@ from parkpal_lakehouse.ingestion import prepare_tables, run_ingestion  # noqa: E
 from parkpal_lakehouse.io.delta import read_table  # noqa: E402
 from parkpal_lakehouse.names import PIPELINE_PROGRESS  # noqa: E402
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
-from parkpal_lakehouse.sessions.store import prepare_session_tables  # noqa: E402
 from parkpal_lakehouse.silver.reference import load_reference_tables  # noqa: E402
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
 from parkpal_lakehouse.simulator.settings import SimulationSettings  # noqa: E402
@@ -51,8 +50,7 @@ def one_city(spark, root: Path) -> dict[str, float]:
     seconds: dict[str, float] = {"messages": report.messages}
     seconds["reference: text -> Delta"] = report.messages / raw_references(
         spark, root / "landing", root / "raw", kinds=("text",))["text"]
-    _, seconds["prepare tables (9, new root)"] = timed(lambda: prepare_tables(spark, config, list(Hub)))
-    _, seconds["prepare session tables (4)"] = timed(lambda: prepare_session_tables(spark, config))
+    _, seconds["prepare tables (13, new root)"] = timed(lambda: prepare_tables(spark, config, list(Hub), sessions=True))
     queries: dict[str, float] = {}
     _, seconds["ingestion, whole"] = timed(lambda: run_ingestion(
         spark, config, list(Hub), progress=lambda _m: None, sessions=True))

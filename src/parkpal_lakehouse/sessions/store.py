@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.gold.status import ZONE_STATUS_DDL
-from parkpal_lakehouse.io.delta import create_tables_if_missing, delta_table, read_table
+from parkpal_lakehouse.io.delta import TableSpec, create_tables_if_missing, delta_table, read_table
 from parkpal_lakehouse.names import LATE_EVENTS, OPEN_SESSIONS, PARKING_SESSIONS, ZONE_STATUS
 
 _COUNTS = ("activity_events", "geofence_events", "gate_events", "ignored_exits", "ignored_flaps")
@@ -76,10 +76,14 @@ def late_events(rows: DataFrame) -> DataFrame:
     )
 
 
+# The tables the sessions stream writes (the ingestion run creates them with its other tables, side by side).
+SESSION_TABLES: tuple[TableSpec, ...] = (
+    (PARKING_SESSIONS, PARKING_SESSIONS_DDL, ("entry_date",)), (OPEN_SESSIONS, OPEN_SESSIONS_DDL, ()),
+    (LATE_EVENTS, LATE_EVENTS_DDL, ("detected_date",)), (ZONE_STATUS, ZONE_STATUS_DDL, ()))
+
+
 def prepare_session_tables(spark: SparkSession, config: LakehouseConfig) -> None:
-    create_tables_if_missing(spark, config, [
-        (PARKING_SESSIONS, PARKING_SESSIONS_DDL, ("entry_date",)), (OPEN_SESSIONS, OPEN_SESSIONS_DDL, ()),
-        (LATE_EVENTS, LATE_EVENTS_DDL, ("detected_date",)), (ZONE_STATUS, ZONE_STATUS_DDL, ())])
+    create_tables_if_missing(spark, config, SESSION_TABLES)
 
 
 def merge_closed_sessions(spark: SparkSession, config: LakehouseConfig, sessions: DataFrame) -> None:
