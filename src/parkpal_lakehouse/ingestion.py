@@ -115,7 +115,7 @@ def run_ingestion(spark: SparkSession, config: LakehouseConfig, hubs: Sequence[H
     stop = stop or threading.Event()
     if config.source.kind == "landing":
         check_checkpoints_belong_here(config)
-    prepare_tables(spark, config, hubs, sessions)  # fails fast without reference data; no create races later
+    prepare_tables(spark, config, hubs, sessions=sessions)  # fails fast without reference data; no create races later
     recorder = ProgressRecorder(spark, config, progress)
     # Silver's and the sessions query's plans are driver work only (the parse: ~5,000 Py4J calls a hub; the
     # sessions' reads of zones, vehicles and its state's layout): built on another thread while the stage
@@ -150,11 +150,9 @@ def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threadin
     ends, failed or not (and within about a minute while a continuous run goes on)."""
     try:
         for phase in phases:
-            started: list[StreamingQuery | None] = [None] * len(phase)
             queries: list[StreamingQuery] = []
             try:
-                _start_side_by_side(phase, started)
-                queries = [q for q in started if q is not None]
+                _start_side_by_side(phase, queries)
                 while any(q.isActive for q in queries) and not stop.is_set():
                     for q in queries:
                         with contextlib.suppress(StreamingQueryException):  # translated just below
@@ -162,7 +160,6 @@ def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threadin
                         _raise_if_failed(q)
                     recorder.record(queries)
             finally:
-                queries = [q for q in started if q is not None]  # those that started, if another failed to
                 _stop_gracefully(queries)
                 recorder.collect(queries)  # appended below, after any error of the phase is raised
             for q in queries:
@@ -178,14 +175,19 @@ def _run_phases(phases: list[list[Callable[[], StreamingQuery]]], stop: threadin
     recorder.append_pending()
 
 
-def _start_side_by_side(starts: list[Callable[[], StreamingQuery]], started: list[StreamingQuery | None]) -> None:
-    """Call `starts` side by side, each query into `started` at its position; once all have returned, raise the
-    first failure (the queries that did start are in `started`, for the caller to stop)."""
+def _start_side_by_side(starts: list[Callable[[], StreamingQuery]], queries: list[StreamingQuery]) -> None:
+    """Call `starts` side by side and append the queries they started to `queries`, in `starts`' order; once
+    all have returned, raise the first failure (the queries that did start are in `queries` then too, for the
+    caller to stop)."""
+    started: list[StreamingQuery | None] = [None] * len(starts)
 
     def start(i: int) -> None:
         started[i] = starts[i]()
 
-    side_by_side([functools.partial(start, i) for i in range(len(starts))])
+    try:
+        side_by_side([functools.partial(start, i) for i in range(len(starts))])
+    finally:
+        queries.extend(q for q in started if q is not None)
 
 
 def _stop_gracefully(queries: list[StreamingQuery], patience_s: float = 120.0) -> None:
