@@ -50,3 +50,8 @@ def test_only_local_tables_are_kept_and_a_folder_is_known_by_every_file(spark, t
     assert local_digest(str(folder)) != before  # a file added to the folder changes it
     series, report = cleaned_table(spark, str(folder), "csv", "Asia/Manila", {})
     assert report.rows_read == 2 and report.exact_duplicates == 1 and series.count() == 1
+    assert cleaned_table(spark, str(folder), "csv", "Asia/Manila", {})[0] is series
+    # Not kept when told not to (`load_series` on a Databricks root: every task is its own process).
+    unkept, _ = cleaned_table(spark, str(folder), "csv", "Asia/Manila", {}, keep=False)
+    assert unkept is not series and cleaned_table(spark, str(folder), "csv", "Asia/Manila", {}, keep=False)[0] \
+        is not unkept

@@ -53,7 +53,8 @@ def load_series(spark: SparkSession, config: LakehouseConfig, source: SeriesSour
     """The cleaned series (checkpointed) and lines saying what cleaning did."""
     tz = source.timezone or config.timezone
     if source.input_path:
-        series, report = cleaned_table(spark, source.input_path, source.input_format, tz, source.columns)
+        series, report = cleaned_table(spark, source.input_path, source.input_format, tz, source.columns,
+                                       keep=config.is_local)
         return series, report.lines()
     if not table_exists(spark, config, ZONE_METRICS_HOURLY):
         raise ParkPalError("gold.zone_metrics_hourly does not exist: run `parkpal hourly` first (or give --input)")
@@ -64,7 +65,8 @@ def load_series(spark: SparkSession, config: LakehouseConfig, source: SeriesSour
         raise ParkPalError("gold.zone_metrics_hourly is empty: run `parkpal hourly` first (or give --input)")
     if not source.history_path:
         return gold, []
-    history, report = cleaned_table(spark, source.history_path, source.history_format, tz, source.columns)
+    history, report = cleaned_table(spark, source.history_path, source.history_format, tz, source.columns,
+                                    keep=config.is_local)
     return extend_backwards(gold, history).localCheckpoint(), [f"history {ln}" for ln in report.lines()]
 
 
@@ -74,16 +76,18 @@ _kept: OrderedDict[tuple, tuple[str, DataFrame, CleaningReport]] = OrderedDict()
 _kept_lock = threading.Lock()
 
 
-def cleaned_table(spark: SparkSession, path: str, fmt: str, timezone: str, columns: dict[str, str]
-                  ) -> tuple[DataFrame, CleaningReport]:
+def cleaned_table(spark: SparkSession, path: str, fmt: str, timezone: str, columns: dict[str, str],
+                  keep: bool = True) -> tuple[DataFrame, CleaningReport]:
     """`clean_occupancy` of the table at `path` (checkpointed), kept per Spark driver while the table's files
     are byte for byte the same: the demo's and a local job run's forecast tasks (train, validate, each
     scoring) read the same history CSV in one process, and cleaning it was ~30 Spark jobs and 1.1-1.3 s
     each time, warm (issue 21). Only local files are kept (their digest is cheap next to cleaning them); a
-    path on cloud storage, or anything read in a new session, is read and cleaned afresh."""
+    path on cloud storage, anything read in a new session, or anything when `keep` is false (a Databricks
+    job, whose every task is its own process: `load_series` keeps only on a local root) is read and
+    cleaned afresh."""
     driver = SparkContext._active_spark_context
-    digest = local_digest(path)
-    if driver is None or digest is None:
+    digest = local_digest(path) if keep and driver is not None else None
+    if digest is None:
         return clean_occupancy(read_occupancy_table(spark, path, fmt), timezone, columns)
     key = (driver, str(Path(path).resolve()), fmt, timezone, tuple(sorted(columns.items())))
     with _kept_lock:
