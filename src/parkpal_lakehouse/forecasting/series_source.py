@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig
@@ -70,38 +68,27 @@ def load_series(spark: SparkSession, config: LakehouseConfig, source: SeriesSour
     return extend_backwards(gold, history).localCheckpoint(), [f"history {ln}" for ln in report.lines()]
 
 
-# Cleaned local tables kept per Spark driver, the newest few (an input or a history: one or two per deployment).
-_KEEP = 4
-_kept: OrderedDict[tuple, tuple[str, DataFrame, CleaningReport]] = OrderedDict()
-_kept_lock = threading.Lock()
-
-
 def cleaned_table(spark: SparkSession, path: str, fmt: str, timezone: str, columns: dict[str, str],
                   keep: bool = True) -> tuple[DataFrame, CleaningReport]:
-    """`clean_occupancy` of the table at `path` (checkpointed), kept per Spark driver while the table's files
+    """`clean_occupancy` of the table at `path` (checkpointed), kept per Spark session while the table's files
     are byte for byte the same: the demo's and a local job run's forecast tasks (train, validate, each
     scoring) read the same history CSV in one process, and cleaning it was ~30 Spark jobs and 1.1-1.3 s
     each time, warm (issue 21). Only local files are kept (their digest is cheap next to cleaning them); a
     path on cloud storage, anything read in a new session, or anything when `keep` is false (a Databricks
     job, whose every task is its own process: `load_series` keeps only on a local root) is read and
     cleaned afresh."""
-    driver = SparkContext._active_spark_context
-    digest = local_digest(path) if keep and driver is not None else None
+    digest = local_digest(path) if keep else None
     if digest is None:
         return clean_occupancy(read_occupancy_table(spark, path, fmt), timezone, columns)
-    key = (driver, str(Path(path).resolve()), fmt, timezone, tuple(sorted(columns.items())))
-    with _kept_lock:
-        kept = _kept.get(key)
-        if kept is not None and kept[0] == digest:
-            _kept.move_to_end(key)
-            return kept[1], kept[2]
-    series, report = clean_occupancy(read_occupancy_table(spark, path, fmt), timezone, columns)
-    with _kept_lock:
-        _kept[key] = (digest, series, report)
-        _kept.move_to_end(key)
-        while len(_kept) > _KEEP:
-            _kept.popitem(last=False)
-    return series, report
+    return _kept_cleaning(spark, path, fmt, timezone, tuple(sorted(columns.items())), digest)
+
+
+# The four most recently used (an input or a history: one or two per deployment). The key holds the session
+# object and the files' digest: a new session, or the same path with other bytes, is another cleaning.
+@lru_cache(maxsize=4)
+def _kept_cleaning(spark: SparkSession, path: str, fmt: str, timezone: str, columns: tuple[tuple[str, str], ...],
+                   digest: str) -> tuple[DataFrame, CleaningReport]:
+    return clean_occupancy(read_occupancy_table(spark, path, fmt), timezone, dict(columns))
 
 
 def local_digest(path: str) -> str | None:
