@@ -30,13 +30,17 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
     table, suite = silver_table(hub), SILVER_SUITES[silver_table(hub)]
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        batch, unique = batch.persist(), None
+        batch = batch.persist()
         try:
-            # Duplicates out first (within the batch and against silver), then the expectations. Kept once
-            # computed, raw body included: the expectations (count, pandas), the write and the quarantine of
-            # rows a `drop` expectation removed all read it, and the lookup in silver runs once.
+            # Duplicates out first (within the batch and against silver), then the expectations. Computed
+            # once, raw body included: the expectations (count, pandas), the write and the quarantine of rows
+            # a `drop` expectation removed all read it, and the lookup in silver runs once. Checkpointed, not
+            # cached: a write to silver makes Spark refresh every cached plan that reads silver (the data
+            # source's `recacheByPlan`), which planned the lookup again against the version just written
+            # (four Spark jobs a micro-batch) and would have computed it again there if read after the write
+            # (issue 21, docs/ingestion.md).
             valid = batch.filter(F.size("failed_rules") == 0)
-            unique = unseen_events(valid, read_table(batch.sparkSession, config, table), hub).persist()
+            unique = unseen_events(valid, read_table(batch.sparkSession, config, table), hub).localCheckpoint()
             kept, quarantined, results = unique, quarantined_records(batch), []
             if config.stream.quality_checks:
                 outcome = check_quality(unique, table, suite, batch_id=batch_id)
@@ -58,8 +62,6 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
                                                   QUALITY_RESULTS, name, batch_id))
             side_by_side(writes)
         finally:
-            if unique is not None:
-                unique.unpersist()
             batch.unpersist()
 
     return write
