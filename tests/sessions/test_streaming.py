@@ -36,6 +36,9 @@ COMPARED = ["session_id", "user_id", "zone_id", "zone_entry_at", "circling_start
             "departed_at", "closed_at", "circling_seconds", "parked_seconds", "outcome", "circling_is_estimate",
             "confirmation", "departure_source", "activity_events", "geofence_events", "gate_events",
             "ignored_exits", "ignored_flaps"]
+# The streams below spread their state over more partitions than the machine has cores: the suite's session
+# runs on one shuffle partition (conftest.py), and these tests are about a stream whose users are spread.
+STATE_PARTITIONS = 3
 
 
 def _copy_silver(source_root, root) -> None:
@@ -57,10 +60,18 @@ def _stream_in_chunks(spark: SparkSession, config, events: DataFrame, chunk: F.C
     zones = zone_geometry(zones_reference(spark, config))
     rows = circling_rows(stream, zones, config.rules, config.sessions)
     checkpoint = str(root / "checkpoint")
-    query = (rows.writeStream.foreachBatch(session_batch_writer(config, "test_sessions", checkpoint))
-             .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
-    query.awaitTermination()
+    partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", str(STATE_PARTITIONS))  # a new checkpoint keeps it for life
+    try:
+        query = (rows.writeStream.foreachBatch(session_batch_writer(config, "test_sessions", checkpoint))
+                 .option("checkpointLocation", checkpoint).trigger(availableNow=True).start())
+        query.awaitTermination()
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", partitions)
     assert query.exception() is None
+    # the processor's state (operator 0) was kept in that many partitions
+    assert sorted(p.name for p in (root / "checkpoint" / "state" / "0").iterdir()) == [
+        str(n) for n in range(STATE_PARTITIONS)] + ["_metadata"]
 
 
 def _assert_same_sessions(actual: DataFrame, expected: DataFrame) -> None:
