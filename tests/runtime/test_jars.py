@@ -1,9 +1,11 @@
 """The jar cache: pinned, fetched once, then used with no network and no Maven at all."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +18,19 @@ from parkpal_lakehouse.runtime.jars import (
     cached_jars,
     ensure_jars,
     java_executable,
+    java_version,
+    newest_supported_java_home,
+    supported_java_homes,
 )
+
+
+def fake_jdk(folder, version: str):
+    """A JDK home whose `java -version` says `version` (on standard error, as java does)."""
+    java = folder / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_text(f"#!/bin/sh\necho 'openjdk version \"{version}\" 2026-04-21 LTS' >&2\n")
+    java.chmod(0o755)
+    return folder
 
 
 def test_warm_cache_holds_delta_and_kafka_source_but_nothing_pyspark_ships():
@@ -132,3 +146,69 @@ def test_missing_java_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(JvmNotFoundError, match="Java 17") as err:
         java_executable()
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("output", "version"), [
+    ('openjdk version "17.0.15" 2025-04-15', (17, 0, 15)),
+    ('openjdk version "25.0.3" 2026-04-21 LTS', (25, 0, 3)),
+    ('openjdk version "21" 2023-09-19', (21, 0, 0)),
+    ('java version "1.8.0_452"', (1, 8, 0)),
+    ("no version here", None),
+])
+def test_java_versions_are_read_from_what_java_prints(output, version):
+    assert java_version(output) == version
+
+
+@pytest.mark.parametrize(("version", "refused"), [
+    ("17.0.15", None), ("21.0.2", None), ("25.0.3", None), ("22.0.1", None),
+    ("25.0.2", "Java 25 before 25.0.3 can corrupt data"), ("11.0.20", "not Java 17 or newer"),
+])
+def test_java_is_refused_in_one_line_when_too_old_or_a_25_before_25_0_3(tmp_path, monkeypatch, version, refused):
+    monkeypatch.setenv("JAVA_HOME", str(fake_jdk(tmp_path / "jdk", version)))
+    if refused is None:
+        assert java_executable() == str(tmp_path / "jdk" / "bin" / "java")
+        return
+    with pytest.raises(JvmNotFoundError, match=refused) as err:
+        java_executable()
+    assert "\n" not in str(err.value) and version in str(err.value)
+
+
+def test_the_newest_jdk_spark_supports_is_chosen_and_each_counts_once(tmp_path):
+    jvm = (tmp_path / "jvm").resolve()
+    for name, version in [("openjdk-11", "11.0.20"), ("java-17-openjdk", "17.0.15"), ("temurin-21", "21.0.4"),
+                          ("temurin-25-early", "25.0.2"), ("temurin-26", "26.0.1")]:
+        fake_jdk(jvm / name, version)
+    (jvm / "java-1.17.0-openjdk").symlink_to(jvm / "java-17-openjdk")  # Debian's second name for the same JDK
+    assert supported_java_homes(jvm) == {jvm / "java-17-openjdk": (17, 0, 15), jvm / "temurin-21": (21, 0, 4)}
+    assert newest_supported_java_home(jvm) == jvm / "temurin-21"
+    fake_jdk(jvm / "temurin-25", "25.0.3")
+    assert newest_supported_java_home(jvm) == jvm / "temurin-25"
+    assert newest_supported_java_home(tmp_path / "none") is None
+
+
+@pytest.mark.slow
+def test_spark_writes_delta_on_every_other_supported_jdk_installed(tmp_path):
+    """CI runs on the newest JDK Spark supports that it finds (`.ci/run`); the others installed (OpenJDK 17
+    beside Temurin 25 on the project's machines: Java 17 is what Databricks' runtimes and the README's
+    fresh machine have) still start Spark and write and read Delta, in a process of their own."""
+    in_use = Path(java_executable()).resolve().parent.parent
+    others = {home: version for home, version in supported_java_homes().items() if home != in_use}
+    if not others:
+        pytest.skip(f"no other JDK Spark supports is installed beside {in_use}")
+    script = textwrap.dedent(f"""
+        from parkpal_lakehouse.config import local_config
+        from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark
+        config = local_config({str(tmp_path)!r})
+        spark = get_spark(config, LocalSparkSettings(master="local[1]", driver_memory="1g"))
+        path = config.table_path("bronze.java_probe")
+        spark.range(5).write.format("delta").save(path)
+        print("rows", spark.read.format("delta").load(path).count())
+        print("java", spark.sparkContext._jvm.java.lang.System.getProperty("java.version"))
+    """)
+    for home, version in others.items():
+        env = {**os.environ, "JAVA_HOME": str(home), "PARKPAL_CLASS_ARCHIVE": "0"}
+        result = subprocess.run([sys.executable, "-c", script.replace("java_probe", f"java_{version[0]}")],
+                                env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (home, result.stderr[-2000:])
+        assert "rows 5" in result.stdout, (home, result.stdout)
+        assert re.search(rf"^java {version[0]}(\.|$)", result.stdout, re.MULTILINE), (home, result.stdout)

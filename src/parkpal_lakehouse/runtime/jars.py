@@ -147,20 +147,67 @@ def pyspark_jars_dir() -> Path:
     return Path(pyspark.__file__).parent / "jars"
 
 
+# The Java releases Spark 4.2 supports: 17, 21 and 25, the last from 25.0.3 (earlier 25s have a G1 bug that
+# corrupted data, SPARK-55852). Others from 17 on start and are not refused; they are not chosen either.
+SUPPORTED_JAVA = (17, 21, 25)
+FIRST_SOUND_JAVA_25 = (25, 0, 3)
+_JAVA_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?(?:\.(\d+))?')
+
+
+def java_version(version_output: str) -> tuple[int, int, int] | None:
+    """(feature, interim, update) from `java -version`'s output (`version "25.0.3"` -> (25, 0, 3)), or None."""
+    match = _JAVA_VERSION.search(version_output)
+    return tuple(int(part or 0) for part in match.groups()) if match else None  # type: ignore[return-value]
+
+
+def spark_supports(version: tuple[int, int, int]) -> bool:
+    return version[0] in SUPPORTED_JAVA and (version[0] != 25 or version >= FIRST_SOUND_JAVA_25)
+
+
+def _version_of(java: str) -> tuple[str, tuple[int, int, int] | None]:
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    return (out.splitlines()[0] if out else "no version"), java_version(out)
+
+
 def java_executable() -> str:
-    """The `java` Spark will use; a one-line error when there is none or it is older than 17."""
+    """The `java` Spark will use (JAVA_HOME's, else the one on PATH); a one-line error when there is none,
+    it is older than 17, or it is a Java 25 before 25.0.3."""
     java_home = os.environ.get("JAVA_HOME")
     java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
     if not java or not Path(java).exists():
         raise JvmNotFoundError(
-            "no Java runtime found: Spark 4 needs Java 17 or 21 "
+            "no Java runtime found: Spark 4.2 needs Java 17, 21 or 25 "
             "(install OpenJDK 17, e.g. `apt-get install openjdk-17-jre-headless`, or set JAVA_HOME)"
         )
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
-    match = re.search(r'version "(\d+)', out)
-    if not match or int(match.group(1)) < 17:
-        raise JvmNotFoundError(
-            f"{java} is not Java 17 or newer ({out.splitlines()[0] if out else 'no version'}): "
-            "Spark 4 needs Java 17 or 21"
-        )
+    first_line, version = _version_of(java)
+    if version is None or version[0] < 17:
+        raise JvmNotFoundError(f"{java} is not Java 17 or newer ({first_line}): Spark 4.2 needs Java 17, 21 or 25")
+    if version[0] == 25 and version < FIRST_SOUND_JAVA_25:
+        raise JvmNotFoundError(f"{java} is {first_line}: Java 25 before 25.0.3 can corrupt data under Spark "
+                               "(SPARK-55852); update it, or set JAVA_HOME to a Java 17 or 21")
     return java
+
+
+def supported_java_homes(jvm_dir: Path = Path("/usr/lib/jvm")) -> dict[Path, tuple[int, int, int]]:
+    """The JDKs under `jvm_dir` (Debian's and Temurin's packages install there) that Spark 4.2 supports, by
+    resolved home (a name and its symlinks count once), with their versions."""
+    found: dict[Path, tuple[int, int, int]] = {}
+    for java in sorted(jvm_dir.glob("*/bin/java")) if jvm_dir.is_dir() else []:
+        home = java.parent.parent.resolve()
+        if home not in found and os.access(java, os.X_OK):
+            version = _version_of(str(java))[1]
+            if version is not None and spark_supports(version):
+                found[home] = version
+    return found
+
+
+def newest_supported_java_home(jvm_dir: Path = Path("/usr/lib/jvm")) -> Path | None:
+    """The newest of `supported_java_homes`, or None. CI (`.ci/run`) runs on it when JAVA_HOME is not set: on
+    the project's machines Temurin 25 beside OpenJDK 17, where the suite runs faster (issue 21,
+    docs/ingestion.md)."""
+    found = supported_java_homes(jvm_dir)
+    return max(found, key=lambda home: (found[home], str(home))) if found else None
+
+
+if __name__ == "__main__":  # `.ci/run`: the JDK to run on when JAVA_HOME is not set (an empty line: none found)
+    print(newest_supported_java_home() or "")
