@@ -179,6 +179,10 @@ def test_the_newest_jdk_spark_supports_is_chosen_and_each_counts_once(tmp_path):
                           ("temurin-25-early", "25.0.2"), ("temurin-26", "26.0.1")]:
         fake_jdk(jvm / name, version)
     (jvm / "java-1.17.0-openjdk").symlink_to(jvm / "java-17-openjdk")  # Debian's second name for the same JDK
+    foreign = jvm / "arm64-jdk" / "bin" / "java"  # not a program this machine can start
+    foreign.parent.mkdir(parents=True)
+    foreign.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(57))
+    foreign.chmod(0o755)
     assert supported_java_homes(jvm) == {jvm / "java-17-openjdk": (17, 0, 15), jvm / "temurin-21": (21, 0, 4)}
     assert newest_supported_java_home(jvm) == jvm / "temurin-21"
     fake_jdk(jvm / "temurin-25", "25.0.3")

@@ -194,10 +194,14 @@ def supported_java_homes(jvm_dir: Path = Path("/usr/lib/jvm")) -> dict[Path, tup
     found: dict[Path, tuple[int, int, int]] = {}
     for java in sorted(jvm_dir.glob("*/bin/java")) if jvm_dir.is_dir() else []:
         home = java.parent.parent.resolve()
-        if home not in found and os.access(java, os.X_OK):
+        if home in found or not os.access(java, os.X_OK):
+            continue
+        try:
             version = _version_of(str(java))[1]
-            if version is not None and spark_supports(version):
-                found[home] = version
+        except OSError:  # not a program this machine runs (another architecture's JDK): not one to choose
+            continue
+        if version is not None and spark_supports(version):
+            found[home] = version
     return found
 
 
