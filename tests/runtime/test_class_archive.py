@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.runtime import jars
 from parkpal_lakehouse.runtime.class_archive import (
     CLASS_ARCHIVE_ENV,
     archive_options,
@@ -50,6 +51,43 @@ def test_another_jdk_pyspark_or_environment_is_another_archive(empty_cache, tmp_
     # the same pyspark in another virtual environment: its jars are another class path
     monkeypatch.setattr("parkpal_lakehouse.runtime.class_archive.pyspark_jars_dir", lambda: tmp_path / "venv2")
     assert archive_path(java) not in (before, version)
+
+
+def test_a_venv_made_again_or_jars_fetched_again_is_another_archive(empty_cache, tmp_path, monkeypatch):
+    """HotSpot maps an archive only while each jar on the class path has the size and modification time it had
+    when the archive was made, so those are in its name: a venv made again at the same place (`make clean
+    install`) gets a new archive from `parkpal setup`, not the old one that HotSpot silently refuses (a local
+    CI run in a reused folder found this: setup said "made before" and no class came from the archive)."""
+    venv_jars = tmp_path / "venv" / "jars"
+    venv_jars.mkdir(parents=True)
+    core = venv_jars / "spark-core_2.13-4.2.0.jar"
+    core.write_bytes(b"core")
+    monkeypatch.setattr("parkpal_lakehouse.runtime.class_archive.pyspark_jars_dir", lambda: venv_jars)
+    java = java_executable()
+    first = archive_path(java)
+    assert archive_path(java) == first  # the same while nothing changes
+    os.utime(core, ns=(10**18, 10**18))  # the same jar, installed again later
+    again = archive_path(java)
+    assert again != first and again.name.rsplit("-", 1)[0] == first.name.rsplit("-", 1)[0]  # same environment
+    cached = jars.cache_dir(jars.SPARK_JARS)
+    cached.mkdir(parents=True)
+    (cached / "delta-spark_4.2_2.13-4.4.0.jar").write_bytes(b"delta")  # the fetched jars are on the class path too
+    assert archive_path(java) not in (first, again)
+
+
+def test_making_an_archive_removes_only_this_environments_older_ones(empty_cache, tmp_path, monkeypatch):
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\necho archive > "$3"\n')  # run as `python -m <module> <file>`: writes the file
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    target = archive_path()
+    target.parent.mkdir(parents=True)
+    older = target.parent / f"{target.name.rsplit('-', 1)[0]}-00000000.jsa"  # for this environment's old jars
+    other = target.parent / "classes-0123456789ab-00000000.jsa"  # another environment's, or another JDK's
+    for archive in (older, other):
+        archive.write_bytes(b"archive")
+    assert build_archive() == target and target.read_text() == "archive\n"
+    assert not older.exists() and other.exists()
 
 
 @pytest.mark.parametrize(("child", "reason"), [

@@ -10,7 +10,8 @@ first Delta write 8.9 -> 5.2 s on 2 cores (`benchmarks/spark_startup.py`; issue 
 The archive is a cache, never required: without it (no `parkpal setup` since the jars, the JDK or the
 environment changed; `PARKPAL_CLASS_ARCHIVE=0`: neither made nor used) the JVM starts as before. It
 belongs to one JDK build and one class path (this environment's pyspark jars, then the cached ones), so
-there is one per environment (~185 MB; delete `classes-*.jsa` in the jar cache to reclaim them). HotSpot
+there is one per environment (~185 MB; delete `classes-*.jsa` in the jar cache to reclaim them; making one
+removes the same environment's older ones, whose jars have changed since). HotSpot
 checks both itself and ignores an archive that does not match; its messages about that are turned off
 (`-Xlog:cds*=off`), since they would reach the terminal.
 """
@@ -35,12 +36,21 @@ _QUIET = "-Xlog:cds*=off"
 
 def archive_path(java: str | None = None) -> Path:
     """The archive for this JDK (`java`, else the one Spark will use) and this environment's pyspark, in
-    the Spark jar set's cache folder (one per environment: the class path names the venv's jars)."""
+    the Spark jar set's cache folder (one per environment: the class path names the venv's jars), named
+    `classes-<environment>-<jars>.jsa`: the second part follows the class path's jars as HotSpot checks them
+    before it maps an archive (each one's size and modification time), so a venv made again at the same place
+    or jars fetched again get a new archive from `parkpal setup` instead of one HotSpot silently refuses."""
     import pyspark
 
     binary = Path(java or java_executable()).resolve()
     identity = f"{binary}|{binary.stat().st_mtime_ns}|{pyspark.__version__}|{pyspark_jars_dir().resolve()}"
-    return cache_dir(SPARK_JARS) / f"classes-{hashlib.sha256(identity.encode()).hexdigest()[:12]}.jsa"
+    jars = sorted([*pyspark_jars_dir().glob("*.jar"), *cache_dir(SPARK_JARS).glob("*.jar")])
+    stamp = "|".join(f"{jar}:{st.st_size}:{st.st_mtime_ns}" for jar in jars for st in (jar.stat(),))
+    return cache_dir(SPARK_JARS) / f"classes-{_digest(identity, 12)}-{_digest(stamp, 8)}.jsa"
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def turned_off(environ: Mapping[str, str] = os.environ) -> bool:
@@ -72,6 +82,12 @@ def build_archive(java: str | None = None, timeout_s: float = 600) -> Path:
             reason = (result.stderr.strip().splitlines() or ["no archive written"])[-1][:200]
             raise ParkPalError(f"the JVM class archive was not made ({reason}); Spark starts without it")
         dumped.replace(target)
+        # This environment's archives for jars since replaced: HotSpot would refuse them (another environment's
+        # or JDK's stay; a JVM still mapping a removed file keeps its mapping).
+        environment = target.name.rsplit("-", 1)[0]
+        for older in target.parent.glob(f"{environment}-*.jsa"):
+            if older != target:
+                older.unlink(missing_ok=True)
     except subprocess.TimeoutExpired as exc:
         raise ParkPalError(f"the JVM class archive was not made in {timeout_s:.0f}s; Spark starts without it") \
             from exc
