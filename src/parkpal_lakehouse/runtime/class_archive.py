@@ -104,14 +104,13 @@ def _dump(archive: Path) -> None:
     from pyspark.sql import functions as F
 
     from parkpal_lakehouse.config import local_config
-    from parkpal_lakehouse.runtime.session import QUICK_JIT, LocalSparkSettings, build_local_session
+    from parkpal_lakehouse.runtime.session import LocalSparkSettings, build_local_session
 
     with tempfile.TemporaryDirectory(prefix="parkpal-classes-") as work:
         root = Path(work)
-        # HotSpot's quick compiler only: the archive holds classes, not compiled code, and this JVM lives
-        # seconds (the build 24.6-26.1 -> 23.3-23.8 s, the same classes; issue 21, docs/ingestion.md).
-        settings = replace(LocalSparkSettings(), master="local[1]", driver_memory="1g", class_archive=False,
-                           jit_options=(QUICK_JIT, f"-XX:ArchiveClassesAtExit={archive}"))
+        defaults = LocalSparkSettings()
+        settings = replace(defaults, master="local[1]", driver_memory="1g", class_archive=False,
+                           jit_options=(*defaults.jit_options, f"-XX:ArchiveClassesAtExit={archive}"))
         spark = build_local_session(local_config(root), settings)
         gateway = SparkContext._gateway
         table = str(root / "events")
