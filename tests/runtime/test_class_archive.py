@@ -72,6 +72,7 @@ def test_a_venv_made_again_or_jars_fetched_again_is_another_archive(empty_cache,
     cached = jars.cache_dir(jars.SPARK_JARS)
     cached.mkdir(parents=True)
     (cached / "delta-spark_4.2_2.13-4.4.0.jar").write_bytes(b"delta")  # the fetched jars are on the class path too
+    (cached / "manifest.txt").write_text("delta-spark_4.2_2.13-4.4.0.jar\n")
     assert archive_path(java) not in (first, again)
 
 

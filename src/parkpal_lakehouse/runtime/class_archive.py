@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from parkpal_lakehouse.errors import ParkPalError
-from parkpal_lakehouse.runtime.jars import SPARK_JARS, cache_dir, java_executable, pyspark_jars_dir
+from parkpal_lakehouse.runtime.jars import SPARK_JARS, cache_dir, cached_jars, java_executable, pyspark_jars_dir
 
 CLASS_ARCHIVE_ENV = "PARKPAL_CLASS_ARCHIVE"  # "0": start without it
 _QUIET = "-Xlog:cds*=off"
@@ -44,7 +44,7 @@ def archive_path(java: str | None = None) -> Path:
 
     binary = Path(java or java_executable()).resolve()
     identity = f"{binary}|{binary.stat().st_mtime_ns}|{pyspark.__version__}|{pyspark_jars_dir().resolve()}"
-    jars = sorted([*pyspark_jars_dir().glob("*.jar"), *cache_dir(SPARK_JARS).glob("*.jar")])
+    jars = sorted([*pyspark_jars_dir().glob("*.jar"), *(cached_jars(SPARK_JARS) or [])])  # the class path's
     stamp = "|".join(f"{jar}:{st.st_size}:{st.st_mtime_ns}" for jar in jars for st in (jar.stat(),))
     return cache_dir(SPARK_JARS) / f"classes-{_digest(identity, 12)}-{_digest(stamp, 8)}.jsa"
 
