@@ -83,12 +83,16 @@ def test_making_an_archive_removes_only_this_environments_older_ones(empty_cache
     monkeypatch.setattr(sys, "executable", str(fake))
     target = archive_path()
     target.parent.mkdir(parents=True)
-    older = target.parent / f"{target.name.rsplit('-', 1)[0]}-00000000.jsa"  # for this environment's old jars
+    environment = target.name.rsplit("-", 1)[0]
+    older = target.parent / f"{environment}-00000000.jsa"  # for this environment's old jars
+    unnamed = target.parent / f"{environment}.jsa"  # this environment's, named before the jars were in the name
     other = target.parent / "classes-0123456789ab-00000000.jsa"  # another environment's, or another JDK's
-    for archive in (older, other):
+    other_unnamed = target.parent / "classes-0123456789ab.jsa"
+    for archive in (older, unnamed, other, other_unnamed):
         archive.write_bytes(b"archive")
     assert build_archive() == target and target.read_text() == "archive\n"
     assert not older.exists() and other.exists()
+    assert not unnamed.exists() and other_unnamed.exists()
 
 
 @pytest.mark.parametrize(("child", "reason"), [

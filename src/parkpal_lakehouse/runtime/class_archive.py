@@ -82,10 +82,11 @@ def build_archive(java: str | None = None, timeout_s: float = 600) -> Path:
             reason = (result.stderr.strip().splitlines() or ["no archive written"])[-1][:200]
             raise ParkPalError(f"the JVM class archive was not made ({reason}); Spark starts without it")
         dumped.replace(target)
-        # This environment's archives for jars since replaced: HotSpot would refuse them (another environment's
-        # or JDK's stay; a JVM still mapping a removed file keeps its mapping).
+        # This environment's archives for jars since replaced, and its archive named as before the jars were in
+        # the name (`classes-<environment>.jsa`, no longer looked for): HotSpot would refuse the first, nothing
+        # maps the second (another environment's or JDK's stay; a JVM still mapping a removed file keeps it).
         environment = target.name.rsplit("-", 1)[0]
-        for older in target.parent.glob(f"{environment}-*.jsa"):
+        for older in target.parent.glob(f"{environment}*.jsa"):
             if older != target:
                 older.unlink(missing_ok=True)
     except subprocess.TimeoutExpired as exc:
