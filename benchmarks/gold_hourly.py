@@ -206,7 +206,7 @@ def main() -> None:
                   + "; ".join(f"{n} {kind[:48]}" for kind, n in kinds.most_common(4)))
         rest_s, rest_jobs = seconds - sum(v[0] for v in steps.values()), jobs - sum(v[1] for v in steps.values())
         print(f"  {'the rest':<20}{rest_s:6.2f} s {rest_jobs:4d} jobs (the metrics, the reconciliation and "
-              "the facts kept with localCheckpoint, the rows written counted)")
+              "the facts kept with localCheckpoint, each counted by its checkpoint's job)")
         figures |= measure(spark, config, hour, day, f"{args.history_days}-day history")
         zone_hours = args.zones * len(day)
         print("\nhourly gold job (wall time, best of 2 for hour/pending/reference)")

@@ -28,6 +28,22 @@ def test_clean_batch_passes_every_expectation(spark):
     assert all(r["batch_id"] == 3 and r["table_name"] == "silver.activity_events" for r in outcome.results)
 
 
+def test_a_row_count_the_caller_has_is_used_instead_of_a_count_job(spark):
+    from tests.support.spark_jobs import spark_counters
+
+    df = _activity(spark, [(100001, "STILL", 90, 14.55, 121.02), (100002, "STILL", 90, 0.0, 0.0)]).localCheckpoint()
+    suite = SILVER_SUITES["silver.activity_events"]
+    jobs = []
+    for rows in (2, None, 2, None):
+        before = spark_counters()[0]
+        outcome = check_quality(df, "silver.activity_events", suite, batch_id=4, rows=rows)
+        jobs.append(spark_counters()[0] - before)
+        assert [r.record_id for r in outcome.kept.collect()] == ["r0"]
+        assert [(r["expectation"], r["success"], r["element_count"]) for r in outcome.results if not r["success"]] == [
+            ("activity_latitude_in_philippines", False, 2), ("activity_longitude_in_philippines", False, 2)]
+    assert jobs[2] == jobs[0] and jobs[3] == jobs[1] > jobs[0], jobs  # the count's jobs (2 with adaptive execution)
+
+
 def test_null_island_positions_are_dropped_with_their_reason(spark):
     df = _activity(spark, [(100001, "STILL", 90, 14.55, 121.02), (100002, "STILL", 90, 0.0, 0.0)])
     outcome = check_quality(df, "silver.activity_events", SILVER_SUITES["silver.activity_events"])

@@ -28,6 +28,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.errors import ConfigError
+from parkpal_lakehouse.frames import kept_and_counted
 from parkpal_lakehouse.gold import calendar
 from parkpal_lakehouse.gold.facts import fact_gate_sessions, fact_parking_sessions, gate_visits
 from parkpal_lakehouse.gold.hours import HOUR, contiguous_ranges, hours_between, local_dates, utc_hour
@@ -261,23 +262,26 @@ def compute_range(spark: SparkSession, config: LakehouseConfig, start: datetime,
     """Compute and write [start, end); returns rows written per table, quality warnings, local dates written."""
     tz, max_stay = config.timezone, config.gold.max_stay_hours
     inputs = hourly_inputs(spark, config, start, end)
-    metrics = zone_metrics_hourly(inputs, tz, config.gold.estimate_interval).localCheckpoint()
-    checks = [check_quality(with_check_columns(metrics), ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end)),
-              check_quality(reconciliation(metrics, inputs).localCheckpoint(), "gold.reconciliation",
-                            RECONCILIATION_SUITE, window=(start, end))]
+    # Each kept frame is counted by the job that keeps it: the checks and the run's report need the numbers.
+    metrics, metric_rows = kept_and_counted(zone_metrics_hourly(inputs, tz, config.gold.estimate_interval))
+    reconciled, reconciled_rows = kept_and_counted(reconciliation(metrics, inputs))
+    checks = [check_quality(with_check_columns(metrics), ZONE_METRICS_HOURLY, ZONE_METRICS_SUITE, window=(start, end),
+                            rows=metric_rows),
+              check_quality(reconciled, "gold.reconciliation", RECONCILIATION_SUITE, window=(start, end),
+                            rows=reconciled_rows)]
     results = [r for c in checks for r in c.results]
     append_rows(results_frame(spark, results), config, QUALITY_RESULTS)
     failed = [name for c in checks for name in c.failed]
     if failed:
         raise QualityGateFailed(f"gold quality failed for {start:%Y-%m-%d %H:%M}-{end:%H:%M} UTC: {', '.join(failed)}; "
                                 "nothing of this range was written")
-    sessions = fact_parking_sessions(inputs.sessions, key, tz).localCheckpoint()
-    visits = fact_gate_sessions(inputs.gate_visits, key, tz, gate_horizon_ms, max_stay) \
-        .filter(between("visit_hour", start, end)).localCheckpoint()
+    sessions, session_rows = kept_and_counted(fact_parking_sessions(inputs.sessions, key, tz))
+    visits, visit_rows = kept_and_counted(fact_gate_sessions(inputs.gate_visits, key, tz, gate_horizon_ms, max_stay)
+                                          .filter(between("visit_hour", start, end)))
     writes = ((ZONE_METRICS_HOURLY, metrics, "hour_start"), (FACT_PARKING_SESSIONS, sessions, "entry_hour"),
               (FACT_GATE_SESSIONS, visits, "visit_hour"))
     write_range(spark, config, start, end, writes)
-    rows = {table: frame.count() for table, frame, _column in writes}
+    rows = {ZONE_METRICS_HOURLY: metric_rows, FACT_PARKING_SESSIONS: session_rows, FACT_GATE_SESSIONS: visit_rows}
     return rows, [w for c in checks for w in c.warnings], local_dates(hours_between(start, end), tz)
 
 

@@ -78,13 +78,15 @@ def _validation(table: str, expectations: tuple[Expectation, ...], engine: str) 
 
 
 def check_quality(df: DataFrame, table: str, expectations: tuple[Expectation, ...], batch_id: int | None = None,
-                  window: tuple[datetime, datetime] | None = None) -> QualityOutcome:
-    """Validate `df` (usually a persisted micro-batch) and split it by the `drop` expectations.
+                  window: tuple[datetime, datetime] | None = None, rows: int | None = None) -> QualityOutcome:
+    """Validate `df` (usually a persisted micro-batch) and split it by the `drop` expectations. `rows`: its
+    number of rows when the caller has it already (`frames.kept_and_counted`); otherwise a Spark job counts
+    them, to choose the engine.
 
     An empty batch (Spark runs one to advance a watermark) is not validated: a mean of nothing fails.
     """
     columns = sorted({e.build().column for e in expectations} & set(df.columns))
-    rows = df.count()
+    rows = df.count() if rows is None else rows
     if rows == 0:
         return QualityOutcome(df, df.withColumn("quality_rules", F.array().cast("array<string>")), [], [])
     if rows <= PANDAS_MAX_ROWS:

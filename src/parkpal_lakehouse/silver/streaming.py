@@ -15,6 +15,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.frames import kept_and_counted
 from parkpal_lakehouse.io.delta import read_stream, read_table
 from parkpal_lakehouse.io.writers import append_once, side_by_side, with_trigger
 from parkpal_lakehouse.names import QUALITY_RESULTS, QUARANTINE, bronze_table, query_name, silver_table
@@ -39,11 +40,13 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
             # source's `recacheByPlan`), which planned the lookup again against the version just written
             # (four Spark jobs a micro-batch) and would have computed it again there if read after the write
             # (issue 21, docs/ingestion.md).
+            # Counted by the checkpoint's own job: the expectations need the number, not a count job.
             valid = batch.filter(F.size("failed_rules") == 0)
-            unique = unseen_events(valid, read_table(batch.sparkSession, config, table), hub).localCheckpoint()
+            unique, unique_rows = kept_and_counted(unseen_events(valid, read_table(batch.sparkSession, config, table),
+                                                                 hub))
             kept, quarantined, results = unique, quarantined_records(batch), []
             if config.stream.quality_checks:
-                outcome = check_quality(unique, table, suite, batch_id=batch_id)
+                outcome = check_quality(unique, table, suite, batch_id=batch_id, rows=unique_rows)
                 if outcome.failed:  # before any write: the batch replays once the cause is fixed
                     raise QualityGateFailed(f"{name} batch {batch_id}: expectation(s) {', '.join(outcome.failed)} "
                                             f"failed with policy fail; nothing of this batch was written")

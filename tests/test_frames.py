@@ -1,0 +1,36 @@
+"""`frames.kept_and_counted`: a frame kept and counted by one Spark job (issue 21)."""
+
+from __future__ import annotations
+
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from parkpal_lakehouse.frames import kept_and_counted
+from tests.support.spark_jobs import spark_counters
+
+
+def _jobs(action) -> tuple[object, int]:
+    before = spark_counters()[0]
+    result = action()
+    return result, spark_counters()[0] - before
+
+
+def test_the_rows_are_counted_by_the_job_that_keeps_them(spark):
+    zones = spark.range(40).select(F.col("id").alias("zone_id"), (F.col("id") % 3).alias("kind")).filter("kind > 0")
+    (kept, rows), jobs = _jobs(lambda: kept_and_counted(zones))
+    assert rows == 26 and kept.count() == 26
+    assert_df_equality(kept, zones, ignore_row_order=True)
+    # as many Spark jobs as keeping alone; keeping, then counting, takes more
+    _, keeping = _jobs(lambda: zones.localCheckpoint())
+    _, keeping_then_counting = _jobs(lambda: zones.localCheckpoint().count())
+    assert jobs == keeping and keeping_then_counting > keeping, (jobs, keeping, keeping_then_counting)
+
+
+def test_empty_and_aggregated_frames_are_counted_too(spark):
+    assert kept_and_counted(spark.createDataFrame([], "zone_id BIGINT"))[1] == 0
+    assert kept_and_counted(spark.range(10).filter("id > 100"))[1] == 0
+    per_kind = spark.range(100).groupBy((F.col("id") % 7).alias("kind")).count()
+    kept, rows = kept_and_counted(per_kind)
+    assert rows == 7
+    assert_df_equality(kept, per_kind, ignore_row_order=True)
+
