@@ -1,11 +1,13 @@
-"""`frames.kept_and_counted`: a frame kept and counted by one Spark job (issue 21)."""
+"""`frames.kept_with` / `kept_and_counted`: a frame kept, and figures over its rows, from one Spark job (issue 21)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.frames import kept_and_counted
+from parkpal_lakehouse.frames import kept_and_counted, kept_with
 from tests.support.spark_jobs import spark_counters
 
 
@@ -34,3 +36,15 @@ def test_empty_and_aggregated_frames_are_counted_too(spark):
     assert rows == 7
     assert_df_equality(kept, per_kind, ignore_row_order=True)
 
+
+
+def test_figures_by_name_come_from_the_same_job(spark):
+    records = spark.createDataFrame([(True, date(2026, 11, 2)), (False, None), (True, date(2026, 11, 3)),
+                                     (True, date(2026, 11, 2))], "valid BOOLEAN, event_date DATE")
+    (kept, figures), jobs = _jobs(lambda: kept_with(
+        records, records=F.count(F.lit(1)), valid=F.sum(F.col("valid").cast("long")),
+        dates=F.array_sort(F.collect_set(F.when(F.col("valid"), F.col("event_date"))))))
+    assert figures == {"records": 4, "valid": 3, "dates": [date(2026, 11, 2), date(2026, 11, 3)]}  # Python values
+    assert_df_equality(kept, records, ignore_row_order=True)
+    _, keeping = _jobs(lambda: records.localCheckpoint())
+    assert jobs == keeping

@@ -31,6 +31,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.frames import kept_with
 from parkpal_lakehouse.io.delta import delta_table, read_appended, read_table, table_exists, table_version
 from parkpal_lakehouse.io.writers import append_rows, side_by_side
 from parkpal_lakehouse.names import INGESTION_BALANCE, QUARANTINE, bronze_table, silver_table
@@ -144,10 +145,9 @@ def _count_appended(spark: SparkSession, config: LakehouseConfig, hub: Hub, zone
     inserted = appended.where(F.col("_change_type") == "insert").drop("_change_type", "_commit_version",
                                                                       "_commit_timestamp")
     valid = F.size("failed_rules") == 0
-    keyed = _parsed(spark, config, hub, zones, inserted).select(
-        valid.alias("valid"), "event_date", "dedupe_key").localCheckpoint()
-    counts = keyed.agg(F.count("*").alias("records"), F.sum(F.col("valid").cast("long")).alias("valid"),
-                       F.collect_set(F.when(F.col("valid"), F.col("event_date"))).alias("dates")).first()
+    keyed, counts = kept_with(_parsed(spark, config, hub, zones, inserted).select(
+        valid.alias("valid"), "event_date", "dedupe_key"), records=F.count(F.lit(1)),
+        valid=F.sum(F.col("valid").cast("long")), dates=F.collect_set(F.when(F.col("valid"), F.col("event_date"))))
     if counts["records"] != bronze - base.bronze:
         raise _CountAgain(f"{counts['records']:,} record(s) appended but bronze grew by {bronze - base.bronze:,}")
     new = 0

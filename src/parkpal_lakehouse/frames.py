@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Observation
+from typing import Any
+
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 
-def kept_and_counted(df: DataFrame) -> tuple[DataFrame, int]:
-    """`df` kept (`localCheckpoint`) and its number of rows, counted by the job that keeps it (an `Observation`
-    on the checkpoint's action) instead of by a `count()` after it, which took one or two Spark jobs more
-    (two with adaptive execution: a shuffle stage and the result). Silver's expectations and each hourly gold
-    range need the number; at a micro-batch's size every Spark job costs ~0.1 s of fixed driver work whatever
-    its rows (issue 21)."""
+def kept_with(df: DataFrame, **figures: Column) -> tuple[DataFrame, dict[str, Any]]:
+    """`df` kept (`localCheckpoint`) and `figures` (aggregate columns by name) over its rows, computed by the job
+    that keeps it (an `Observation` on the checkpoint's action) instead of by an aggregate after it, which took
+    one or two Spark jobs more (two with adaptive execution: a shuffle stage and the result). At a micro-batch's
+    size every Spark job costs ~0.1 s of fixed driver work whatever its rows (issue 21)."""
     observation = Observation()
-    kept = df.observe(observation, F.count(F.lit(1)).alias("rows")).localCheckpoint()
-    return kept, int(observation.get["rows"])
+    kept = df.observe(observation, *[column.alias(name) for name, column in figures.items()]).localCheckpoint()
+    return kept, observation.get
+
+
+def kept_and_counted(df: DataFrame) -> tuple[DataFrame, int]:
+    """`df` kept and its number of rows (`kept_with`): silver's expectations and each hourly gold range need it."""
+    kept, figures = kept_with(df, rows=F.count(F.lit(1)))
+    return kept, int(figures["rows"])
