@@ -35,6 +35,7 @@ def test_every_defect_is_cleaned_and_counted(spark):
     assert_df_equality(series, expected, ignore_row_order=True, ignore_nullable=True)
     assert (report.rows_read, report.unreadable, report.negative, report.exact_duplicates) == (8, 2, 1, 1)
     assert (report.readings_averaged, report.above_capacity, report.gap_hours, report.zone_hours) == (2, 1, 2, 5)
+    assert (report.zones, report.first_hour, report.last_hour) == (1, "2026-10-05 07:00", "2026-10-05 11:00")
     assert report.column_map == {"zone_id": "SystemCodeNumber", "time": "LastUpdated", "occupied": "Occupancy",
                                  "capacity": "Capacity"}
 

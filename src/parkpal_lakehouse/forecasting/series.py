@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.frames import kept_with
 
 SERIES_COLUMNS = ("zone_id", "hour_start", "zone_type", "capacity", "occupancy_rate")
 UNKNOWN_ZONE_TYPE = "UNKNOWN"
@@ -180,24 +181,22 @@ def clean_occupancy(raw: DataFrame, timezone: str, overrides: dict[str, str] | N
                     ) -> tuple[DataFrame, CleaningReport]:
     """Any hourly occupancy table -> (series on a full hourly grid, what was cleaned)."""
     columns = resolve_columns(raw.columns, overrides)
-    readings = parse_readings(raw, columns, timezone).localCheckpoint()
-    hourly = clean_readings(readings).localCheckpoint()
-    series = hourly_grid(hourly.drop("readings", "clipped")).localCheckpoint()
     rate = F.coalesce(F.col("occupied") / F.col("capacity"), F.col("rate"))
-    counts = readings.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.sum(F.when(~F.col("readable"), 1).otherwise(0)).alias("unreadable"),
-        F.sum(F.when(F.col("readable") & (rate < 0), 1).otherwise(0)).alias("negative"),
-    )
-    merged = hourly.agg(F.sum(F.when(F.col("readings") > 1, F.col("readings")).otherwise(0)).alias("averaged"),
-                        F.sum("readings").alias("distinct"),
-                        F.sum(F.col("clipped").cast("int")).alias("clipped"))
-    summary = series.agg(F.count(F.lit(1)).alias("n"),
-                         F.sum(F.col("occupancy_rate").isNull().cast("int")).alias("gaps"),
-                         F.countDistinct("zone_id").alias("zones"), F.min("hour_start").alias("first"),
-                         F.max("hour_start").alias("last"))
-    # The three one-row aggregates in one query: their stages run side by side (issue 21: was three actions).
-    figures = counts.crossJoin(merged).crossJoin(summary).first()
+    # Each step kept, and what the report says of it computed by the job that keeps it (issue 21: was one query
+    # of three one-row aggregates over the kept steps after them, ~5 Spark jobs).
+    readings, counts = kept_with(
+        parse_readings(raw, columns, timezone), rows=F.count(F.lit(1)),
+        unreadable=F.sum(F.when(~F.col("readable"), 1).otherwise(0)),
+        negative=F.sum(F.when(F.col("readable") & (rate < 0), 1).otherwise(0)))
+    hourly, merged = kept_with(
+        clean_readings(readings), averaged=F.sum(F.when(F.col("readings") > 1, F.col("readings")).otherwise(0)),
+        distinct=F.sum("readings"), clipped=F.sum(F.col("clipped").cast("int")))
+    series, summary = kept_with(
+        hourly_grid(hourly.drop("readings", "clipped")), n=F.count(F.lit(1)),
+        gaps=F.sum(F.col("occupancy_rate").isNull().cast("int")),
+        zones=F.size(F.collect_set("zone_id")),  # observed metrics take no DISTINCT aggregate
+        first=F.min("hour_start"), last=F.max("hour_start"))
+    figures = {**counts, **merged, **summary}
     # Readable rows always have a rate, so the valid ones are those neither unreadable nor negative;
     # `readings` per zone-hour counts them after exact duplicates were dropped.
     valid = figures["rows"] - (figures["unreadable"] or 0) - (figures["negative"] or 0)
