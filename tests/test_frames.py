@@ -48,3 +48,21 @@ def test_figures_by_name_come_from_the_same_job(spark):
     assert_df_equality(kept, records, ignore_row_order=True)
     _, keeping = _jobs(lambda: records.localCheckpoint())
     assert jobs == keeping
+
+
+def test_without_observed_metrics_the_figures_are_aggregated_after_keeping(spark, monkeypatch):
+    """Spark Connect's checkpoint command returns no observed metrics (PySpark 4.2: `Observation.get` raises
+    NO_OBSERVE_BEFORE_GET there; Connect does not run here, so its answer is given to the classic class)."""
+    from pyspark.errors import PySparkAssertionError
+    from pyspark.sql import Observation
+
+    def no_metrics(self):
+        raise PySparkAssertionError(errorClass="NO_OBSERVE_BEFORE_GET", messageParameters={})
+
+    monkeypatch.setattr(Observation, "get", property(no_metrics))
+    zones = spark.range(40).select(F.col("id").alias("zone_id"), (F.col("id") % 3).alias("kind")).filter("kind > 0")
+    (kept, figures), jobs = _jobs(lambda: kept_with(zones, zones=F.count(F.lit(1)), kinds=F.sum("kind")))
+    assert figures == {"zones": 26, "kinds": 39}
+    assert_df_equality(kept, zones, ignore_row_order=True)
+    _, keeping = _jobs(lambda: zones.localCheckpoint())
+    assert jobs > keeping  # the aggregate's own job(s)
