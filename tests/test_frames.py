@@ -37,7 +37,6 @@ def test_empty_and_aggregated_frames_are_counted_too(spark):
     assert_df_equality(kept, per_kind, ignore_row_order=True)
 
 
-
 def test_figures_by_name_come_from_the_same_job(spark):
     records = spark.createDataFrame([(True, date(2026, 11, 2)), (False, None), (True, date(2026, 11, 3)),
                                      (True, date(2026, 11, 2))], "valid BOOLEAN, event_date DATE")

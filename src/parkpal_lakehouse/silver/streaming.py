@@ -40,12 +40,12 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
             # source's `recacheByPlan`), which planned the lookup again against the version just written
             # (four Spark jobs a micro-batch) and would have computed it again there if read after the write
             # (issue 21, docs/ingestion.md).
-            # Counted by the checkpoint's own job: the expectations need the number, not a count job.
             valid = batch.filter(F.size("failed_rules") == 0)
-            unique, unique_rows = kept_and_counted(unseen_events(valid, read_table(batch.sparkSession, config, table),
-                                                                 hub))
-            kept, quarantined, results = unique, quarantined_records(batch), []
+            unique = unseen_events(valid, read_table(batch.sparkSession, config, table), hub)
+            quarantined, results = quarantined_records(batch), []
             if config.stream.quality_checks:
+                # Counted by the checkpoint's own job: the expectations need the number, not a count job.
+                unique, unique_rows = kept_and_counted(unique)
                 outcome = check_quality(unique, table, suite, batch_id=batch_id, rows=unique_rows)
                 if outcome.failed:  # before any write: the batch replays once the cause is fixed
                     raise QualityGateFailed(f"{name} batch {batch_id}: expectation(s) {', '.join(outcome.failed)} "
@@ -55,6 +55,8 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
                 kept, results = outcome.kept, outcome.results
                 dropped = outcome.dropped.withColumn("failed_rules", F.col("quality_rules"))
                 quarantined = quarantined.unionByName(quarantined_records(dropped))
+            else:  # nothing needs the number: no observation (~30 ms a micro-batch)
+                kept = unique.localCheckpoint()
             writes = [
                 lambda: append_once(silver_events(kept), config, table, name, batch_id, partition_by=("event_date",)),
                 lambda: append_once(quarantined, config, QUARANTINE, name, batch_id,
