@@ -201,7 +201,6 @@ def main() -> None:
         print(f"history: {args.history_days} days in the zone tables ({rows:,} gate events) added in {seconds:.0f}s")
         seconds, jobs, steps = step_breakdown(spark, lambda: run_hourly(
             spark, without_optimize(config), hour, repair=False, progress=lambda _m: None))
-        # After the history was added: its first run over those tables (issue 21's earlier labels said 1-day).
         print(f"one one-hour run ({args.history_days}-day history, the first run since it was added), step by step: "
               f"{seconds:.1f} s, {jobs} Spark jobs")
         for name, (step_s, step_jobs, kinds) in steps.items():
