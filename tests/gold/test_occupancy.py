@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime
 import chispa
 import pytest
 
-from parkpal_lakehouse.gold.occupancy import app_penetration, hourly_occupancy, session_stays
+from parkpal_lakehouse.gold.occupancy import (
+    app_penetration,
+    entry_cells,
+    hourly_occupancy,
+    session_stays,
+    street_surveys,
+)
 
 
 def t(hh: int, mm: int = 0, ss: int = 0) -> datetime:
@@ -53,20 +59,24 @@ def test_session_stays_use_departure_then_close_and_cap_running_ones(spark):
 
 def test_app_penetration_per_hour_of_week_is_shrunk_towards_the_citys_share(spark):
     """Hand-computed: Manila time (UTC+8), a 2-day window ending Tuesday 2026-11-03, prior weight 4 entries.
-    Makati: Tue 08:xx three entries (A, C app; B not), Mon 09:xx one (D, not), Sun outside the window.
-    City share 2/4; the Tue 08 cell (hour of week 32) (2 + 4 x 0.5) / (3 + 4) = 4/7; Mon 09 (hour 9)
-    (0 + 2) / (1 + 4) = 0.4; an hour without entries the city's 0.5. Pasay: one app entry, share 1."""
+    Makati: Tue 08:xx three entries (A, C app; B not; C's entry redelivered: counted once), Mon 09:xx one
+    (D, not), Sun outside the window. City share 2/4; the Tue 08 cell (hour of week 32) (2 + 4 x 0.5) /
+    (3 + 4) = 4/7; Mon 09 (hour 9) (0 + 2) / (1 + 4) = 0.4; an hour without entries the city's 0.5.
+    Pasay: one app entry, share 1."""
     entries = spark.createDataFrame([
-        (1, datetime(2026, 11, 3, 0, 30, tzinfo=UTC), "A"), (1, datetime(2026, 11, 3, 0, 40, tzinfo=UTC), "B"),
-        (1, datetime(2026, 11, 3, 0, 50, tzinfo=UTC), "C"), (1, datetime(2026, 11, 2, 1, 10, tzinfo=UTC), "D"),
-        (1, datetime(2026, 11, 1, 1, 0, tzinfo=UTC), "A"),  # Sunday: outside the 2-day window
-        (2, datetime(2026, 11, 3, 2, 0, tzinfo=UTC), "A"),
-    ], "zone_id BIGINT, entry_at TIMESTAMP, license_plate STRING")
+        ("e1", 1, datetime(2026, 11, 3, 0, 30, tzinfo=UTC), "A"),
+        ("e2", 1, datetime(2026, 11, 3, 0, 40, tzinfo=UTC), "B"),
+        ("e3", 1, datetime(2026, 11, 3, 0, 50, tzinfo=UTC), "C"),
+        ("e3", 1, datetime(2026, 11, 3, 0, 50, tzinfo=UTC), "C"),  # the gate sent it again
+        ("e4", 1, datetime(2026, 11, 2, 1, 10, tzinfo=UTC), "D"),
+        ("e5", 1, datetime(2026, 11, 1, 1, 0, tzinfo=UTC), "A"),  # Sunday: outside the 2-day window
+        ("e6", 2, datetime(2026, 11, 3, 2, 0, tzinfo=UTC), "A"),
+    ], "event_id STRING, zone_id BIGINT, entry_at TIMESTAMP, license_plate STRING")
     registered = spark.createDataFrame([("A",), ("C",), ("C",)], "license_plate STRING")
     zone_city = spark.createDataFrame([(1, "Makati"), (2, "Pasay")], "zone_id BIGINT, city STRING")
     days = spark.createDataFrame([(date(2026, 11, 3),)], "calib_date DATE")
-    got = {(r.city, r.hour_of_week): r for r in app_penetration(
-        entries, registered, zone_city, days, "Asia/Manila", window_days=2, prior_entries=4).collect()}
+    cells = entry_cells(entries, registered, zone_city, days, "Asia/Manila", window_days=2)
+    got = {(r.city, r.hour_of_week): r for r in app_penetration(cells, prior_entries=4).collect()}
     assert len(got) == 2 * 168 and {r.calib_date for r in got.values()} == {date(2026, 11, 3)}
 
     def sd(p_gate: float, n: int, p_city: float) -> float:  # no street counts: ratio 1, q = p_city
@@ -78,3 +88,67 @@ def test_app_penetration_per_hour_of_week_is_shrunk_towards_the_citys_share(spar
         row = got[key]
         assert (row.app_penetration, row.penetration_entries) == (pytest.approx(p), n), key
         assert row.penetration_sd == pytest.approx(sd(p, n, 0.5 if key[0] == "Makati" else 1.0)), key
+
+
+def test_entry_cells_sum_each_days_own_window(spark):
+    """Hand-computed: Manila time (UTC+8), 2-day windows for Monday and Tuesday 2026-11-02/03. Makati
+    entries on Sun 08:xx (app), Mon 08:xx (app and not) and Tue 08:xx (not): Monday's window holds
+    Sun and Mon (hours of week 152 and 8), Tuesday's Mon and Tue (8 and 32). A zone without a city
+    (not current) counts nowhere."""
+    entries = spark.createDataFrame([
+        ("s", 1, datetime(2026, 11, 1, 0, 15, tzinfo=UTC), "A"),
+        ("m1", 1, datetime(2026, 11, 2, 0, 15, tzinfo=UTC), "A"),
+        ("m2", 1, datetime(2026, 11, 2, 0, 45, tzinfo=UTC), "B"),
+        ("t", 1, datetime(2026, 11, 3, 0, 15, tzinfo=UTC), "B"),
+        ("x", 9, datetime(2026, 11, 3, 0, 15, tzinfo=UTC), "A"),
+    ], "event_id STRING, zone_id BIGINT, entry_at TIMESTAMP, license_plate STRING")
+    registered = spark.createDataFrame([("A",)], "license_plate STRING")
+    zone_city = spark.createDataFrame([(1, "Makati")], "zone_id BIGINT, city STRING")
+    days = spark.createDataFrame([(date(2026, 11, 2),), (date(2026, 11, 3),)], "calib_date DATE")
+    got = entry_cells(entries, registered, zone_city, days, "Asia/Manila", window_days=2)
+    expected = spark.createDataFrame([
+        (date(2026, 11, 2), "Makati", 152, 1, 1), (date(2026, 11, 2), "Makati", 8, 2, 1),
+        (date(2026, 11, 3), "Makati", 8, 2, 1), (date(2026, 11, 3), "Makati", 32, 1, 0),
+    ], "calib_date DATE, city STRING, hour_of_week INT, n BIGINT, k BIGINT")
+    chispa.assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_street_surveys_count_the_app_stays_covering_each_count(spark):
+    """Hand-computed: Manila time, the 2-day window of Tuesday 2026-11-03. Makati (zone 1): Tue 10:00 local,
+    10 vehicles counted (sent twice: one count), stays covering it: one through it, one beginning at that
+    instant; one ending at it and one in zone 2 do not; Mon 10:00, 5 vehicles, no stay; Sun outside the
+    window. Pasay (zone 2): Tue 10:00, 4 vehicles, its one stay covering it."""
+    def utc(day: int, hh: int, mm: int = 0) -> datetime:
+        return datetime(2026, 11, day, hh, mm, tzinfo=UTC)
+
+    counts = spark.createDataFrame([(1, utc(3, 2), 10), (1, utc(3, 2), 10), (1, utc(2, 2), 5), (1, utc(1, 2), 7),
+                                    (2, utc(3, 2), 4)], "zone_id BIGINT, counted_at TIMESTAMP, vehicles BIGINT")
+    stays = spark.createDataFrame([(1, utc(3, 1), utc(3, 3)), (1, utc(3, 2), utc(3, 2, 30)), (1, utc(3, 0), utc(3, 2)),
+                                   (2, utc(3, 1, 30), utc(3, 2, 30))],
+                                  "zone_id BIGINT, start_at TIMESTAMP, end_at TIMESTAMP")
+    zone_city = spark.createDataFrame([(1, "Makati"), (2, "Pasay")], "zone_id BIGINT, city STRING")
+    days = spark.createDataFrame([(date(2026, 11, 3),)], "calib_date DATE")
+    got = street_surveys(counts, stays, zone_city, days, "Asia/Manila", window_days=2)
+    expected = spark.createDataFrame([(date(2026, 11, 3), "Makati", 15.0, 2.0), (date(2026, 11, 3), "Pasay", 4.0, 1.0)],
+                                     "calib_date DATE, city STRING, surveyed_vehicles DOUBLE, surveyed_app DOUBLE")
+    chispa.assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_street_surveys_move_the_penetration_to_the_streets_level(spark):
+    """Hand-computed, prior weight 4: Makati's car parks 2 app entries of 4 at hour of week 32 (city share
+    0.5; the cell (2 + 2) / (4 + 4) = 0.5); its streets counted 15 vehicles with 2 app users: q = (2 + 4 x
+    0.5) / (15 + 4) = 4/19, so every hour's penetration is 0.5 x (4/19) / 0.5 = 4/19. A city without
+    surveys keeps its car parks' share."""
+    day = date(2026, 11, 3)
+    cells = spark.createDataFrame([(day, "Makati", 32, 4, 2), (day, "Pasay", 32, 2, 1)],
+                                  "calib_date DATE, city STRING, hour_of_week INT, n BIGINT, k BIGINT")
+    surveys = spark.createDataFrame([(day, "Makati", 15.0, 2.0)],
+                                    "calib_date DATE, city STRING, surveyed_vehicles DOUBLE, surveyed_app DOUBLE")
+    got = {(r.city, r.hour_of_week): r for r in app_penetration(cells, prior_entries=4, surveys=surveys).collect()}
+    q = 4 / 19
+    sd = math.sqrt(((q / 0.5) * math.sqrt(0.25 / 9)) ** 2 + (0.5 * math.sqrt(q * (1 - q) / 20) / 0.5) ** 2)
+    for hour, n in ((32, 4), (0, 0)):
+        row = got[("Makati", hour)]
+        assert (row.app_penetration, row.penetration_entries) == (pytest.approx(q), n)
+    assert got[("Makati", 32)].penetration_sd == pytest.approx(sd)
+    assert got[("Pasay", 32)].app_penetration == pytest.approx(0.5)

@@ -13,7 +13,14 @@ from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.gold.facts import gate_visits
 from parkpal_lakehouse.gold.metrics import HourlyInputs, zone_hour_grid
-from parkpal_lakehouse.gold.occupancy import app_penetration, gate_stays, local_date, session_stays, street_surveys
+from parkpal_lakehouse.gold.occupancy import (
+    app_penetration,
+    entry_cells,
+    gate_stays,
+    local_date,
+    session_stays,
+    street_surveys,
+)
 from parkpal_lakehouse.io.delta import read_table, table_exists
 from parkpal_lakehouse.io.writers import side_by_side
 from parkpal_lakehouse.names import (
@@ -84,7 +91,8 @@ def quarantined_zone_events(spark: SparkSession, config: LakehouseConfig, start:
 def penetration_before(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
     """`occupancy.app_penetration` for each local day of [start, end), from the gate entries and street
     counts of the `penetration_days` local days up to it (the app stays at each count from the
-    sessions)."""
+    sessions). The entries' cells are kept: the penetration reads them three times, and each read
+    would scan the window's entries again (a 30-day history: ~0.9 million entries at 200 zones)."""
     window = config.gold.penetration_days
     days = hour_frame(spark, start, end).select(
         local_date(F.col("hour_start"), config.timezone).alias("calib_date")).distinct()
@@ -92,8 +100,10 @@ def penetration_before(spark: SparkSession, config: LakehouseConfig, start: date
     entries = read_table(spark, config, silver_table(Hub.GATE)).filter(
         dates_between("event_date", lo, end) & between("event_time", lo, end)
         & (F.col("event_type") == "VEHICLE_ENTRY") & F.col("license_plate").isNotNull()
-    ).dropDuplicates(["event_id"]).select("zone_id", F.col("event_time").alias("entry_at"), "license_plate")
+    ).select("event_id", "zone_id", F.col("event_time").alias("entry_at"), "license_plate")
     zone_city = read_table(spark, config, DIM_ZONE).filter("is_current").select("zone_id", "city")
+    cells = entry_cells(entries, read_table(spark, config, VEHICLES), zone_city, days, config.timezone,
+                        window).localCheckpoint()
     surveys = None
     if table_exists(spark, config, STREET_COUNTS):
         counts = read_table(spark, config, STREET_COUNTS).filter(between("counted_at", lo, end))
@@ -101,8 +111,7 @@ def penetration_before(spark: SparkSession, config: LakehouseConfig, start: date
             dates_between("entry_date", lo - lookback(config), end) & (F.col("zone_entry_at") < F.lit(end)))
         stays = session_stays(sessions, read_table(spark, config, OPEN_SESSIONS), config.gold.max_stay_hours)
         surveys = street_surveys(counts, stays, zone_city, days, config.timezone, window)
-    return app_penetration(entries, read_table(spark, config, VEHICLES), zone_city, days, config.timezone, window,
-                           config.gold.penetration_prior_entries, surveys)
+    return app_penetration(cells, config.gold.penetration_prior_entries, surveys)
 
 
 def hour_frame(spark: SparkSession, start: datetime, end: datetime) -> DataFrame:

@@ -79,10 +79,14 @@ def street_surveys(counts: DataFrame, app_stays: DataFrame, zone_city: DataFrame
     """`calib_date, city, surveyed_vehicles, surveyed_app`: per day of `days` (`calib_date`), over the street
     counts (`zone_id, counted_at, vehicles`) of its window, the vehicles counted and the app users' stays
     (`zone_id, start_at, end_at`) covering each count."""
-    at = counts.alias("c").join(app_stays.alias("s"), (F.col("c.zone_id") == F.col("s.zone_id"))
-                                & (F.col("s.start_at") <= F.col("c.counted_at"))
-                                & (F.col("s.end_at") > F.col("c.counted_at")), "left")
-    per_count = at.groupBy("c.zone_id", "c.counted_at", "c.vehicles").agg(F.count("s.start_at").alias("app"))
+    counts = counts.select("zone_id", "counted_at", "vehicles").distinct()
+    # The counts are few and the window's stays many: the counts go to the stays (broadcast), the stays stay put.
+    instants = F.broadcast(counts.select("zone_id", "counted_at").distinct())
+    covering = app_stays.join(instants, "zone_id").filter(
+        (F.col("start_at") <= F.col("counted_at")) & (F.col("end_at") > F.col("counted_at"))
+    ).groupBy("zone_id", "counted_at").agg(F.count("*").alias("app"))
+    per_count = counts.join(covering, ["zone_id", "counted_at"], "left").select(
+        "zone_id", "counted_at", "vehicles", F.coalesce("app", F.lit(0)).alias("app"))
     dated = per_count.join(F.broadcast(zone_city), "zone_id").withColumn(
         "count_date", local_date(F.col("counted_at"), timezone))
     return dated.join(F.broadcast(days), _in_window(F.col("count_date"), window_days)).groupBy(
@@ -90,27 +94,38 @@ def street_surveys(counts: DataFrame, app_stays: DataFrame, zone_city: DataFrame
                                   F.sum("app").cast("double").alias("surveyed_app"))
 
 
-def app_penetration(entries: DataFrame, registered: DataFrame, zone_city: DataFrame, days: DataFrame,
-                    timezone: str, window_days: int, prior_entries: int, surveys: DataFrame | None = None
-                    ) -> DataFrame:
-    """`calib_date, city, hour_of_week, app_penetration, penetration_sd, penetration_entries` for every day
-    of `days`, city with gate data and hour of the week: the share of gate entries (`entries`: `zone_id,
-    entry_at, license_plate`) of the `window_days` local days up to that day made by app users'
-    vehicles (`registered`: `license_plate`), per city and local hour of the week, shrunk towards the
-    city's share with the weight of `prior_entries` entries. With street `surveys` (`street_surveys`),
-    the level is moved to what the counts saw at the streets (their app share over the car parks',
-    shrunk the same way); `penetration_sd` is the spread of both. A function of the day, not of the
-    range being computed: rerunning an hour gives the same figure."""
+def entry_cells(entries: DataFrame, registered: DataFrame, zone_city: DataFrame, days: DataFrame, timezone: str,
+                window_days: int) -> DataFrame:
+    """`calib_date, city, hour_of_week, n, k` for every day of `days` (`calib_date`): the gate entries
+    (`entries`: `event_id, zone_id, entry_at, license_plate`) of the `window_days` local days up to that
+    day, per city and local hour of the week (`n`), and those made by app users' vehicles (`k`;
+    `registered`: `license_plate`). An entry redelivered under the same `event_id` counts once. Each
+    entry is counted once into its local day before the days' windows sum the days: the window's
+    entries are grouped once, not once per day (issue 21)."""
     app = F.broadcast(registered.select("license_plate").distinct().withColumn("_app", F.lit(1)))
-    seen = entries.join(F.broadcast(zone_city.select("zone_id", "city")), "zone_id") \
-        .join(app, "license_plate", "left").select(
-            "city", hour_of_week(F.col("entry_at"), timezone).alias("hour_of_week"),
-            local_date(F.col("entry_at"), timezone).alias("entry_date"), F.coalesce("_app", F.lit(0)).alias("_app")) \
-        .join(F.broadcast(days), _in_window(F.col("entry_date"), window_days))
-    cells = seen.groupBy("calib_date", "city", "hour_of_week").agg(F.count("*").alias("n"), F.sum("_app").alias("k"))
+    # Fixed-width columns only, so the deduplication is a hash aggregate, not a sort of every entry.
+    per_entry = entries.join(app, "license_plate", "left").groupBy("event_id").agg(
+        F.min("zone_id").alias("zone_id"), F.min("entry_at").alias("entry_at"),
+        F.max(F.coalesce("_app", F.lit(0))).alias("_app"))
+    daily = per_entry.join(F.broadcast(zone_city.select("zone_id", "city")), "zone_id").groupBy(
+        "city", hour_of_week(F.col("entry_at"), timezone).alias("hour_of_week"),
+        local_date(F.col("entry_at"), timezone).alias("entry_date")).agg(
+        F.count("*").alias("n"), F.sum("_app").alias("k"))
+    return daily.join(F.broadcast(days), _in_window(F.col("entry_date"), window_days)).groupBy(
+        "calib_date", "city", "hour_of_week").agg(F.sum("n").alias("n"), F.sum("k").alias("k"))
+
+
+def app_penetration(cells: DataFrame, prior_entries: int, surveys: DataFrame | None = None) -> DataFrame:
+    """`calib_date, city, hour_of_week, app_penetration, penetration_sd, penetration_entries` for every day
+    and city of `cells` (`entry_cells`) and every hour of the week: the share of the window's gate entries
+    made by app users' vehicles, per city and local hour of the week, shrunk towards the city's share with
+    the weight of `prior_entries` entries. With street `surveys` (`street_surveys`), the level is moved to
+    what the counts saw at the streets (their app share over the car parks', shrunk the same way);
+    `penetration_sd` is the spread of both. A function of the day, not of the range being computed:
+    rerunning an hour gives the same figure. `cells` is read three times: callers keep it."""
     # The city's share from its cells (the same integer sums): the window's entries are read once, not twice.
     cities = cells.groupBy("calib_date", "city").agg((F.sum("k") / F.sum("n")).alias("p_city"))
-    week = entries.sparkSession.range(168).select(F.col("id").cast("int").alias("hour_of_week"))
+    week = cells.sparkSession.range(168).select(F.col("id").cast("int").alias("hour_of_week"))
     if surveys is None:
         surveys = cities.select("calib_date", "city", F.lit(0.0).alias("surveyed_vehicles"),
                                 F.lit(0.0).alias("surveyed_app"))
