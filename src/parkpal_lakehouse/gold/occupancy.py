@@ -123,7 +123,7 @@ def app_penetration(cells: DataFrame, prior_entries: int, surveys: DataFrame | N
     what the counts saw at the streets (their app share over the car parks', shrunk the same way);
     `penetration_sd` is the spread of both. A function of the day, not of the range being computed:
     rerunning an hour gives the same figure. `cells` is read three times: callers keep it."""
-    # The city's share from its cells (the same integer sums): the window's entries are read once, not twice.
+    # The city's share from its cells (the same integer sums), not from a second aggregate over the entries.
     cities = cells.groupBy("calib_date", "city").agg((F.sum("k") / F.sum("n")).alias("p_city"))
     week = cells.sparkSession.range(168).select(F.col("id").cast("int").alias("hour_of_week"))
     if surveys is None:
