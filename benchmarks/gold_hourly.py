@@ -9,8 +9,9 @@
    sessions, shifted back 1..29 days, with new ids), and the same hour and day are computed on each root
    in turn, a block of `--rounds` runs each, twice (1-day, 30-day, 1-day, 30-day): the cost of an hour
    must not grow with history. Also timed: finding the pending hours when nothing changed. Each figure is
-   the best of its runs; the ratios 30-day / 1-day include the reference's own, which no gold code
-   touches: what is left of the process's and the machine's drift between the blocks.
+   the best of its runs; each ratio 30-day / 1-day is printed from those and for each pair of blocks, and
+   includes the reference's own, which no gold code touches: what is left of the process's and the
+   machine's drift between the blocks.
 4. One one-hour run step by step, the first after the history was added: each step's seconds and Spark jobs,
    by kind (issue 21: where the fixed cost is).
 
@@ -225,8 +226,10 @@ def main() -> None:
               "the facts kept with localCheckpoint, each counted by its checkpoint's job)")
         short, long_ = "1-day history", f"{args.history_days}-day history"
         figures: dict[str, float] = {}
+        blocks: list[dict[str, float]] = []
         for label, history in ((short, config), (long_, long_config)) * 2:
-            for name, value in measure(spark, history, hour, day, label, args.rounds).items():
+            blocks.append(measure(spark, history, hour, day, label, args.rounds))
+            for name, value in blocks[-1].items():
                 figures[name] = min(value, figures.get(name, value))
         zone_hours = args.zones * len(day)
         print(f"\nhourly gold job (wall time, best of {2 * args.rounds}: two blocks of {args.rounds} per history, "
@@ -235,9 +238,13 @@ def main() -> None:
             print(f"  {name:<36}{value:8.1f} s")
         # The reference's own ratio is what is left of the drift between the blocks: no gold code runs in it, and
         # it reads one day of events on either history.
+        # Beside it, each pair's own ratio (a 30-day block over the 1-day block just before it): best of all runs can
+        # pair one history's luckiest minutes with the other's ordinary ones.
         for what in ("one hour", "one day", "pending check", "reference"):
             ratio = figures[f"{long_} {what}"] / figures[f"{short} {what}"]
-            print(f"  ratio {args.history_days}d / 1d, {what:<20}{ratio:8.2f}")
+            pairs = [blocks[i + 1][f"{long_} {what}"] / blocks[i][f"{short} {what}"] for i in range(0, len(blocks), 2)]
+            print(f"  ratio {args.history_days}d / 1d, {what:<20}{ratio:8.2f}   (each pair: "
+                  + ", ".join(f"{r:.2f}" for r in pairs) + ")")
         print(f"  one day = {zone_hours:,} zone-hours: {zone_hours / figures[f'{short} one day']:,.0f} zone-hours/s")
         print(f"  Spark driver peak memory (VmHWM)     {jvm_peak_mib(spark):8,.0f} MiB; "
               f"Python {peak_rss_mib():,.0f} MiB")
