@@ -108,7 +108,7 @@ def reference_aggregate(spark, config, start: datetime, end: datetime) -> None:
     overwrite_table(counts, config, "ops.benchmark_reference_counts")
 
 
-def best_of(step, runs: int = 2) -> float:
+def best_of(step, runs: int) -> float:
     return min(timed(step)[1] for _ in range(runs))
 
 
@@ -164,15 +164,14 @@ def without_optimize(config):
 
 
 def measure(spark, config, hour: list[datetime], day: list[datetime], label: str, rounds: int) -> dict[str, float]:
+    """One block: each figure the best of `rounds` runs."""
     quiet = lambda _m: None  # noqa: E731
     fixed = without_optimize(config)
-    return dict([
-        shown(f"{label} one hour", best_of(lambda: run_hourly(spark, fixed, hour, repair=False, progress=quiet),
-                                           rounds)),
-        shown(f"{label} one day", best_of(lambda: run_hourly(spark, fixed, day, repair=False, progress=quiet), rounds)),
-        shown(f"{label} pending check", best_of(lambda: pending_hours(spark, fixed), rounds)),
-        shown(f"{label} reference", best_of(lambda: reference_aggregate(spark, fixed, day[0], day[-1] + HOUR), rounds)),
-    ])
+    steps = {"one hour": lambda: run_hourly(spark, fixed, hour, repair=False, progress=quiet),
+             "one day": lambda: run_hourly(spark, fixed, day, repair=False, progress=quiet),
+             "pending check": lambda: pending_hours(spark, fixed),
+             "reference": lambda: reference_aggregate(spark, fixed, day[0], day[-1] + HOUR)}
+    return dict(shown(f"{label} {what}", best_of(step, rounds)) for what, step in steps.items())
 
 
 def main() -> None:
