@@ -45,9 +45,9 @@ from parkpal_lakehouse.contracts.events import Hub  # noqa: E402
 from parkpal_lakehouse.gold.hourly import pending_hours, run_hourly  # noqa: E402
 from parkpal_lakehouse.gold.hours import hours_between  # noqa: E402
 from parkpal_lakehouse.ingestion import run_ingestion  # noqa: E402
-from parkpal_lakehouse.io.delta import overwrite_table, read_table
+from parkpal_lakehouse.io.delta import delta_table, overwrite_table, read_table, table_exists
 from parkpal_lakehouse.io.writers import append_rows  # noqa: E402
-from parkpal_lakehouse.names import PARKING_SESSIONS, QUARANTINE, silver_table
+from parkpal_lakehouse.names import GATE_ENTRY_COUNTS, PARKING_SESSIONS, QUARANTINE, silver_table
 from parkpal_lakehouse.runtime.session import LocalSparkSettings, get_spark  # noqa: E402
 from parkpal_lakehouse.silver.reference import load_reference_tables
 from parkpal_lakehouse.simulator.run import simulate  # noqa: E402
@@ -81,7 +81,10 @@ def shifted(df: DataFrame, days: int, ids: tuple[str, ...]) -> DataFrame:
 def add_history(spark, config, days: int) -> None:
     """Earlier days as copies of the simulated one. A car still inside at the end of the simulated day
     has no exit in it; in a copy it would never leave (a real earlier day's cars left the next day), so
-    those entries are not copied."""
+    those entries are not copied. The copies were written to silver `k` days before the simulated day (their
+    `processed_at` moves back with them), so the earlier days the warm-up run kept in `gold.gate_entry_counts`
+    (counted then as days without entries) are dropped: a lakehouse that had those days counted them after they
+    were written."""
     gate = read_table(spark, config, silver_table(Hub.GATE))
     exited = gate.filter("event_type = 'VEHICLE_EXIT'").select(F.col("entry_event_id").alias("event_id"))
     still_inside = gate.filter("event_type = 'VEHICLE_ENTRY'").select("event_id").join(exited, "event_id", "left_anti")
@@ -96,6 +99,8 @@ def add_history(spark, config, days: int) -> None:
             part = shifted(base, k, ids)
             copies = part if copies is None else copies.unionByName(part)
         append_rows(copies, config, table)
+    if table_exists(spark, config, GATE_ENTRY_COUNTS):
+        delta_table(spark, config, GATE_ENTRY_COUNTS).delete()
 
 
 def reference_aggregate(spark, config, start: datetime, end: datetime) -> None:

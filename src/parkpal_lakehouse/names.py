@@ -23,6 +23,8 @@ DIM_HOUR = "gold.dim_hour"
 FACT_PARKING_SESSIONS = "gold.fact_parking_sessions"
 FACT_GATE_SESSIONS = "gold.fact_gate_sessions"
 ZONE_METRICS_HOURLY = "gold.zone_metrics_hourly"
+# gold: each local day's gate entries per zone and hour of the week, what the app penetration sums
+GATE_ENTRY_COUNTS = "gold.gate_entry_counts"
 ZONE_OCCUPANCY_FORECAST = "gold.zone_occupancy_forecast"
 FORECAST_ACCURACY_DAILY = "gold.forecast_accuracy_daily"
 ZONE_FORECAST_FEATURES = "gold.zone_forecast_features"  # what the served forecaster looks up

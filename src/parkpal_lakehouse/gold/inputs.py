@@ -4,22 +4,23 @@ of an hour does not grow with the length of history."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.gold.entry_counts import gate_entry_counts
 from parkpal_lakehouse.gold.facts import gate_visits
+from parkpal_lakehouse.gold.hours import hours_between, local_dates
 from parkpal_lakehouse.gold.metrics import HourlyInputs, zone_hour_grid
 from parkpal_lakehouse.gold.occupancy import (
     app_penetration,
-    entry_cells,
     gate_stays,
-    local_date,
     session_stays,
     street_surveys,
+    window_cells,
 )
 from parkpal_lakehouse.io.delta import read_table, table_exists
 from parkpal_lakehouse.io.writers import side_by_side
@@ -29,7 +30,6 @@ from parkpal_lakehouse.names import (
     PARKING_SESSIONS,
     QUARANTINE,
     STREET_COUNTS,
-    VEHICLES,
     silver_table,
 )
 
@@ -91,27 +91,35 @@ def quarantined_zone_events(spark: SparkSession, config: LakehouseConfig, start:
 def penetration_before(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
     """`occupancy.app_penetration` for each local day of [start, end), from the gate entries and street
     counts of the `penetration_days` local days up to it (the app stays at each count from the
-    sessions). The entries' cells are kept: the penetration reads them three times, and each read
-    would scan the window's entries again (a 30-day history: ~0.9 million entries at 200 zones)."""
+    sessions). The entries are counted per local day and kept (`entry_counts`): an hour counts the days
+    that changed, not the whole window. The window's cells are kept: the penetration reads them three times."""
     window = config.gold.penetration_days
-    days = hour_frame(spark, start, end).select(
-        local_date(F.col("hour_start"), config.timezone).alias("calib_date")).distinct()
-    lo, end = start - timedelta(days=window + 1), end + timedelta(days=1)  # whole local days, either side
-    entries = read_table(spark, config, silver_table(Hub.GATE)).filter(
-        dates_between("event_date", lo, end) & between("event_time", lo, end)
-        & (F.col("event_type") == "VEHICLE_ENTRY") & F.col("license_plate").isNotNull()
-    ).select("event_id", "zone_id", F.col("event_time").alias("entry_at"), "license_plate")
+    calib = local_dates(hours_between(start, end), config.timezone)
+    days = spark.createDataFrame([(d,) for d in calib], "calib_date DATE")
     zone_city = read_table(spark, config, DIM_ZONE).filter("is_current").select("zone_id", "city")
-    cells = entry_cells(entries, read_table(spark, config, VEHICLES), zone_city, days, config.timezone,
-                        window).localCheckpoint()
+    counts = gate_entry_counts(spark, config, calib[0] - timedelta(days=window - 1), calib[-1])
+    cells = window_cells(counts, zone_city, days, window).localCheckpoint()
     surveys = None
     if table_exists(spark, config, STREET_COUNTS):
-        counts = read_table(spark, config, STREET_COUNTS).filter(between("counted_at", lo, end))
-        sessions = read_table(spark, config, PARKING_SESSIONS).filter(
-            dates_between("entry_date", lo - lookback(config), end) & (F.col("zone_entry_at") < F.lit(end)))
-        stays = session_stays(sessions, read_table(spark, config, OPEN_SESSIONS), config.gold.max_stay_hours)
-        surveys = street_surveys(counts, stays, zone_city, days, config.timezone, window)
+        lo, end = start - timedelta(days=window + 1), end + timedelta(days=1)  # whole local days, either side
+        street = read_table(spark, config, STREET_COUNTS).filter(between("counted_at", lo, end))
+        # Only the sessions that can cover a count are read: the counts are a few survey days, the window 28 days.
+        counted_on = [r[0] for r in street.select(F.to_date("counted_at")).distinct().collect()]
+        if counted_on:
+            sessions = read_table(spark, config, PARKING_SESSIONS).filter(
+                F.col("entry_date").isin(covering_dates(counted_on, lookback(config)))
+                & (F.col("zone_entry_at") < F.lit(end)))
+            stays = session_stays(sessions, read_table(spark, config, OPEN_SESSIONS), config.gold.max_stay_hours)
+            surveys = street_surveys(street, stays, zone_city, days, config.timezone, window)
     return app_penetration(cells, config.gold.penetration_prior_entries, surveys)
+
+
+def covering_dates(counted_on: list[date], reach: timedelta) -> list[date]:
+    """The UTC `entry_date`s of the sessions that can be parked at an instant of the UTC dates `counted_on`: a
+    stay covering an instant began at most `reach` (`lookback`) before it."""
+    return sorted({first + timedelta(days=k) for day in counted_on
+                   for first in [(datetime.combine(day, time(0), UTC) - reach).date()]
+                   for k in range((day - first).days + 1)})
 
 
 def hour_frame(spark: SparkSession, start: datetime, end: datetime) -> DataFrame:

@@ -94,25 +94,37 @@ def street_surveys(counts: DataFrame, app_stays: DataFrame, zone_city: DataFrame
                                   F.sum("app").cast("double").alias("surveyed_app"))
 
 
-def entry_cells(entries: DataFrame, registered: DataFrame, zone_city: DataFrame, days: DataFrame, timezone: str,
-                window_days: int) -> DataFrame:
-    """`calib_date, city, hour_of_week, n, k` for every day of `days` (`calib_date`): the gate entries
-    (`entries`: `event_id, zone_id, entry_at, license_plate`) of the `window_days` local days up to that
-    day, per city and local hour of the week (`n`), and those made by app users' vehicles (`k`;
-    `registered`: `license_plate`). An entry redelivered under the same `event_id` counts once. Each
-    entry is counted once into its local day before the days' windows sum the days: the window's
-    entries are grouped once, not once per day (issue 21)."""
+def daily_entry_counts(entries: DataFrame, registered: DataFrame, timezone: str) -> DataFrame:
+    """`entry_date, zone_id, hour_of_week, entries, app_entries`: the gate entries (`entries`: `event_id,
+    zone_id, entry_at, license_plate`) per local day, zone and local hour of the week, and those made by
+    app users' vehicles (`registered`: `license_plate`). An entry redelivered under the same `event_id`
+    counts once. What the app penetration sums over its window, one day at a time: a day's counts can be
+    kept and summed again (`gold.entry_counts`)."""
     app = F.broadcast(registered.select("license_plate").distinct().withColumn("_app", F.lit(1)))
     # Fixed-width columns only, so the deduplication is a hash aggregate, not a sort of every entry.
     per_entry = entries.join(app, "license_plate", "left").groupBy("event_id").agg(
         F.min("zone_id").alias("zone_id"), F.min("entry_at").alias("entry_at"),
         F.max(F.coalesce("_app", F.lit(0))).alias("_app"))
-    daily = per_entry.join(F.broadcast(zone_city.select("zone_id", "city")), "zone_id").groupBy(
-        "city", hour_of_week(F.col("entry_at"), timezone).alias("hour_of_week"),
-        local_date(F.col("entry_at"), timezone).alias("entry_date")).agg(
-        F.count("*").alias("n"), F.sum("_app").alias("k"))
+    return per_entry.groupBy(
+        local_date(F.col("entry_at"), timezone).alias("entry_date"), "zone_id",
+        hour_of_week(F.col("entry_at"), timezone).alias("hour_of_week")).agg(
+        F.count("*").alias("entries"), F.sum("_app").alias("app_entries"))
+
+
+def window_cells(counts: DataFrame, zone_city: DataFrame, days: DataFrame, window_days: int) -> DataFrame:
+    """`calib_date, city, hour_of_week, n, k` for every day of `days` (`calib_date`): the daily entry counts
+    (`daily_entry_counts`) of the `window_days` local days up to that day summed per city (`zone_city`,
+    the zones' current city) and local hour of the week: `n` entries, `k` of them by app users' vehicles."""
+    daily = counts.join(F.broadcast(zone_city.select("zone_id", "city")), "zone_id")
     return daily.join(F.broadcast(days), _in_window(F.col("entry_date"), window_days)).groupBy(
-        "calib_date", "city", "hour_of_week").agg(F.sum("n").alias("n"), F.sum("k").alias("k"))
+        "calib_date", "city", "hour_of_week").agg(F.sum("entries").alias("n"), F.sum("app_entries").alias("k"))
+
+
+def entry_cells(entries: DataFrame, registered: DataFrame, zone_city: DataFrame, days: DataFrame, timezone: str,
+                window_days: int) -> DataFrame:
+    """`window_cells` of the `daily_entry_counts` of `entries`: each entry is counted once into its local day
+    before the days' windows sum the days, so the window's entries are grouped once, not once per day."""
+    return window_cells(daily_entry_counts(entries, registered, timezone), zone_city, days, window_days)
 
 
 def app_penetration(cells: DataFrame, prior_entries: int, surveys: DataFrame | None = None) -> DataFrame:

@@ -17,6 +17,7 @@ from parkpal_lakehouse.names import (
     DIM_ZONE,
     FACT_GATE_SESSIONS,
     FACT_PARKING_SESSIONS,
+    GATE_ENTRY_COUNTS,
     HOURLY_RUNS,
     ZONE_METRICS_HOURLY,
 )
@@ -50,6 +51,11 @@ ZONE_METRICS_HOURLY_DDL = (
     "payments_completed BIGINT, refunds BIGINT, gate_entries BIGINT, gate_exits BIGINT, events_received BIGINT, "
     "events_quarantined BIGINT, data_completeness DOUBLE, metric_date DATE"
 )
+# Kept by the hourly job (`gold.entry_counts`); each day's rows carry what they were counted from.
+GATE_ENTRY_COUNTS_DDL = (
+    "entry_date DATE, zone_id BIGINT, hour_of_week INT, entries BIGINT, app_entries BIGINT, counted_at TIMESTAMP, "
+    "vehicles_version BIGINT, time_zone STRING"
+)
 HOURLY_RUNS_DDL = (
     "run_id STRING, started_at TIMESTAMP, finished_at TIMESTAMP, mode STRING, changes_since TIMESTAMP, "
     "hours_computed INT, first_hour TIMESTAMP, last_hour TIMESTAMP, seconds DOUBLE, status STRING, "
@@ -61,6 +67,7 @@ PARTITIONS: dict[str, tuple[str, ...]] = {
     FACT_PARKING_SESSIONS: ("entry_date",),
     FACT_GATE_SESSIONS: ("entry_date",),
     ZONE_METRICS_HOURLY: ("metric_date",),
+    GATE_ENTRY_COUNTS: ("entry_date",),
 }
 ZORDER: dict[str, tuple[str, ...]] = {
     FACT_PARKING_SESSIONS: ("zone_id", "entry_hour"),
@@ -75,6 +82,7 @@ GOLD_TABLES: dict[str, str] = {
     FACT_PARKING_SESSIONS: FACT_PARKING_SESSIONS_DDL,
     FACT_GATE_SESSIONS: FACT_GATE_SESSIONS_DDL,
     ZONE_METRICS_HOURLY: ZONE_METRICS_HOURLY_DDL,
+    GATE_ENTRY_COUNTS: GATE_ENTRY_COUNTS_DDL,
 }
 
 
