@@ -13,6 +13,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from parkpal_lakehouse.config import LakehouseConfig, local_config
+from parkpal_lakehouse.runtime.clock import use_utc
 from parkpal_lakehouse.runtime.console import restored_environ
 from parkpal_lakehouse.runtime.session import (
     INTERPRETED_PROJECTIONS,
@@ -20,6 +21,8 @@ from parkpal_lakehouse.runtime.session import (
     LocalSparkSettings,
     build_local_session,
 )
+
+use_utc()  # the suite runs in UTC on any machine, as the `parkpal` command and the steps do (runtime/clock.py)
 
 # Spark's launcher puts this variable's options on a driver JVM's command line (`spark-submit`, which PySpark runs).
 SUBMIT_OPTS = "SPARK_SUBMIT_OPTS"

@@ -9,7 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from parkpal_lakehouse.runtime.clock import use_utc
+
 T = TypeVar("T")
+use_utc()  # every benchmark imports this first: instants as the pipeline's doors see them (runtime/clock.py)
 
 
 def peak_rss_mib() -> float:

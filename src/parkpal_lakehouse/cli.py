@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from parkpal_lakehouse.errors import ParkPalError
+from parkpal_lakehouse.runtime.clock import use_utc
 from parkpal_lakehouse.steps import STEPS
 from parkpal_lakehouse.steps.options import day, positive_int
 from parkpal_lakehouse.steps.step import DEFAULT_ROOT, Step, progress
@@ -290,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_utc()  # PySpark's timestamps are in the process's zone: UTC, as on Databricks (runtime/clock.py)
     args = build_parser().parse_args(argv)
     command = " ".join(filter(None, [args.command, getattr(args, "action", None)]))
     try:

@@ -95,7 +95,7 @@ def audit_gold(spark: SparkSession, config: LakehouseConfig, max_lag_hours: int 
     """Run the post-write checks on the last `AUDIT_WINDOW_HOURS` of gold; record every result."""
     metrics = read_table(spark, config, ZONE_METRICS_HOURLY)
     newest = metrics.agg(F.max("hour_start")).first()[0]
-    newest = newest.replace(tzinfo=UTC) if newest else None  # Spark's session time zone is UTC
+    newest = newest.replace(tzinfo=UTC) if newest else None  # collected in the process's zone: UTC (runtime/clock)
     until = closed_until(spark, config)
     end = (newest + timedelta(hours=1)) if newest else (until or datetime.now(UTC).replace(minute=0, second=0,
                                                                                           microsecond=0))

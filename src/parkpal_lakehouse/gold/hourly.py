@@ -93,7 +93,7 @@ class HourlyReport:
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.replace(tzinfo=UTC)  # the session time zone is UTC locally
+    return None if value is None else value.replace(tzinfo=UTC)  # collected in the process's zone: UTC (runtime/clock)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from parkpal_lakehouse.config import Environment, LakehouseConfig, databricks_config, local_config
 from parkpal_lakehouse.errors import ConfigError, ParkPalError
+from parkpal_lakehouse.runtime.clock import use_utc
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -248,6 +249,7 @@ class Step:
 
     def execute(self, args: Values, report: Callable[[str], None] = progress, door: str = "cli") -> int:
         """Run with parsed arguments (the CLI's and the entry point's common path)."""
+        use_utc()  # PySpark's timestamps are in the process's zone: UTC, as on Databricks (runtime/clock.py)
         name = f"parkpal {' '.join(self.command)}" if door == "cli" else self.script
         fill_defaults(args, self.all_options)
         if self.check is not None:
