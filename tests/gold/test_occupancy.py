@@ -8,10 +8,11 @@ import pytest
 
 from parkpal_lakehouse.gold.occupancy import (
     app_penetration,
-    entry_cells,
+    daily_entry_counts,
     hourly_occupancy,
     session_stays,
     street_surveys,
+    window_cells,
 )
 
 
@@ -75,7 +76,7 @@ def test_app_penetration_per_hour_of_week_is_shrunk_towards_the_citys_share(spar
     registered = spark.createDataFrame([("A",), ("C",), ("C",)], "license_plate STRING")
     zone_city = spark.createDataFrame([(1, "Makati"), (2, "Pasay")], "zone_id BIGINT, city STRING")
     days = spark.createDataFrame([(date(2026, 11, 3),)], "calib_date DATE")
-    cells = entry_cells(entries, registered, zone_city, days, "Asia/Manila", window_days=2)
+    cells = window_cells(daily_entry_counts(entries, registered, "Asia/Manila"), zone_city, days, window_days=2)
     got = {(r.city, r.hour_of_week): r for r in app_penetration(cells, prior_entries=4).collect()}
     assert len(got) == 2 * 168 and {r.calib_date for r in got.values()} == {date(2026, 11, 3)}
 
@@ -90,7 +91,7 @@ def test_app_penetration_per_hour_of_week_is_shrunk_towards_the_citys_share(spar
         assert row.penetration_sd == pytest.approx(sd(p, n, 0.5 if key[0] == "Makati" else 1.0)), key
 
 
-def test_entry_cells_sum_each_days_own_window(spark):
+def test_window_cells_sum_each_days_own_window(spark):
     """Hand-computed: Manila time (UTC+8), 2-day windows for Monday and Tuesday 2026-11-02/03. Makati
     entries on Sun 08:xx (app), Mon 08:xx (app and not) and Tue 08:xx (not): Monday's window holds
     Sun and Mon (hours of week 152 and 8), Tuesday's Mon and Tue (8 and 32). A zone without a city
@@ -105,7 +106,7 @@ def test_entry_cells_sum_each_days_own_window(spark):
     registered = spark.createDataFrame([("A",)], "license_plate STRING")
     zone_city = spark.createDataFrame([(1, "Makati")], "zone_id BIGINT, city STRING")
     days = spark.createDataFrame([(date(2026, 11, 2),), (date(2026, 11, 3),)], "calib_date DATE")
-    got = entry_cells(entries, registered, zone_city, days, "Asia/Manila", window_days=2)
+    got = window_cells(daily_entry_counts(entries, registered, "Asia/Manila"), zone_city, days, window_days=2)
     expected = spark.createDataFrame([
         (date(2026, 11, 2), "Makati", 152, 1, 1), (date(2026, 11, 2), "Makati", 8, 2, 1),
         (date(2026, 11, 3), "Makati", 8, 2, 1), (date(2026, 11, 3), "Makati", 32, 1, 0),

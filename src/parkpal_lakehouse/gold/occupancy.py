@@ -120,16 +120,9 @@ def window_cells(counts: DataFrame, zone_city: DataFrame, days: DataFrame, windo
         "calib_date", "city", "hour_of_week").agg(F.sum("entries").alias("n"), F.sum("app_entries").alias("k"))
 
 
-def entry_cells(entries: DataFrame, registered: DataFrame, zone_city: DataFrame, days: DataFrame, timezone: str,
-                window_days: int) -> DataFrame:
-    """`window_cells` of the `daily_entry_counts` of `entries`: each entry is counted once into its local day
-    before the days' windows sum the days, so the window's entries are grouped once, not once per day."""
-    return window_cells(daily_entry_counts(entries, registered, timezone), zone_city, days, window_days)
-
-
 def app_penetration(cells: DataFrame, prior_entries: int, surveys: DataFrame | None = None) -> DataFrame:
     """`calib_date, city, hour_of_week, app_penetration, penetration_sd, penetration_entries` for every day
-    and city of `cells` (`entry_cells`) and every hour of the week: the share of the window's gate entries
+    and city of `cells` (`window_cells`) and every hour of the week: the share of the window's gate entries
     made by app users' vehicles, per city and local hour of the week, shrunk towards the city's share with
     the weight of `prior_entries` entries. With street `surveys` (`street_surveys`), the level is moved to
     what the counts saw at the streets (their app share over the car parks', shrunk the same way);
