@@ -7,15 +7,15 @@
    silver, count per zone and hour, write Delta).
 3. 29 more days of history are added in front in a copy of that root (the day's silver zone tables and
    sessions, shifted back 1..29 days, with new ids), and the same hour and day are computed on each root
-   in turn, a block of `--rounds` runs each, twice (1-day, 30-day, 1-day, 30-day): the cost of an hour
-   must not grow with history. Also timed: finding the pending hours when nothing changed. Each figure is
-   the best of its runs; each ratio 30-day / 1-day is printed from those and for each pair of blocks, and
-   includes the reference's own, which no gold code touches: what is left of the process's and the
-   machine's drift between the blocks.
+   back to back, `--rounds` times (the order swapped each round): the cost of an hour must not grow with
+   history. Also timed: finding the pending hours when nothing changed. Each figure is the best of its
+   runs; each ratio 30-day / 1-day is printed from those and as the median of the rounds' own ratios (two
+   runs seconds apart), and includes the reference's own, which no gold code touches: what is left of the
+   process's and the machine's drift within a round.
 4. One one-hour run step by step, the first after the history was added: each step's seconds and Spark jobs,
    by kind (issue 21: where the fixed cost is).
 
-    .venv/bin/python benchmarks/gold_hourly.py [--zones 200] [--users 20000] [--history-days 30] [--rounds 3]
+    .venv/bin/python benchmarks/gold_hourly.py [--zones 200] [--users 20000] [--history-days 30] [--rounds 6]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -113,10 +114,6 @@ def reference_aggregate(spark, config, start: datetime, end: datetime) -> None:
     overwrite_table(counts, config, "ops.benchmark_reference_counts")
 
 
-def best_of(step, runs: int) -> float:
-    return min(timed(step)[1] for _ in range(runs))
-
-
 # An explicit `run_hourly`'s steps, as named in `gold.hourly` (reached through that module, so they can be
 # timed in place; `pending_hours` runs only when the run picks its own hours, which this one does not).
 STEPS = ("silver_bounds", "refresh_dimensions", "hourly_inputs", "check_quality", "append_rows", "write_range",
@@ -158,25 +155,29 @@ def step_breakdown(spark, step) -> tuple[float, int, dict[str, tuple[float, int,
     return time.perf_counter() - started - reading[0], spark_counters()[0] - first, found
 
 
-def shown(name: str, seconds: float) -> tuple[str, float]:
-    print(f"  {name:<36}{seconds:8.1f} s", flush=True)
-    return name, seconds
-
-
 def without_optimize(config):
     """The job's own work only: OPTIMIZE after the write is maintenance, measured apart."""
     return replace(config, gold=replace(config.gold, optimize_after_write=False))
 
 
-def measure(spark, config, hour: list[datetime], day: list[datetime], label: str, rounds: int) -> dict[str, float]:
-    """One block: each figure the best of `rounds` runs."""
+def measure_in_turn(spark, histories: dict[str, object], hour: list[datetime], day: list[datetime], rounds: int
+                    ) -> dict[tuple[str, str], list[float]]:
+    """Every step once on each history, back to back, `rounds` times (the histories' order swapped each round):
+    the two runs of a pair are seconds apart, not the minutes of a block, so a drifting machine moves both."""
     quiet = lambda _m: None  # noqa: E731
-    fixed = without_optimize(config)
-    steps = {"one hour": lambda: run_hourly(spark, fixed, hour, repair=False, progress=quiet),
-             "one day": lambda: run_hourly(spark, fixed, day, repair=False, progress=quiet),
-             "pending check": lambda: pending_hours(spark, fixed),
-             "reference": lambda: reference_aggregate(spark, fixed, day[0], day[-1] + HOUR)}
-    return dict(shown(f"{label} {what}", best_of(step, rounds)) for what, step in steps.items())
+    steps = {"one hour": lambda c: run_hourly(spark, c, hour, repair=False, progress=quiet),
+             "one day": lambda c: run_hourly(spark, c, day, repair=False, progress=quiet),
+             "pending check": lambda c: pending_hours(spark, c),
+             "reference": lambda c: reference_aggregate(spark, c, day[0], day[-1] + HOUR)}
+    order = [(label, without_optimize(config)) for label, config in histories.items()]
+    runs: dict[tuple[str, str], list[float]] = {}
+    for r in range(rounds):
+        for what, step in steps.items():
+            for label, config in (order if r % 2 == 0 else order[::-1]):
+                runs.setdefault((label, what), []).append(timed(lambda s=step, c=config: s(c))[1])
+        print(f"  round {r + 1}: " + "; ".join(f"{label} {what} {runs[(label, what)][-1]:.1f} s"
+                                                for what in steps for label, _ in order), flush=True)
+    return runs
 
 
 def main() -> None:
@@ -184,7 +185,7 @@ def main() -> None:
     parser.add_argument("--zones", type=int, default=200)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--history-days", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=6,
                         help="each figure is the best of this many runs (one hour, one day, pending check, reference)")
     parser.add_argument("--root", type=Path, default=None,
                         help="work in this folder and keep it (default: a temporary folder, removed after)")
@@ -209,8 +210,8 @@ def main() -> None:
         day = hours_between(start, start + timedelta(hours=23))  # the last hour is not closed
         hour = [start + timedelta(hours=16)]  # 08:00 in Manila: the morning peak
         run_hourly(spark, config, day[:1], repair=False, progress=lambda _m: None)  # dims, warm-up
-        # The long history goes into a copy, so the two histories can be measured in turn (A, B, A, B) in this
-        # process: a machine or process that drifts over the minutes between two blocks moves both the same way.
+        # The long history goes into a copy, so the two histories can be run back to back in this process: a machine
+        # or process that drifts over minutes moves both runs of a pair the same way.
         copy = long_root / "root"
         shutil.copytree(root, copy)
         long_config = replace(local_config(copy), stream=StreamSettings(quality_checks=False))
@@ -229,26 +230,19 @@ def main() -> None:
         print(f"  {'the rest':<20}{rest_s:6.2f} s {rest_jobs:4d} jobs (the metrics, the reconciliation and "
               "the facts kept with localCheckpoint, each counted by its checkpoint's job)")
         short, long_ = "1-day history", f"{args.history_days}-day history"
-        figures: dict[str, float] = {}
-        blocks: list[dict[str, float]] = []
-        for label, history in ((short, config), (long_, long_config)) * 2:
-            blocks.append(measure(spark, history, hour, day, label, args.rounds))
-            for name, value in blocks[-1].items():
-                figures[name] = min(value, figures.get(name, value))
+        runs = measure_in_turn(spark, {short: config, long_: long_config}, hour, day, args.rounds)
+        figures = {f"{label} {what}": min(times) for (label, what), times in runs.items()}
         zone_hours = args.zones * len(day)
-        print(f"\nhourly gold job (wall time, best of {2 * args.rounds}: two blocks of {args.rounds} per history, "
-              "in turn)")
+        print(f"\nhourly gold job (wall time, best of {args.rounds}; the two histories run back to back each round)")
         for name, value in figures.items():
             print(f"  {name:<36}{value:8.1f} s")
-        # The reference's own ratio is what is left of the drift between the blocks: no gold code runs in it, and
-        # it reads one day of events on either history.
-        # Beside it, each pair's own ratio (a 30-day block over the 1-day block just before it): best of all runs can
-        # pair one history's luckiest minutes with the other's ordinary ones.
+        # Beside the ratio of the bests, each round's own (the 30-day run over the 1-day run just before or after
+        # it) and their median; the reference's, which no gold code touches, is what is left of the drift in a round.
         for what in ("one hour", "one day", "pending check", "reference"):
             ratio = figures[f"{long_} {what}"] / figures[f"{short} {what}"]
-            pairs = [blocks[i + 1][f"{long_} {what}"] / blocks[i][f"{short} {what}"] for i in range(0, len(blocks), 2)]
-            print(f"  ratio {args.history_days}d / 1d, {what:<20}{ratio:8.2f}   (each pair: "
-                  + ", ".join(f"{r:.2f}" for r in pairs) + ")")
+            pairs = [a / b for a, b in zip(runs[(long_, what)], runs[(short, what)], strict=True)]
+            print(f"  ratio {args.history_days}d / 1d, {what:<20}{ratio:8.2f}   (median of the rounds' "
+                  f"{statistics.median(pairs):.2f}: " + ", ".join(f"{r:.2f}" for r in pairs) + ")")
         print(f"  one day = {zone_hours:,} zone-hours: {zone_hours / figures[f'{short} one day']:,.0f} zone-hours/s")
         print(f"  Spark driver peak memory (VmHWM)     {jvm_peak_mib(spark):8,.0f} MiB; "
               f"Python {peak_rss_mib():,.0f} MiB")
