@@ -91,7 +91,7 @@ def quarantined_zone_events(spark: SparkSession, config: LakehouseConfig, start:
 def penetration_before(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
     """`occupancy.app_penetration` for each local day of [start, end), from the gate entries and street
     counts of the `penetration_days` local days up to it (the app stays at each count from the
-    sessions). The entries are counted per local day and kept (`entry_counts`): an hour counts the days
+    sessions). The entries are counted per local day and kept (`gold/entry_counts.py`): an hour counts the days
     that changed, not the whole window. The window's cells are kept: the penetration reads them three times."""
     window = config.gold.penetration_days
     calib = local_dates(hours_between(start, end), config.timezone)

@@ -99,7 +99,7 @@ def daily_entry_counts(entries: DataFrame, registered: DataFrame, timezone: str)
     zone_id, entry_at, license_plate`) per local day, zone and local hour of the week, and those made by
     app users' vehicles (`registered`: `license_plate`). An entry redelivered under the same `event_id`
     counts once. What the app penetration sums over its window, one day at a time: a day's counts can be
-    kept and summed again (`gold.entry_counts`)."""
+    kept and summed again (`gold/entry_counts.py`: `gold.gate_entry_counts`)."""
     app = F.broadcast(registered.select("license_plate").distinct().withColumn("_app", F.lit(1)))
     # Fixed-width columns only, so the deduplication is a hash aggregate, not a sort of every entry.
     per_entry = entries.join(app, "license_plate", "left").groupBy("event_id").agg(

@@ -51,7 +51,7 @@ ZONE_METRICS_HOURLY_DDL = (
     "payments_completed BIGINT, refunds BIGINT, gate_entries BIGINT, gate_exits BIGINT, events_received BIGINT, "
     "events_quarantined BIGINT, data_completeness DOUBLE, metric_date DATE"
 )
-# Kept by the hourly job (`gold.entry_counts`); each day's rows carry what they were counted from.
+# Kept by the hourly job (`gold/entry_counts.py`); each day's rows carry what they were counted from.
 GATE_ENTRY_COUNTS_DDL = (
     "entry_date DATE, zone_id BIGINT, hour_of_week INT, entries BIGINT, app_entries BIGINT, counted_at TIMESTAMP, "
     "vehicles_version BIGINT, time_zone STRING"
