@@ -48,17 +48,6 @@ class KeptDay:
     time_zone: str
 
 
-def _instant(micros: int) -> datetime:
-    """A timestamp collected as microseconds since the epoch (`F.unix_micros`): the same instant whatever the
-    Python process's time zone, which is what a collected timestamp would be read in."""
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-
-
-def _timestamp(instant: datetime):
-    """A Spark timestamp literal of an aware `instant`, independent of the session's and the process's zones."""
-    return F.timestamp_micros(F.lit((instant - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)))
-
-
 def days_to_count(wanted: Sequence[date], kept: Mapping[date, KeptDay], written: Mapping[date, datetime],
                   vehicles_version: int | None, time_zone: str, margin: timedelta) -> list[date]:
     """The days of `wanted` whose kept counts cannot be used: not kept; counted from another version of the
@@ -85,12 +74,12 @@ def _entries(spark: SparkSession, config: LakehouseConfig) -> DataFrame:
 def kept_days(spark: SparkSession, config: LakehouseConfig, days: Sequence[date]) -> dict[date, KeptDay]:
     """What each kept day of `days` was counted from; a day whose rows disagree (never written so) is left out."""
     marks = read_table(spark, config, GATE_ENTRY_COUNTS).filter(F.col("entry_date").isin(list(days))).groupBy(
-        "entry_date", "vehicles_version", "time_zone").agg(F.unix_micros(F.min("counted_at")).alias("counted_at")
-    ).collect()
+        "entry_date", "vehicles_version", "time_zone").agg(F.min("counted_at").alias("counted_at")).collect()
     seen: dict[date, list] = {}
     for row in marks:
         seen.setdefault(row.entry_date, []).append(row)
-    return {day: KeptDay(_instant(rows[0].counted_at), rows[0].vehicles_version, rows[0].time_zone)
+    # Collected timestamps are naive in the process's zone, which every door makes UTC (runtime/clock.py).
+    return {day: KeptDay(rows[0].counted_at.replace(tzinfo=UTC), rows[0].vehicles_version, rows[0].time_zone)
             for day, rows in seen.items() if len(rows) == 1}
 
 
@@ -106,7 +95,7 @@ def entries_written(spark: SparkSession, config: LakehouseConfig, kept: Mapping[
     if not since:
         return {}
     newer = reduce(lambda a, b: a | b, [
-        (F.col("event_date") == F.lit(d)) & (F.col("processed_at") >= _timestamp(t - margin))
+        (F.col("event_date") == F.lit(d)) & (F.col("processed_at") >= F.lit(t - margin))
         for d, t in since.items()])
     newest = _newest_per_day(_entries(spark, config).filter(newer), config.timezone)
     return {day: at for day, at in newest.items() if day in kept}
@@ -122,8 +111,8 @@ def newest_written(spark: SparkSession, config: LakehouseConfig, days: Sequence[
 def _newest_per_day(entries: DataFrame, timezone: str) -> dict[date, datetime]:
     """The newest `processed_at` of `entries` per local day of their event time."""
     rows = entries.groupBy(local_date(F.col("event_time"), timezone).alias("day")).agg(
-        F.unix_micros(F.max("processed_at")).alias("newest")).collect()
-    return {r.day: _instant(r.newest) for r in rows}
+        F.max("processed_at").alias("newest")).collect()
+    return {r.day: r.newest.replace(tzinfo=UTC) for r in rows}
 
 
 def count_days(spark: SparkSession, config: LakehouseConfig, days: Sequence[date], vehicles_version: int | None
@@ -143,7 +132,7 @@ def keep_days(config: LakehouseConfig, counts: DataFrame, days: Sequence[date], 
     # One row without a zone per day: a day counted without entries is kept too, not counted again each run.
     day_marks = counts.sparkSession.createDataFrame([(d, None, None, 0, 0) for d in days], COUNTS_DDL)
     marked = counts.filter(F.col("entry_date").isin(list(days))).select(*COUNTS).unionByName(day_marks).select(
-        *COUNTS, _timestamp(counted_at).alias("counted_at"),
+        *COUNTS, F.lit(counted_at).alias("counted_at"),
         F.lit(vehicles_version).cast("bigint").alias("vehicles_version"), F.lit(config.timezone).alias("time_zone"))
     with_conflict_retries(lambda: replace_where(marked, config, GATE_ENTRY_COUNTS, f"entry_date IN ({listed})",
                                                 PARTITIONS[GATE_ENTRY_COUNTS]),
