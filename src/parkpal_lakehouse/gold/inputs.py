@@ -117,9 +117,11 @@ def penetration_before(spark: SparkSession, config: LakehouseConfig, start: date
 def covering_dates(counted_on: list[date], reach: timedelta) -> list[date]:
     """The UTC `entry_date`s of the sessions that can be parked at an instant of the UTC dates `counted_on`: a
     stay covering an instant began at most `reach` (`lookback`) before it."""
-    return sorted({first + timedelta(days=k) for day in counted_on
-                   for first in [(datetime.combine(day, time(0), UTC) - reach).date()]
-                   for k in range((day - first).days + 1)})
+    dates: set[date] = set()
+    for day in counted_on:
+        first = (datetime.combine(day, time(0), UTC) - reach).date()
+        dates.update(first + timedelta(days=k) for k in range((day - first).days + 1))
+    return sorted(dates)
 
 
 def hour_frame(spark: SparkSession, start: datetime, end: datetime) -> DataFrame:
