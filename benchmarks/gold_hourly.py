@@ -116,8 +116,8 @@ def reference_aggregate(spark, config, start: datetime, end: datetime) -> None:
 
 # An explicit `run_hourly`'s steps, as named in `gold.hourly` (reached through that module, so they can be
 # timed in place; `pending_hours` runs only when the run picks its own hours, which this one does not).
-STEPS = ("silver_bounds", "refresh_dimensions", "hourly_inputs", "check_quality", "append_rows", "write_range",
-         "create_views")
+STEPS = ("recorded_runs", "silver_bounds", "refresh_dimensions", "hourly_inputs", "check_quality", "append_rows",
+         "write_range", "create_views")
 
 
 def step_breakdown(spark, step) -> tuple[float, int, dict[str, tuple[float, int, Counter]]]:

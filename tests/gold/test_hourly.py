@@ -226,3 +226,44 @@ def test_an_hour_not_closed_yet_is_refused(spark, gold_city):
     until = closed_until(spark, config)
     with pytest.raises(ConfigError, match=f"hour {until:%Y-%m-%dT%H:%M} UTC is not closed yet"):
         run_hourly(spark, config, [until], progress=lambda _m: None)
+
+
+def test_recorded_bounds_read_only_the_end_dates_and_everything_when_silver_moved(spark, tmp_path):
+    """A run reads silver's first and newest events only from the dates at the recorded bounds' ends: a date
+    between them whose files are gone is never opened. Rows written later on a newer date are found; a record
+    that no longer matches silver (rows of the recorded end dates deleted) falls back to reading everything."""
+    import shutil
+
+    from parkpal_lakehouse.config import local_config
+    from parkpal_lakehouse.gold.hourly import SilverBounds, silver_bounds
+    from parkpal_lakehouse.io.delta import save
+
+    config = local_config(tmp_path / "lakehouse")
+    day = lambda d, h: datetime(2026, 3, d, h, 30, tzinfo=UTC)  # noqa: E731
+
+    def write(hub: Hub, times: list[datetime], mode: str = "append") -> None:
+        rows = spark.createDataFrame([(t, t.date()) for t in times], "event_time TIMESTAMP, event_date DATE")
+        save(rows.write.format("delta").mode(mode).partitionBy("event_date"), spark, config, silver_table(hub))
+
+    write(Hub.ACTIVITY, [day(2, 8), day(3, 9), day(4, 23)])
+    write(Hub.GEOFENCE, [day(1, 6), day(3, 7), day(5, 10)])
+    write(Hub.GATE, [day(1, 5), day(3, 12), day(4, 18)])  # the gate's newest a day before the others'
+    truth = SilverBounds(day(1, 5), day(5, 10), day(4, 18))
+    assert silver_bounds(spark, config) == truth
+    # a record silver no longer matches (rows of its end dates gone since): everything is read
+    assert silver_bounds(spark, config, SilverBounds(day(1, 5), day(6, 1), day(4, 18))) == truth  # restored
+    assert silver_bounds(spark, config, SilverBounds(datetime(2026, 2, 27, tzinfo=UTC), day(5, 10), day(4, 18))
+                         ) == truth  # the first day's rows deleted
+    assert silver_bounds(spark, config, SilverBounds(day(1, 5), day(5, 10), day(5, 1))) == truth  # the gate's
+    # the middle date's files gone (no commit): reading everything fails, the recorded ends do not open them
+    for hub in Hub:
+        shutil.rmtree(f"{config.table_path(silver_table(hub))}/event_date=2026-03-03")
+    with pytest.raises(Exception, match="FILE_NOT_EXIST"):
+        silver_bounds(spark, config)
+    assert silver_bounds(spark, config, truth) == truth
+    # rows written since the record: later ones (the gate's too), and a late one before the first
+    write(Hub.GATE, [day(5, 20)])
+    write(Hub.ACTIVITY, [day(7, 2)])
+    write(Hub.GEOFENCE, [datetime(2026, 2, 28, 23, 0, tzinfo=UTC)])
+    assert silver_bounds(spark, config, truth) == SilverBounds(datetime(2026, 2, 28, 23, 0, tzinfo=UTC), day(7, 2),
+                                                               day(5, 20))

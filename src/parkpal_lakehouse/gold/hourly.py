@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import reduce
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
@@ -42,11 +42,11 @@ from parkpal_lakehouse.gold.quality import (
     reconciliation,
     with_check_columns,
 )
-from parkpal_lakehouse.gold.schemas import HOURLY_RUNS_DDL, PARTITIONS, prepare_gold_tables
+from parkpal_lakehouse.gold.schemas import BOUNDS_COLUMNS, HOURLY_RUNS_DDL, PARTITIONS, prepare_gold_tables
 from parkpal_lakehouse.gold.views import create_views
 from parkpal_lakehouse.gold.zones import apply_zone_changes
 from parkpal_lakehouse.io.conflicts import with_conflict_retries
-from parkpal_lakehouse.io.delta import overwrite_table, read_table, table_version
+from parkpal_lakehouse.io.delta import overwrite_table, read_table, table_exists, table_version
 from parkpal_lakehouse.io.writers import append_rows, replace_where, side_by_side
 from parkpal_lakehouse.names import (
     DIM_DATE,
@@ -111,21 +111,75 @@ class SilverBounds:
         return (self.newest - timedelta(seconds=watermark_seconds)).replace(minute=0, second=0, microsecond=0)
 
 
-def silver_bounds(spark: SparkSession, config: LakehouseConfig) -> SilverBounds:
+def silver_bounds(spark: SparkSession, config: LakehouseConfig, recorded: SilverBounds | None = None) -> SilverBounds:
     """Read once per run, in one query over the three tables (Delta does not answer a timestamp's min/max
-    from file statistics, so each table is scanned either way; one query instead of three saves their
-    planning and Spark jobs: issue 21)."""
-    times = reduce(DataFrame.unionByName, [
-        read_table(spark, config, silver_table(hub)).select("event_time", F.lit(hub == Hub.GATE).alias("is_gate"))
-        for hub in (Hub.ACTIVITY, *ZONE_HUBS)])
-    row = times.agg(F.min("event_time"), F.max("event_time"),
-                    F.max(F.when(F.col("is_gate"), F.col("event_time")))).first()
+    from file statistics; one query instead of three saves their planning and Spark jobs: issue 21).
+
+    With the bounds an earlier run `recorded`, only the `event_date` partitions that can hold the answer are
+    read: the first event is in the dates up to the recorded first's, the newest in the dates from the
+    recorded newest's on (`event_date` is the event time's date, so every row of a later date is later). A
+    scan that finds no row on one of those sides (silver rewritten or restored since) is not trusted:
+    everything is read, as without a record. So a run's cost does not grow with silver's days."""
+    if recorded is not None and None not in (recorded.first, recorded.newest, recorded.gate_newest):
+        low, high, gate_high = recorded.first.date(), recorded.newest.date(), recorded.gate_newest.date()
+        row = _bounds_row(spark, config, lambda hub: (F.col("event_date") <= F.lit(low)) | (
+            F.col("event_date") >= F.lit(gate_high if hub == Hub.GATE else high)))
+        if _found_both_ends(row, low, high, gate_high):
+            return SilverBounds(_as_utc(row[0]), _as_utc(row[1]), _as_utc(row[2]))
+    row = _bounds_row(spark, config, lambda _hub: F.lit(True))
     return SilverBounds(_as_utc(row[0]), _as_utc(row[1]), _as_utc(row[2]))
+
+
+def _bounds_row(spark: SparkSession, config: LakehouseConfig, dates: Callable[[Hub], Column]) -> Row:
+    """The first and newest event time of the three tables' rows on `dates(hub)` and the gate table's newest,
+    then the same three for `event_date` (the dates the scan found)."""
+    events = reduce(DataFrame.unionByName, [
+        read_table(spark, config, silver_table(hub)).filter(dates(hub))
+        .select("event_time", "event_date", F.lit(hub == Hub.GATE).alias("is_gate"))
+        for hub in (Hub.ACTIVITY, *ZONE_HUBS)])
+    gate = lambda column: F.max(F.when(F.col("is_gate"), F.col(column)))  # noqa: E731
+    return events.agg(F.min("event_time"), F.max("event_time"), gate("event_time"),
+                      F.min("event_date"), F.max("event_date"), gate("event_date")).first()
+
+
+def _found_both_ends(row: Row, low: date, high: date, gate_high: date) -> bool:
+    """Whether a scan of the dates up to `low` and from `high` (the gate table's from `gate_high`) found rows on
+    each side: then its first and newest are silver's, as every row it skipped is later than the first and
+    earlier than the newest."""
+    first_date, newest_date, gate_date = row[3], row[4], row[5]
+    return (first_date is not None and first_date <= low and newest_date >= high
+            and gate_date is not None and gate_date >= gate_high)
+
+
+@dataclass(frozen=True)
+class RecordedRuns:
+    """What `ops.gold_hourly_runs` says for the next run: the silver bounds the newest successful run read, and
+    the newest successful run that picked its own hours (an explicit run computes only the hours it was given,
+    so the changes since an earlier pending run are still to be looked at)."""
+
+    bounds: SilverBounds | None = None
+    pending: Row | None = None
+
+
+def recorded_runs(spark: SparkSession, config: LakehouseConfig) -> RecordedRuns:
+    """Both in one read of `ops.gold_hourly_runs` (nothing on a first run; no bounds from a table written
+    before runs recorded them)."""
+    if not table_exists(spark, config, HOURLY_RUNS):
+        return RecordedRuns()
+    runs = read_table(spark, config, HOURLY_RUNS).filter(F.col("status") == "ok")
+    has_bounds = set(BOUNDS_COLUMNS) <= set(runs.columns)
+    whole = F.struct(*runs.columns)
+    row = runs.agg(F.max_by(whole, "started_at").alias("newest"),
+                   F.max_by(whole, F.when(F.col("mode") == "pending", F.col("started_at"))).alias("pending")).first()
+    newest = row.newest
+    bounds = SilverBounds(*(_as_utc(newest[c]) for c in BOUNDS_COLUMNS)) if has_bounds and newest else None
+    return RecordedRuns(bounds, row.pending)
 
 
 def closed_until(spark: SparkSession, config: LakehouseConfig) -> datetime | None:
     """End of the last closed hour: hours before it are final as far as sessionization knows."""
-    return silver_bounds(spark, config).closed_until(config.sessions.watermark_seconds)
+    bounds = silver_bounds(spark, config, recorded_runs(spark, config).bounds)
+    return bounds.closed_until(config.sessions.watermark_seconds)
 
 
 def _spans_to_hours(spans: DataFrame) -> list[datetime]:
@@ -181,35 +235,31 @@ def _gate_visit_spans(spark: SparkSession, config: LakehouseConfig, new_gate: Da
     return spans
 
 
-def last_run(spark: SparkSession, config: LakehouseConfig):
-    """The newest successful run that picked its own hours: an explicit run computes only the hours it
-    was given, so the changes since an earlier pending run are still to be looked at."""
-    runs = read_table(spark, config, HOURLY_RUNS).filter("status = 'ok' AND mode = 'pending'")
-    return runs.orderBy(F.col("started_at").desc()).first()
-
-
 def change_versions(spark: SparkSession, config: LakehouseConfig) -> dict[str, int | None]:
     """The Delta version of each of `CHANGE_TABLES` (one small history read each)."""
     return {t: table_version(spark, config, t) for t in CHANGE_TABLES}
 
 
 def pending_hours(spark: SparkSession, config: LakehouseConfig, bounds: SilverBounds | None = None,
-                  versions: dict[str, int | None] | None = None) -> tuple[list[datetime], datetime | None]:
+                  versions: dict[str, int | None] | None = None, recorded: RecordedRuns | None = None
+                  ) -> tuple[list[datetime], datetime | None]:
     """Closed hours never computed, plus closed hours touched by silver writes since the last run
     started (minus the margin); returns the hours and that `since` (None on a first run). `versions`:
-    the change tables' versions now; a table still at the version the last run recorded is not read."""
-    bounds = bounds or silver_bounds(spark, config)
+    the change tables' versions now; a table still at the version the last run recorded is not read.
+    `recorded`: `recorded_runs`, if the caller has read it."""
+    recorded = recorded or recorded_runs(spark, config)
+    bounds = bounds or silver_bounds(spark, config, recorded.bounds)
     first, until = bounds.first, bounds.closed_until(config.sessions.watermark_seconds)
     if first is None or until is None:
         return [], None
     done_until = read_table(spark, config, ZONE_METRICS_HOURLY).agg(F.max("hour_start")).first()[0]
     start = _as_utc(done_until) + HOUR if done_until else first.replace(minute=0, second=0, microsecond=0)
     hours = set(hours_between(start, until)) if until > start else set()
-    previous, since = last_run(spark, config), None
+    previous, since = recorded.pending, None
     if previous is not None:
         since = _as_utc(previous.started_at) - timedelta(minutes=config.gold.change_margin_minutes)
-        recorded = previous.asDict().get("table_versions") or {}
-        unchanged = frozenset(t for t, v in (versions or {}).items() if t in recorded and recorded[t] == v)
+        then = previous.asDict().get("table_versions") or {}
+        unchanged = frozenset(t for t, v in (versions or {}).items() if t in then and then[t] == v)
         hours |= {h for h in touched_hours(spark, config, since, unchanged) if h < until}
     return sorted(hours), since
 
@@ -303,7 +353,8 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
     started, clock = now(), time.perf_counter()
     zones = zones_reference(spark, config)
     chosen: list[datetime] = []
-    bounds = silver_bounds(spark, config)
+    recorded = recorded_runs(spark, config)
+    bounds = silver_bounds(spark, config, recorded.bounds)
     if hours is not None:  # explicit hours must be closed: fail before doing anything
         chosen = sorted({utc_hour(h) for h in hours})
         until = bounds.closed_until(config.sessions.watermark_seconds)
@@ -322,7 +373,7 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
     versions, seen = refresh_dimensions(spark, config, zones, bounds, started, pending=hours is None)
     since = None
     if hours is None:
-        chosen, since = pending_hours(spark, config, bounds, seen)
+        chosen, since = pending_hours(spark, config, bounds, seen, recorded)
     ranges = contiguous_ranges(chosen)
     newest = bounds.gate_newest
     gate_horizon_ms = int(newest.timestamp() * 1000) if newest else None
@@ -345,7 +396,8 @@ def run_hourly(spark: SparkSession, config: LakehouseConfig, hours: Sequence[dat
     report = HourlyReport(mode, chosen, ranges, repaired, versions, rows, warnings, time.perf_counter() - clock)
     run = spark.createDataFrame([(
         run_id(), started, now(), mode, since, len(chosen),
-        chosen[0] if chosen else None, chosen[-1] if chosen else None, report.seconds, "ok", seen)],
+        chosen[0] if chosen else None, chosen[-1] if chosen else None, report.seconds, "ok", seen,
+        bounds.first, bounds.newest, bounds.gate_newest)],
         HOURLY_RUNS_DDL)
     append_rows(run, config, HOURLY_RUNS)
     return report

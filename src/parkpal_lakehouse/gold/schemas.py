@@ -59,8 +59,11 @@ GATE_ENTRY_COUNTS_DDL = (
 HOURLY_RUNS_DDL = (
     "run_id STRING, started_at TIMESTAMP, finished_at TIMESTAMP, mode STRING, changes_since TIMESTAMP, "
     "hours_computed INT, first_hour TIMESTAMP, last_hour TIMESTAMP, seconds DOUBLE, status STRING, "
-    "table_versions MAP<STRING, BIGINT>"
+    "table_versions MAP<STRING, BIGINT>, silver_first_event TIMESTAMP, silver_newest_event TIMESTAMP, "
+    "gate_newest_event TIMESTAMP"
 )
+# The silver bounds a run read (`gold.hourly.SilverBounds`): the next run reads only the dates that can move them.
+BOUNDS_COLUMNS = ("silver_first_event", "silver_newest_event", "gate_newest_event")
 
 # Partition columns (local dates), and the keys OPTIMIZE clusters each table's files by.
 PARTITIONS: dict[str, tuple[str, ...]] = {
