@@ -125,9 +125,8 @@ def silver_bounds(spark: SparkSession, config: LakehouseConfig, recorded: Silver
         row = _bounds_row(spark, config, lambda hub: (F.col("event_date") <= F.lit(low)) | (
             F.col("event_date") >= F.lit(gate_high if hub == Hub.GATE else high)))
         if _found_both_ends(row, low, high, gate_high):
-            return SilverBounds(_as_utc(row[0]), _as_utc(row[1]), _as_utc(row[2]))
-    row = _bounds_row(spark, config, lambda _hub: F.lit(True))
-    return SilverBounds(_as_utc(row[0]), _as_utc(row[1]), _as_utc(row[2]))
+            return _bounds_of(row)
+    return _bounds_of(_bounds_row(spark, config, lambda _hub: F.lit(True)))
 
 
 def _bounds_row(spark: SparkSession, config: LakehouseConfig, dates: Callable[[Hub], Column]) -> Row:
@@ -138,17 +137,22 @@ def _bounds_row(spark: SparkSession, config: LakehouseConfig, dates: Callable[[H
         .select("event_time", "event_date", F.lit(hub == Hub.GATE).alias("is_gate"))
         for hub in (Hub.ACTIVITY, *ZONE_HUBS)])
     gate = lambda column: F.max(F.when(F.col("is_gate"), F.col(column)))  # noqa: E731
-    return events.agg(F.min("event_time"), F.max("event_time"), gate("event_time"),
-                      F.min("event_date"), F.max("event_date"), gate("event_date")).first()
+    return events.agg(
+        F.min("event_time").alias("first_event"), F.max("event_time").alias("newest_event"),
+        gate("event_time").alias("gate_newest_event"), F.min("event_date").alias("first_date"),
+        F.max("event_date").alias("newest_date"), gate("event_date").alias("gate_newest_date")).first()
+
+
+def _bounds_of(row: Row) -> SilverBounds:
+    return SilverBounds(_as_utc(row.first_event), _as_utc(row.newest_event), _as_utc(row.gate_newest_event))
 
 
 def _found_both_ends(row: Row, low: date, high: date, gate_high: date) -> bool:
     """Whether a scan of the dates up to `low` and from `high` (the gate table's from `gate_high`) found rows on
     each side: then its first and newest are silver's, as every row it skipped is later than the first and
     earlier than the newest."""
-    first_date, newest_date, gate_date = row[3], row[4], row[5]
-    return (first_date is not None and first_date <= low and newest_date >= high
-            and gate_date is not None and gate_date >= gate_high)
+    return (row.first_date is not None and row.first_date <= low and row.newest_date >= high
+            and row.gate_newest_date is not None and row.gate_newest_date >= gate_high)
 
 
 @dataclass(frozen=True)
