@@ -81,6 +81,50 @@ def test_a_drop_expectation_needs_a_row_predicate():
         Expectation("x", lambda: gxe.ExpectColumnValuesToNotBeNull(column="x"), Policy.DROP)
 
 
+def test_the_same_suite_checked_side_by_side_on_a_new_context_gets_one_definition(monkeypatch):
+    """Checks run side by side (silver's hubs, the gold audit's): two threads that ask a new context for the same
+    suite's definition at once both validate. The context's lookup is held until both have asked (or half a
+    second has passed): without the lock around making definitions, both miss and the second add raises "already
+    exists" (it did in about one round in ten, unforced)."""
+    import contextlib
+    import threading
+
+    import pandas as pd
+
+    from parkpal_lakehouse.quality import runner
+
+    suite = (Expectation("one_row", lambda: gxe.ExpectColumnValuesToBeBetween(column="rows", min_value=1,
+                                                                               max_value=1), Policy.FAIL),)
+    runner._context.cache_clear()
+    definitions = runner._context().validation_definitions
+    lookup, both_asked = definitions.get, threading.Barrier(2, timeout=0.5)
+
+    def held_lookup(name: str):
+        with contextlib.suppress(threading.BrokenBarrierError):  # the lock let one thread in alone
+            both_asked.wait()
+        return lookup(name)
+
+    monkeypatch.setattr(definitions, "get", held_lookup)
+    results, errors = [], []
+
+    def validate() -> None:
+        try:
+            definition = runner._validation("gold.race_probe", suite, "pandas")
+            results.append(definition.run(batch_parameters={"dataframe": pd.DataFrame({"rows": [1, 2]})}))
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    try:
+        threads = [threading.Thread(target=validate) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        runner._context.cache_clear()  # the next check makes a context of its own, unpatched
+    assert errors == [] and [r.success for r in results] == [False, False], errors
+
+
 def test_fail_expectation_stops_the_stream_and_commits_nothing_of_that_batch(spark, tmp_path, monkeypatch):
     """A suite whose fail expectation the data breaks: the query stops with the expectation's name, and
     silver holds nothing of the failing batch; the next run replays it once the suite is fixed."""

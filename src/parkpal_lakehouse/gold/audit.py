@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.gold.hourly import closed_until
 from parkpal_lakehouse.io.delta import read_table, table_exists
-from parkpal_lakehouse.io.writers import append_rows
+from parkpal_lakehouse.io.writers import append_rows, side_by_side
 from parkpal_lakehouse.names import DIM_ZONE, QUALITY_RESULTS, ZONE_METRICS_HOURLY, ZONE_OCCUPANCY_FORECAST
 from parkpal_lakehouse.quality.expectations import Expectation, Policy
 from parkpal_lakehouse.quality.runner import check_quality, results_frame
@@ -94,26 +94,28 @@ class AuditReport:
 def audit_gold(spark: SparkSession, config: LakehouseConfig, max_lag_hours: int = 3) -> AuditReport:
     """Run the post-write checks on the last `AUDIT_WINDOW_HOURS` of gold; record every result."""
     metrics = read_table(spark, config, ZONE_METRICS_HOURLY)
-    newest = metrics.agg(F.max("hour_start")).first()[0]
+    # Gold's newest hour and silver's closed hours are independent reads, and the checks below each validate
+    # their own small frame: side by side, one's planning and GX run overlap another's Spark job (issue 21,
+    # fiftieth part: an audit of the test city 2.86 -> 2.23 s, each of six rounds faster).
+    newest, until = side_by_side([lambda: metrics.agg(F.max("hour_start")).first()[0],
+                                  lambda: closed_until(spark, config)])
     newest = newest.replace(tzinfo=UTC) if newest else None  # collected in the process's zone: UTC (runtime/clock)
-    until = closed_until(spark, config)
     end = (newest + timedelta(hours=1)) if newest else (until or datetime.now(UTC).replace(minute=0, second=0,
                                                                                           microsecond=0))
     window = (end - timedelta(hours=AUDIT_WINDOW_HOURS), end)
     recent = metrics.where(F.col("hour_start") >= F.lit(window[0]))
     lag = gold_lag(newest, until)
-    checks = [
-        check_quality(zone_hour_rows(recent), ZONE_METRICS_HOURLY, ZONE_HOUR_KEYS_SUITE, window=window),
-        check_quality(zones_known(recent, read_table(spark, config, DIM_ZONE)), ZONE_METRICS_HOURLY,
-                      KNOWN_ZONES_SUITE, window=window),
-        check_quality(spark.createDataFrame([(min(lag, 1e6),)], "hours_behind DOUBLE"), ZONE_METRICS_HOURLY,
-                      freshness_suite(max_lag_hours), window=window),
+    frames = [
+        (zone_hour_rows(recent), ZONE_METRICS_HOURLY, ZONE_HOUR_KEYS_SUITE),
+        (zones_known(recent, read_table(spark, config, DIM_ZONE)), ZONE_METRICS_HOURLY, KNOWN_ZONES_SUITE),
+        (spark.createDataFrame([(min(lag, 1e6),)], "hours_behind DOUBLE"), ZONE_METRICS_HOURLY,
+         freshness_suite(max_lag_hours)),
     ]
     if table_exists(spark, config, ZONE_OCCUPANCY_FORECAST):
         forecasts = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).where(
             F.col("forecast_made_at") >= F.lit(window[0]))
-        checks.append(check_quality(forecast_intervals(forecasts), ZONE_OCCUPANCY_FORECAST, FORECAST_SUITE,
-                                    window=window))
+        frames.append((forecast_intervals(forecasts), ZONE_OCCUPANCY_FORECAST, FORECAST_SUITE))
+    checks = side_by_side([lambda f=f, t=t, s=s: check_quality(f, t, s, window=window) for f, t, s in frames])
     results = [dict(r, suite="gold_audit") for c in checks for r in c.results]
     append_rows(results_frame(spark, results), config, QUALITY_RESULTS)
     return AuditReport(window, [r["expectation"] for r in results], [n for c in checks for n in c.failed], lag)

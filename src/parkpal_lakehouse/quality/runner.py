@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -58,11 +59,20 @@ def _context() -> Any:
 PANDAS_MAX_ROWS = 1_000_000
 
 
+# Checks run side by side (silver's hubs, the gold audit's checks): one thread at a time makes the context or
+# adds a definition to it, so two first calls neither make two contexts nor add the same definition twice.
+_DEFINITIONS = threading.Lock()
+
+
 def _validation(table: str, expectations: tuple[Expectation, ...], engine: str) -> Any:
     """The GX validation definition for this table, engine and exactly this suite (a changed suite is new)."""
-    context = _context()
     signature = ",".join(f"{e.name}:{e.policy.value}" for e in expectations)
     name = f"{table.replace('.', '__')}__{engine}__{hashlib.sha1(signature.encode()).hexdigest()[:10]}"
+    with _DEFINITIONS:
+        return _definition(_context(), name, expectations, engine)
+
+
+def _definition(context: Any, name: str, expectations: tuple[Expectation, ...], engine: str) -> Any:
     try:
         return context.validation_definitions.get(name)
     except Exception:
