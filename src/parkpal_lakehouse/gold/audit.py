@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame, SparkSession
@@ -105,7 +106,7 @@ def audit_gold(spark: SparkSession, config: LakehouseConfig, max_lag_hours: int 
     window = (end - timedelta(hours=AUDIT_WINDOW_HOURS), end)
     recent = metrics.where(F.col("hour_start") >= F.lit(window[0]))
     lag = gold_lag(newest, until)
-    frames = [
+    frames = [  # (frame, table, suite): each checked on its own, side by side
         (zone_hour_rows(recent), ZONE_METRICS_HOURLY, ZONE_HOUR_KEYS_SUITE),
         (zones_known(recent, read_table(spark, config, DIM_ZONE)), ZONE_METRICS_HOURLY, KNOWN_ZONES_SUITE),
         (spark.createDataFrame([(min(lag, 1e6),)], "hours_behind DOUBLE"), ZONE_METRICS_HOURLY,
@@ -115,7 +116,7 @@ def audit_gold(spark: SparkSession, config: LakehouseConfig, max_lag_hours: int 
         forecasts = read_table(spark, config, ZONE_OCCUPANCY_FORECAST).where(
             F.col("forecast_made_at") >= F.lit(window[0]))
         frames.append((forecast_intervals(forecasts), ZONE_OCCUPANCY_FORECAST, FORECAST_SUITE))
-    checks = side_by_side([lambda f=f, t=t, s=s: check_quality(f, t, s, window=window) for f, t, s in frames])
+    checks = side_by_side([partial(check_quality, *checked, window=window) for checked in frames])
     results = [dict(r, suite="gold_audit") for c in checks for r in c.results]
     append_rows(results_frame(spark, results), config, QUALITY_RESULTS)
     return AuditReport(window, [r["expectation"] for r in results], [n for c in checks for n in c.failed], lag)
