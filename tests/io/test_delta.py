@@ -1,6 +1,8 @@
 """Tables by logical name: created empty with their schema and partitions, and the local catalog's name
 always pointing at the root last used, whoever registered it before."""
 
+import shutil
+
 from chispa import assert_df_equality
 from pyspark.sql import Row
 from pyspark.sql.types import ArrayType, LongType, StringType, StructField, StructType
@@ -81,3 +83,13 @@ def test_the_name_follows_the_root_last_used_whoever_registered_it_before(spark,
     save(_rows(spark, "ours").write.format("delta"), spark, second, "silver.probe_foreign")
     assert_df_equality(spark.table("silver.probe_foreign"), _rows(spark, "ours"))
     assert_df_equality(spark.read.format("delta").load(str(elsewhere)), _rows(spark, "elsewhere"))  # files stay
+
+
+def test_a_name_whose_root_was_deleted_is_re_pointed_at_the_root_used_now(spark, tmp_path):
+    """A process that used a root, deleted it, then uses another (a notebook, a probe): Spark cannot
+    resolve the old entry any more, and registering the new root's table must still work."""
+    old, new = local_config(tmp_path / "old"), local_config(tmp_path / "new")
+    save(_rows(spark, "old").write.format("delta"), spark, old, "silver.probe_deleted")
+    shutil.rmtree(tmp_path / "old")
+    save(_rows(spark, "new").write.format("delta"), spark, new, "silver.probe_deleted")
+    assert_df_equality(spark.table("silver.probe_deleted"), _rows(spark, "new"))

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
 from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
@@ -23,8 +24,8 @@ _registered: dict[tuple[int, str], str] = {}
 def register(spark: SparkSession, config: LakehouseConfig, logical: str) -> str:
     """Make a locally written Delta folder queryable by name; a no-op on Databricks.
 
-    A name already pointing at another root's folder (another lakehouse in the same process) is
-    re-pointed: the local catalog always names the tables of the root last used.
+    A name already pointing at another root's folder (another lakehouse in the same process, even one
+    deleted since) is re-pointed: the local catalog always names the tables of the root last used.
     """
     name = config.table_name(logical)
     if not config.is_local:
@@ -34,12 +35,16 @@ def register(spark: SparkSession, config: LakehouseConfig, logical: str) -> str:
     if _registered.get(key) == location:
         return name
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {name.rsplit('.', 1)[0]}")
-    if spark.catalog.tableExists(name):
+    try:
         # The catalog's own record (DESCRIBE DETAIL would compute a Delta snapshot: 0.5 s a table, paid by
         # every table of every new root a process uses, issue 21).
-        current = _catalog_location(spark, name)
-        if current.removeprefix("file:").rstrip("/") != location.rstrip("/"):
-            spark.sql(f"DROP TABLE {name}")  # external table: the files stay
+        current = _catalog_location(spark, name) if spark.catalog.tableExists(name) else None
+    except AnalysisException as error:  # Spark resolves the entry: its folder may be gone (a deleted root)
+        if error.getCondition() != "DELTA_PATH_DOES_NOT_EXIST":
+            raise
+        current = ""
+    if current is not None and current.removeprefix("file:").rstrip("/") != location.rstrip("/"):
+        spark.sql(f"DROP TABLE IF EXISTS {name}")  # external table: the files stay
     spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
     _registered[key] = location
     return name
