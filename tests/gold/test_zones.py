@@ -1,5 +1,6 @@
 """`gold.dim_zone` as a type-2 slowly changing dimension."""
 
+import threading
 from datetime import datetime
 
 from pyspark.sql import functions as F
@@ -7,6 +8,7 @@ from pyspark.sql import functions as F
 from parkpal_lakehouse.contracts.reference import zones_df
 from parkpal_lakehouse.gold.schemas import prepare_gold_tables
 from parkpal_lakehouse.gold.zones import EARLIEST, apply_zone_changes, zones_at
+from parkpal_lakehouse.io.conflicts import with_conflict_retries
 from parkpal_lakehouse.io.delta import read_table
 from parkpal_lakehouse.names import DIM_ZONE
 
@@ -48,3 +50,32 @@ def test_changes_close_the_old_version_and_open_a_new_one(spark, lakehouse):
     assert apply_zone_changes(spark, config, added, opened_at) == 1
     new_zone = read_table(spark, config, DIM_ZONE).filter("zone_id = 999").collect()
     assert [(r.valid_from, r.valid_to, r.is_current) for r in new_zone] == [(opened_at, None, True)]
+
+
+def test_two_first_loads_at_once_leave_one_version_per_zone(spark, lakehouse):
+    """A first load only inserts; two of them racing (two hourly runs on a new lakehouse) must still not
+    write a zone twice: the loser's MERGE conflicts with the winner's commit, is retried, and finds nothing
+    to change. (On this machine the two overlap every time; without the conflict check both insert.)"""
+    prepare_gold_tables(spark, lakehouse)
+    zones = zones_df(spark)
+    count = zones.count()
+    changed: list[int] = []
+    errors: list[BaseException] = []
+
+    def first_load() -> None:
+        try:
+            changed.append(with_conflict_retries(
+                lambda: apply_zone_changes(spark, lakehouse, zones, datetime(2026, 11, 1)), attempts=5,
+                what="dim_zone", base_delay_s=0.05))
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=first_load) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and sorted(changed) == [0, count]
+    versions = read_table(spark, lakehouse, DIM_ZONE).groupBy("zone_id").agg(
+        F.count("*").alias("versions"), F.min("valid_from").alias("valid_from"), F.min("is_current").alias("current"))
+    assert {tuple(r[1:]) for r in versions.collect()} == {(1, EARLIEST, True)} and versions.count() == count

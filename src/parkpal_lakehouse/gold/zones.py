@@ -43,7 +43,10 @@ def apply_zone_changes(spark: SparkSession, config: LakehouseConfig, zones: Data
     or removed: a zone missing from the reference has its current version closed at `as_of`).
 
     The staged-rows pattern: changed zones appear twice in the source, once keyed (closes the current
-    row) and once with a null key (inserts the new version), so one MERGE commit does both.
+    row) and once with a null key (inserts the new version), so one MERGE commit does both. When no
+    changed zone has a version yet (a first load, or zones only added), the MERGE only inserts: Delta then
+    writes the source rows the table lacks in one pass, still checked against concurrent commits (a first
+    load of the test city 1.75 -> 1.38 s; issue 21, fifty-first part).
     """
     incoming = zones.select("zone_id", *TRACKED).withColumn("attributes_hash", attributes_hash())
     current = read_table(spark, config, DIM_ZONE).filter("is_current").select(
@@ -66,11 +69,14 @@ def apply_zone_changes(spark: SparkSession, config: LakehouseConfig, zones: Data
                                                                                    BooleanType(), False)]))
     first_version = F.when(F.col("_had_version"), F.lit(as_of).cast("timestamp")).otherwise(start)
     versions = zone_versions(changed, first_version)
+    target = delta_table(spark, config, DIM_ZONE).alias("t")
+    if not any(had_version for *_, had_version in rows):  # only new zones: nothing to close
+        target.merge(versions.alias("s"), "t.zone_id = s.zone_id AND t.is_current").whenNotMatchedInsertAll().execute()
+        return len(rows) + len(removed)
     staged = versions.withColumn("_merge_key", F.col("zone_id")).unionByName(
         versions.join(changed.filter("_had_version").select("zone_id"), "zone_id")
         .withColumn("_merge_key", F.lit(None).cast("bigint")))
-    (delta_table(spark, config, DIM_ZONE).alias("t")
-     .merge(staged.alias("s"), "t.zone_id = s._merge_key AND t.is_current")
+    (target.merge(staged.alias("s"), "t.zone_id = s._merge_key AND t.is_current")
      .whenMatchedUpdate(set={"is_current": "false", "valid_to": "s.valid_from"})
      .whenNotMatchedInsert(values={c: f"s.{c}" for c in versions.columns if c != "_merge_key"})
      .execute())
