@@ -45,8 +45,8 @@ def apply_zone_changes(spark: SparkSession, config: LakehouseConfig, zones: Data
     The staged-rows pattern: changed zones appear twice in the source, once keyed (closes the current
     row) and once with a null key (inserts the new version), so one MERGE commit does both. When no
     changed zone has a version yet (a first load, or zones only added), the MERGE only inserts: Delta then
-    writes the source rows the table lacks in one pass, still checked against concurrent commits (a first
-    load of the test city 1.75 -> 1.38 s; issue 21, fifty-first part).
+    writes the source rows the table lacks without a pass to find touched files, and a concurrent first load
+    still conflicts (a first load of the test city 1.75 -> 1.38 s; issue 21, fifty-first part).
     """
     incoming = zones.select("zone_id", *TRACKED).withColumn("attributes_hash", attributes_hash())
     current = read_table(spark, config, DIM_ZONE).filter("is_current").select(
