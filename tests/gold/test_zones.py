@@ -6,10 +6,10 @@ from datetime import datetime
 from pyspark.sql import functions as F
 
 from parkpal_lakehouse.contracts.reference import zones_df
-from parkpal_lakehouse.gold.schemas import prepare_gold_tables
+from parkpal_lakehouse.gold.schemas import GOLD_TABLES, prepare_gold_tables
 from parkpal_lakehouse.gold.zones import EARLIEST, apply_zone_changes, zones_at
 from parkpal_lakehouse.io.conflicts import with_conflict_retries
-from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.io.delta import create_table_if_missing, read_table
 from parkpal_lakehouse.names import DIM_ZONE
 
 
@@ -57,7 +57,7 @@ def test_two_first_loads_at_once_leave_one_version_per_zone(spark, lakehouse):
     write a zone twice: the loser's MERGE conflicts with the winner's commit, is retried, and finds nothing
     to change. (Started together, the two MERGEs overlap nearly always; without the conflict check both
     insert: a mutant appending the new zones failed 3 of 3 runs. Sequential, the second finds them all.)"""
-    prepare_gold_tables(spark, lakehouse)
+    create_table_if_missing(spark, lakehouse, DIM_ZONE, GOLD_TABLES[DIM_ZONE])  # the one table a load writes
     zones = zones_df(spark)
     count = zones.count()
     changed: list[int] = []
