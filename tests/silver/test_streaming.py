@@ -71,6 +71,9 @@ def test_a_batch_writes_each_new_event_once_and_quarantines_the_rest_with_its_bo
     results = read_table(spark, lakehouse, QUALITY_RESULTS).where("batch_id = 1")
     failed = {r.expectation for r in results.where("NOT success").collect()}
     assert failed == {"activity_latitude_in_philippines"}  # GX checks each column; the drop, the position
+    # batch 0 had no broken record: it committed nothing to the quarantine, batch 1 once (issue 21)
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse.table_path(QUARANTINE)}`")
+    assert [(r.version, r.operation) for r in history.collect()] == [(1, "WRITE"), (0, "CREATE TABLE")]
 
 
 def test_a_batch_without_repeats_or_new_dates_still_finds_what_silver_holds(spark, lakehouse):
@@ -81,6 +84,11 @@ def test_a_batch_without_repeats_or_new_dates_still_finds_what_silver_holds(spar
     write(_batch(spark, first[:3]), 0)
     write(_batch(spark, first[1:]), 1)  # two already held, one new; no key repeats within the batch
     write(_batch(spark, []), 2)  # an empty batch (a watermark-only trigger) writes no event
+    write(_batch(spark, first[:2]), 3)  # only events silver holds
     got = sorted(r.event_id for r in _silver(spark, lakehouse).collect())
     assert got == ["act-0", "act-1", "act-2", "act-3"]
     assert read_table(spark, lakehouse, QUARANTINE).count() == 0
+    # neither the empty batch nor the one of repeats committed to silver, and no batch to the quarantine (issue 21)
+    versions = {t: [r.version for r in spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse.table_path(t)}`").collect()]
+                for t in (silver_table(Hub.ACTIVITY), QUARANTINE)}
+    assert versions == {silver_table(Hub.ACTIVITY): [2, 1, 0], QUARANTINE: [0]}

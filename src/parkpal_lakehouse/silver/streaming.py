@@ -42,7 +42,7 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
             # (issue 21, docs/ingestion.md).
             valid = batch.filter(F.size("failed_rules") == 0)
             unique = unseen_events(valid, read_table(batch.sparkSession, config, table), hub)
-            quarantined, results = quarantined_records(batch), []
+            quarantined, results, unique_rows = quarantined_records(batch), [], None
             if config.stream.quality_checks:
                 # Counted by the checkpoint's own job: the expectations need the number, not a count job.
                 unique, unique_rows = kept_and_counted(unique)
@@ -57,11 +57,16 @@ def silver_batch_writer(config: LakehouseConfig, hub: Hub, name: str) -> Callabl
                 quarantined = quarantined.unionByName(quarantined_records(dropped))
             else:  # nothing needs the number: no observation (~30 ms a micro-batch)
                 kept = unique.localCheckpoint()
-            writes = [
-                lambda: append_once(silver_events(kept), config, table, name, batch_id, partition_by=("event_date",)),
-                lambda: append_once(quarantined, config, QUARANTINE, name, batch_id,
-                                    partition_by=("quarantine_date",)),
-            ]
+            # A table the batch has nothing for gets no commit: each hub's query made an empty one in the
+            # quarantine every micro-batch without a broken record (and in silver for a batch of repeats), each
+            # with Delta's idempotency check, and gold took it for a change (issue 21). A replay decides the same.
+            writes = []
+            if unique_rows != 0:  # not counted without the checks: written as before
+                writes.append(lambda: append_once(silver_events(kept), config, table, name, batch_id,
+                                                  partition_by=("event_date",)))
+            if not quarantined.isEmpty():
+                writes.append(lambda: append_once(quarantined, config, QUARANTINE, name, batch_id,
+                                                  partition_by=("quarantine_date",)))
             if results:
                 writes.append(lambda: append_once(results_frame(batch.sparkSession, results), config,
                                                   QUALITY_RESULTS, name, batch_id))
