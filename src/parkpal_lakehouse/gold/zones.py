@@ -70,16 +70,16 @@ def apply_zone_changes(spark: SparkSession, config: LakehouseConfig, zones: Data
     first_version = F.when(F.col("_had_version"), F.lit(as_of).cast("timestamp")).otherwise(start)
     versions = zone_versions(changed, first_version)
     target = delta_table(spark, config, DIM_ZONE).alias("t")
-    if not any(had_version for *_, had_version in rows):  # only new zones: nothing to close
+    if any(had_version for *_, had_version in rows):
+        staged = versions.withColumn("_merge_key", F.col("zone_id")).unionByName(
+            versions.join(changed.filter("_had_version").select("zone_id"), "zone_id")
+            .withColumn("_merge_key", F.lit(None).cast("bigint")))
+        (target.merge(staged.alias("s"), "t.zone_id = s._merge_key AND t.is_current")
+         .whenMatchedUpdate(set={"is_current": "false", "valid_to": "s.valid_from"})
+         .whenNotMatchedInsert(values={c: f"s.{c}" for c in versions.columns if c != "_merge_key"})
+         .execute())
+    else:  # only new zones: nothing to close
         target.merge(versions.alias("s"), "t.zone_id = s.zone_id AND t.is_current").whenNotMatchedInsertAll().execute()
-        return len(rows) + len(removed)
-    staged = versions.withColumn("_merge_key", F.col("zone_id")).unionByName(
-        versions.join(changed.filter("_had_version").select("zone_id"), "zone_id")
-        .withColumn("_merge_key", F.lit(None).cast("bigint")))
-    (target.merge(staged.alias("s"), "t.zone_id = s._merge_key AND t.is_current")
-     .whenMatchedUpdate(set={"is_current": "false", "valid_to": "s.valid_from"})
-     .whenNotMatchedInsert(values={c: f"s.{c}" for c in versions.columns if c != "_merge_key"})
-     .execute())
     return len(rows) + len(removed)
 
 
