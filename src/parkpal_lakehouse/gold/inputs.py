@@ -50,12 +50,23 @@ def lookback(config: LakehouseConfig) -> timedelta:
 
 def gate_events_around(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
     """Gate events from one lookback before `start` to one after `end`: every entry of a stay that
-    overlaps the range, and the exits, payments and refunds of the visits that begin in it. One row per
-    `event_id`: silver drops redeliveries within its dedupe watermark; one redelivered later must not
-    count twice here (a payment is not new revenue because the gate sent it again)."""
+    overlaps the range, and the exits, payments and refunds of the visits that begin in it, one row per
+    `event_id` (`one_per_event`)."""
     lo, hi = start - lookback(config), end + lookback(config)
-    return read_table(spark, config, silver_table(Hub.GATE)).filter(
-        dates_between("event_date", lo, hi) & between("event_time", lo, hi)).dropDuplicates(["event_id"])
+    return one_per_event(read_table(spark, config, silver_table(Hub.GATE)).filter(
+        dates_between("event_date", lo, hi) & between("event_time", lo, hi)))
+
+
+def one_per_event(events: DataFrame) -> DataFrame:
+    """One row per `event_id` (which every silver gate event has: the contract requires it): silver keeps one
+    copy per event date and id, so a gate that sent an event again with another time could still be there
+    twice, and a payment is not new revenue because the gate sent it again. Of the copies, the one whose
+    `record_id` hashes lowest, as silver picks (`silver.parse.unseen_events`): a hash aggregate over (id, a
+    long) and a semi join, where `dropDuplicates` sorted every row (`first()` of string columns has no hash
+    aggregate): 1.46 -> 1.15 s for an hour's 97,369 gate events at 200 zones (issue 21)."""
+    picked = events.withColumn("_pick", F.xxhash64("record_id"))
+    kept = picked.groupBy("event_id").agg(F.min("_pick").alias("_pick"))
+    return picked.join(kept, ["event_id", "_pick"], "left_semi").select(*events.columns)
 
 
 def sessions_around(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
