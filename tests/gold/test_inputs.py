@@ -24,12 +24,13 @@ def test_one_row_per_gate_event_whole_and_the_same_whatever_the_order_it_is_read
     rows = [("r1", "e1", "PAYMENT", 1, datetime(2026, 11, 2, 8, 5), 50.0),
             ("r2", "e1", "PAYMENT", 1, datetime(2026, 11, 3, 8, 5), 70.0),  # the same id, sent again a day later
             ("r3", "e1", "PAYMENT", 1, datetime(2026, 11, 4, 9, 0), 90.0),
-            ("r4", "e2", "VEHICLE_ENTRY", 2, datetime(2026, 11, 2, 7, 0), None)]
+            ("r4", "e2", "VEHICLE_ENTRY", 2, datetime(2026, 11, 2, 7, 0), None),
+            ("r5", None, "VEHICLE_EXIT", 2, datetime(2026, 11, 2, 9, 0), None)]  # none reaches silver: kept, not lost
     schema = "record_id STRING, event_id STRING, event_type STRING, zone_id BIGINT, event_time TIMESTAMP, amount DOUBLE"
     events = spark.createDataFrame(rows, schema)
     once = one_per_event(events)
     kept = once.collect()
-    assert sorted(r.event_id for r in kept) == ["e1", "e2"]
+    assert sorted(r.event_id or "" for r in kept) == ["", "e1", "e2"]
     assert {tuple(r) for r in kept} <= set(rows)  # whole rows as silver holds them
     for order in (rows[::-1], rows[2:] + rows[:2]):
         again = one_per_event(spark.createDataFrame(order, schema).repartition(3))

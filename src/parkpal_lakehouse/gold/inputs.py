@@ -65,8 +65,10 @@ def one_per_event(events: DataFrame) -> DataFrame:
     long) and a semi join, where `dropDuplicates` sorted every row (`first()` of string columns has no hash
     aggregate): 1.46 -> 1.15 s for an hour's 97,369 gate events at 200 zones (issue 21)."""
     picked = events.withColumn("_pick", F.xxhash64("record_id"))
-    kept = picked.groupBy("event_id").agg(F.min("_pick").alias("_pick"))
-    return picked.join(kept, ["event_id", "_pick"], "left_semi").select(*events.columns)
+    kept = picked.groupBy(F.col("event_id").alias("_id")).agg(F.min("_pick").alias("_kept"))
+    # Null-safe, as `dropDuplicates` was: a row without an id (none reaches silver) would be kept once, not lost.
+    same = picked["event_id"].eqNullSafe(kept["_id"]) & (picked["_pick"] == kept["_kept"])
+    return picked.join(kept, same, "left_semi").select(*events.columns)
 
 
 def sessions_around(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
