@@ -63,7 +63,7 @@ def one_per_event(events: DataFrame) -> DataFrame:
     twice, and a payment is not new revenue because the gate sent it again. Of the copies, the one whose
     `record_id` hashes lowest, as silver picks (`silver.parse.unseen_events`): a hash aggregate over (id, a
     long) and a semi join, where `dropDuplicates` sorted every row (`first()` of string columns has no hash
-    aggregate): 1.46 -> 1.15 s for an hour's 97,369 gate events at 200 zones (issue 21)."""
+    aggregate): 1.49 -> 1.13 s for an hour's 97,369 gate events at 200 zones (issue 21)."""
     picked = events.withColumn("_pick", F.xxhash64("record_id"))
     kept = picked.groupBy(F.col("event_id").alias("_id")).agg(F.min("_pick").alias("_kept"))
     # Null-safe, as `dropDuplicates` was: a row without an id (none reaches silver) would be kept once, not lost.
