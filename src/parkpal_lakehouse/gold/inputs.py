@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from parkpal_lakehouse.config import LakehouseConfig
 from parkpal_lakehouse.contracts.events import Hub
+from parkpal_lakehouse.frames import one_per_key
 from parkpal_lakehouse.gold.entry_counts import gate_entry_counts
 from parkpal_lakehouse.gold.facts import gate_visits
 from parkpal_lakehouse.gold.hours import hours_between, local_dates
@@ -58,17 +59,11 @@ def gate_events_around(spark: SparkSession, config: LakehouseConfig, start: date
 
 
 def one_per_event(events: DataFrame) -> DataFrame:
-    """One row per `event_id` (which every silver gate event has: the contract requires it): silver keeps one
-    copy per event date and id, so a gate that sent an event again with another time could still be there
-    twice, and a payment is not new revenue because the gate sent it again. Of the copies, the one whose
-    `record_id` hashes lowest, as silver picks (`silver.parse.unseen_events`): a hash aggregate over (id, a
-    long) and a semi join, where `dropDuplicates` sorted every row (`first()` of string columns has no hash
-    aggregate): 1.49 -> 1.13 s for an hour's 97,369 gate events at 200 zones (issue 21)."""
-    picked = events.withColumn("_pick", F.xxhash64("record_id"))
-    kept = picked.groupBy(F.col("event_id").alias("_id")).agg(F.min("_pick").alias("_kept"))
-    # Null-safe, as `dropDuplicates` was: a row without an id (none reaches silver) would be kept once, not lost.
-    same = picked["event_id"].eqNullSafe(kept["_id"]) & (picked["_pick"] == kept["_kept"])
-    return picked.join(kept, same, "left_semi").select(*events.columns)
+    """One row per `event_id` (which every silver gate event has: the contract requires it), the copy whose
+    `record_id` hashes lowest, as silver picks (`frames.one_per_key`): silver keeps one copy per event date and id,
+    so a gate that sent an event again with another time could still be there twice, and a payment is not new
+    revenue because the gate sent it again."""
+    return one_per_key(events, ["event_id"])
 
 
 def sessions_around(spark: SparkSession, config: LakehouseConfig, start: datetime, end: datetime) -> DataFrame:
