@@ -10,7 +10,7 @@ from chispa import assert_df_equality
 from parkpal_lakehouse.contracts.events import Hub
 from parkpal_lakehouse.contracts.reference import zones_df
 from parkpal_lakehouse.ingestion import prepare_tables
-from parkpal_lakehouse.io.delta import read_table
+from parkpal_lakehouse.io.delta import delta_table, read_table
 from parkpal_lakehouse.names import QUALITY_RESULTS, QUARANTINE, silver_table
 from parkpal_lakehouse.silver.parse import parsed_events
 from parkpal_lakehouse.silver.reference import load_reference_tables
@@ -72,7 +72,7 @@ def test_a_batch_writes_each_new_event_once_and_quarantines_the_rest_with_its_bo
     failed = {r.expectation for r in results.where("NOT success").collect()}
     assert failed == {"activity_latitude_in_philippines"}  # GX checks each column; the drop, the position
     # batch 0 had no broken record: it committed nothing to the quarantine, batch 1 once (issue 21)
-    history = spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse.table_path(QUARANTINE)}`")
+    history = delta_table(spark, lakehouse, QUARANTINE).history()
     assert [(r.version, r.operation) for r in history.collect()] == [(1, "WRITE"), (0, "CREATE TABLE")]
 
 
@@ -89,6 +89,6 @@ def test_a_batch_without_repeats_or_new_dates_still_finds_what_silver_holds(spar
     assert got == ["act-0", "act-1", "act-2", "act-3"]
     assert read_table(spark, lakehouse, QUARANTINE).count() == 0
     # neither the empty batch nor the one of repeats committed to silver, and no batch to the quarantine (issue 21)
-    versions = {t: [r.version for r in spark.sql(f"DESCRIBE HISTORY delta.`{lakehouse.table_path(t)}`").collect()]
+    versions = {t: [r.version for r in delta_table(spark, lakehouse, t).history().collect()]
                 for t in (silver_table(Hub.ACTIVITY), QUARANTINE)}
     assert versions == {silver_table(Hub.ACTIVITY): [2, 1, 0], QUARANTINE: [0]}
