@@ -12,10 +12,14 @@
    runs; each ratio 30-day / 1-day is printed from those and as the median of the rounds' own ratios (two
    runs seconds apart), and includes the reference's own, which no gold code touches: what is left of the
    process's and the machine's drift within a round.
+   A third root with one earlier day (`--near-history-days 2`) runs in the same turns: the 1-day root has
+   nothing before its day, so its hour's lookback and the penetration's window read less than any later
+   day's would; 30-day / 2-day is the growth with history once the lookback holds a day (issue 21).
 4. One one-hour run step by step, the first after the history was added: each step's seconds and Spark jobs,
    by kind (issue 21: where the fixed cost is).
 
-    .venv/bin/python benchmarks/gold_hourly.py [--zones 200] [--users 20000] [--history-days 30] [--rounds 6]
+    .venv/bin/python benchmarks/gold_hourly.py [--zones 200] [--users 20000] [--history-days 30]
+        [--near-history-days 2] [--rounds 6]
 """
 
 from __future__ import annotations
@@ -185,6 +189,9 @@ def main() -> None:
     parser.add_argument("--zones", type=int, default=200)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--history-days", type=int, default=30)
+    parser.add_argument("--near-history-days", type=int, default=None,
+                        help="a third root with this many days of history, run in the same turns (default 2 when "
+                             "--history-days is more; 0: none)")
     parser.add_argument("--rounds", type=int, default=6,
                         help="each figure is the best of this many runs (one hour, one day, pending check, reference)")
     parser.add_argument("--root", type=Path, default=None,
@@ -192,6 +199,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.near_history_days is None:
+        args.near_history_days = 2 if args.history_days > 2 else 0
+    if args.near_history_days and not 1 < args.near_history_days < args.history_days:
+        parser.error("--near-history-days must be 0 or between 1 and --history-days (both excluded)")
     root = args.root.resolve() if args.root else Path(tempfile.mkdtemp(prefix="parkpal-bench-gold-"))
     long_root = Path(tempfile.mkdtemp(prefix="parkpal-bench-gold-history-"))
     try:
@@ -219,6 +230,18 @@ def main() -> None:
         rows = read_table(spark, long_config, silver_table(Hub.GATE)).count()
         print(f"history: {args.history_days} days in the zone tables of a copy ({rows:,} gate events) added in "
               f"{seconds:.0f}s")
+        short, long_ = "1-day history", f"{args.history_days}-day history"
+        histories, days_of = {short: config}, {short: 1}
+        if args.near_history_days:
+            near_copy = long_root / "near"
+            shutil.copytree(root, near_copy)
+            near_config = replace(local_config(near_copy), stream=StreamSettings(quality_checks=False))
+            add_history(spark, near_config, args.near_history_days)
+            # its first run after the history counts the earlier day's entries, as the long root's step breakdown does
+            run_hourly(spark, without_optimize(near_config), hour, repair=False, progress=lambda _m: None)
+            near = f"{args.near_history_days}-day history"
+            histories[near], days_of[near] = near_config, args.near_history_days
+        histories[long_] = long_config
         seconds, jobs, steps = step_breakdown(spark, lambda: run_hourly(
             spark, without_optimize(long_config), hour, repair=False, progress=lambda _m: None))
         print(f"one one-hour run ({args.history_days}-day history, the first run since it was added), step by step: "
@@ -229,20 +252,20 @@ def main() -> None:
         rest_s, rest_jobs = seconds - sum(v[0] for v in steps.values()), jobs - sum(v[1] for v in steps.values())
         print(f"  {'the rest':<20}{rest_s:6.2f} s {rest_jobs:4d} jobs (the metrics, the reconciliation and "
               "the facts kept with localCheckpoint, each counted by its checkpoint's job)")
-        short, long_ = "1-day history", f"{args.history_days}-day history"
-        runs = measure_in_turn(spark, {short: config, long_: long_config}, hour, day, args.rounds)
+        runs = measure_in_turn(spark, histories, hour, day, args.rounds)
         figures = {f"{label} {what}": min(times) for (label, what), times in runs.items()}
         zone_hours = args.zones * len(day)
-        print(f"\nhourly gold job (wall time, best of {args.rounds}; the two histories run back to back each round)")
+        print(f"\nhourly gold job (wall time, best of {args.rounds}; the histories run back to back each round)")
         for name, value in figures.items():
             print(f"  {name:<36}{value:8.1f} s")
         # Beside the ratio of the bests, each round's own (the 30-day run over the 1-day run just before or after
         # it) and their median; the reference's, which no gold code touches, is what is left of the drift in a round.
-        for what in ("one hour", "one day", "pending check", "reference"):
-            ratio = figures[f"{long_} {what}"] / figures[f"{short} {what}"]
-            pairs = [a / b for a, b in zip(runs[(long_, what)], runs[(short, what)], strict=True)]
-            print(f"  ratio {args.history_days}d / 1d, {what:<20}{ratio:8.2f}   (median of the rounds' "
-                  f"{statistics.median(pairs):.2f}: " + ", ".join(f"{r:.2f}" for r in pairs) + ")")
+        for base, days in days_of.items():
+            for what in ("one hour", "one day", "pending check", "reference"):
+                ratio = figures[f"{long_} {what}"] / figures[f"{base} {what}"]
+                pairs = [a / b for a, b in zip(runs[(long_, what)], runs[(base, what)], strict=True)]
+                print(f"  ratio {args.history_days}d / {days}d, {what:<20}{ratio:8.2f}   (median of the rounds' "
+                      f"{statistics.median(pairs):.2f}: " + ", ".join(f"{r:.2f}" for r in pairs) + ")")
         print(f"  one day = {zone_hours:,} zone-hours: {zone_hours / figures[f'{short} one day']:,.0f} zone-hours/s")
         print(f"  Spark driver peak memory (VmHWM)     {jvm_peak_mib(spark):8,.0f} MiB; "
               f"Python {peak_rss_mib():,.0f} MiB")
