@@ -258,8 +258,8 @@ def main() -> None:
         print(f"\nhourly gold job (wall time, best of {args.rounds}; the histories run back to back each round)")
         for name, value in figures.items():
             print(f"  {name:<36}{value:8.1f} s")
-        # Beside the ratio of the bests, each round's own (the 30-day run over the 1-day run just before or after
-        # it) and their median; the reference's, which no gold code touches, is what is left of the drift in a round.
+        # Beside the ratio of the bests, each round's own (the 30-day run over the shorter history's run in the same
+        # round) and their median; the reference's, which no gold code touches, is what is left of the drift in a round.
         for base, days in days_of.items():
             for what in ("one hour", "one day", "pending check", "reference"):
                 ratio = figures[f"{long_} {what}"] / figures[f"{base} {what}"]
