@@ -1,4 +1,5 @@
-"""`frames.kept_with` / `kept_and_counted`: a frame kept, and figures over its rows, from one Spark job (issue 21)."""
+"""`frames.kept_with` / `kept_and_counted`: a frame kept, and figures over its rows, from one Spark job (issue 21);
+`frames.one_per_key`: one whole row per key, the same whatever the order."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from parkpal_lakehouse.frames import kept_and_counted, kept_with
+from parkpal_lakehouse.frames import kept_and_counted, kept_with, one_per_key
 from tests.support.spark_jobs import spark_counters
 
 
@@ -65,3 +66,29 @@ def test_without_observed_metrics_the_figures_are_aggregated_after_keeping(spark
     assert_df_equality(kept, zones, ignore_row_order=True)
     _, keeping = _jobs(lambda: zones.localCheckpoint())
     assert jobs > keeping  # the aggregate's own job(s)
+
+
+def test_one_per_key_keeps_the_copy_whose_pick_hashes_lowest_for_every_key_nulls_included(spark):
+    """Silver's shape of key (an event date and a key, as `silver.parse.unseen_events` calls it), with keys that are
+    null in one part or both: each distinct key, nulls compared as values (as `dropDuplicates` does), keeps exactly
+    the row whose `record_id` hashes lowest, whole."""
+    d1, d2 = date(2026, 11, 2), date(2026, 11, 3)
+    rows = [("r1", d1, "k1", 1), ("r2", d1, "k1", 2), ("r3", d1, "k1", 3),  # one key three times
+            ("r4", d2, "k1", 4),  # the same key on another date: its own
+            ("r5", d1, None, 5), ("r6", d1, None, 6),  # null in one part: one key
+            ("r7", None, None, 7), ("r8", None, None, 8),  # null in both: one key
+            ("r9", None, "k1", 9)]
+    schema = "record_id STRING, event_date DATE, _key STRING, n INT"
+    events = spark.createDataFrame(rows, schema)
+    hashed = {r.record_id: r.h for r in events.select("record_id", F.xxhash64("record_id").alias("h")).collect()}
+    lowest: dict[tuple, tuple] = {}
+    for row in rows:
+        key = row[1:3]
+        if key not in lowest or hashed[row[0]] < hashed[lowest[key][0]]:
+            lowest[key] = row
+    expected = spark.createDataFrame(list(lowest.values()), schema)
+    assert len(lowest) == 5
+    for order in (rows, rows[::-1]):
+        kept = one_per_key(spark.createDataFrame(order, schema).repartition(3), ["event_date", "_key"])
+        assert kept.columns == events.columns
+        assert_df_equality(kept, expected, ignore_row_order=True)
