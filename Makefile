@@ -22,6 +22,16 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+# What a fresh install writes (MiB, measured on a fresh machine, 2026-12-06: 3,452 in all, of it the venv 1,559, uv's
+# cache after building and unpacking pyspark's wheel ~1,500, the jars and class archive 434, Maven's 153), with room
+# to spare: checked first, so a short disk is one line, not a build error deep in pyspark's wheel (`tools/free_disk.py`;
+# CI's stop 79 failed there with "No space left on device"). The margin (~800) also holds what `bash .ci/run` adds:
+# checkov's venv 265 and the suite's temporary tables, at most ~300 above the install (measured over a run).
+UV_CACHE := $(or $(UV_CACHE_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uv)
+JAR_CACHE := $(or $(PARKPAL_JAR_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/parkpal/jars)
+VENV_MIB := 1800
+UV_CACHE_MIB := 1800
+JAR_CACHE_MIB := 700
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
@@ -31,6 +41,7 @@ DEMO_ARGS ?=
 # where PYTHONDONTWRITEBYTECODE is set (as on our development machines): without it each one compiled
 # great-expectations, pandas and pyspark from source again (a CLI error took 11 s instead of 5).
 $(STAMP): pyproject.toml $(LOCK)
+	@python3 tools/free_disk.py --for 'a fresh install' $(VENV)=$(VENV_MIB) $(UV_CACHE)=$(UV_CACHE_MIB) $(JAR_CACHE)=$(JAR_CACHE_MIB)
 	@command -v java >/dev/null || { echo "make: Java 17+ is needed (apt-get install openjdk-17-jre-headless)"; exit 2; }
 	@command -v mvn >/dev/null || { echo "make: Maven is needed once to fetch the pinned jars (apt-get install maven)"; exit 2; }
 	@command -v javac >/dev/null || { echo "make: a JDK is needed (javac compiles the SQL endpoint's guard: apt-get install openjdk-17-jdk-headless)"; exit 2; }

@@ -1,0 +1,46 @@
+"""`tools/free_disk.py`, which `make install` runs before anything else: a disk too short for a fresh install is one
+line naming the free and needed space, not a build error deep in pyspark's wheel (CI's stop 79)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TOOL = REPO / "tools" / "free_disk.py"
+
+
+def free_disk(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_room_enough_says_nothing_and_short_disk_is_one_line_naming_free_and_needed(tmp_path):
+    free = shutil.disk_usage(tmp_path).free // 2**20
+    ok = free_disk("--for", "a test", f"{tmp_path}=1", f"{tmp_path / 'not' / 'made'}=1")
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
+    # each path alone fits, together they do not: the needs of paths on one disk add up (10% over what is free, so
+    # other processes writing or deleting meanwhile do not change the answer)
+    half = free * 55 // 100
+    short = free_disk("--for", "a test", f"{tmp_path / 'a'}={half}", f"{tmp_path / 'b'}={half}")
+    assert short.returncode == 2 and short.stdout == ""
+    (line,) = short.stderr.splitlines()
+    assert line.startswith("not enough disk for a test: ") and f"{2 * half:,} MiB needed" in line, line
+    assert str(tmp_path) in line  # the nearest folder that exists names the disk
+    assert free_disk(f"{tmp_path / 'a'}={half}").returncode == 0
+
+
+def test_bad_arguments_are_one_line():
+    for args in ([], ["/tmp"], ["/tmp=lots"], ["=5"]):
+        result = free_disk(*args)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, (args, result.stderr)
+        assert result.stderr.startswith("free_disk: expected"), result.stderr
+
+
+def test_a_fresh_install_checks_the_disk_before_anything_else(tmp_path):
+    venv = tmp_path / "venv"
+    planned = subprocess.run(["make", "-n", "install", f"VENV={venv}"], cwd=REPO, capture_output=True, text=True,
+                             timeout=60, check=True).stdout.splitlines()
+    assert planned[0].startswith(f"python3 tools/free_disk.py --for 'a fresh install' {venv}="), planned[0]
+    assert "/uv=" in planned[0] and "/parkpal/jars=" in planned[0], planned[0]
