@@ -29,9 +29,10 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 # checkov's venv 265 and the suite's temporary tables, at most ~300 above the install (measured over a run).
 UV_CACHE := $(or $(UV_CACHE_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uv)
 JAR_CACHE := $(or $(PARKPAL_JAR_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/parkpal/jars)
-VENV_MIB := 1800
-UV_CACHE_MIB := 1800
-JAR_CACHE_MIB := 700
+# A folder already there (a reinstall, warm caches) is not asked for again: the check is for a fresh machine.
+VENV_MIB := $(if $(wildcard $(VENV)/bin/python),0,1800)
+UV_CACHE_MIB := $(if $(wildcard $(UV_CACHE)),0,1800)
+JAR_CACHE_MIB := $(if $(wildcard $(JAR_CACHE)),0,700)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 

@@ -3,6 +3,7 @@ line naming the free and needed space, not a build error deep in pyspark's wheel
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -39,8 +40,21 @@ def test_bad_arguments_are_one_line():
 
 
 def test_a_fresh_install_checks_the_disk_before_anything_else(tmp_path):
-    venv = tmp_path / "venv"
-    planned = subprocess.run(["make", "-n", "install", f"VENV={venv}"], cwd=REPO, capture_output=True, text=True,
-                             timeout=60, check=True).stdout.splitlines()
-    assert planned[0].startswith(f"python3 tools/free_disk.py --for 'a fresh install' {venv}="), planned[0]
-    assert "/uv=" in planned[0] and "/parkpal/jars=" in planned[0], planned[0]
+    """`make install` checks first; it asks for room only for the folders it will make (a fresh machine), not for a
+    venv or caches already there (a reinstall)."""
+    venv, uv, jars = tmp_path / "venv", tmp_path / "uv", tmp_path / "jars"
+
+    # run as its own make, not as a sub-make of `make test` (which would print the folders it enters)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+    def first_step() -> str:
+        return subprocess.run(["make", "--no-print-directory", "-n", "install", f"VENV={venv}", f"UV_CACHE_DIR={uv}",
+                               f"PARKPAL_JAR_CACHE={jars}"], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=60, check=True).stdout.splitlines()[0]
+
+    assert first_step() == f"python3 tools/free_disk.py --for 'a fresh install' {venv}=1800 {uv}=1800 {jars}=700"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    uv.mkdir()
+    jars.mkdir()
+    assert first_step() == f"python3 tools/free_disk.py --for 'a fresh install' {venv}=0 {uv}=0 {jars}=0"
