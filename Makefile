@@ -22,11 +22,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut
 CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
-# What a fresh install writes (MiB, measured on a fresh machine, 2026-12-06: 3,452 in all, of it the venv 1,559, uv's
-# cache after building and unpacking pyspark's wheel ~1,500, the jars and class archive 434, Maven's 153), with room
-# to spare: checked first, so a short disk is one line, not a build error deep in pyspark's wheel (`tools/free_disk.py`;
-# CI's stop 79 failed there with "No space left on device"). The margin (~800) also holds what `bash .ci/run` adds:
-# checkov's venv 265 and the suite's temporary tables, at most ~300 above the install (measured over a run).
+# What a fresh install writes (MiB, measured on a fresh machine, 2026-12-06: 3,452 at the peak; by folder, `du`: the
+# venv 1,559, uv's cache, where pyspark's wheel is built, ~1,500, the jars and class archive 434, Maven's 153), with
+# room to spare: checked first, so a short disk is one line, not a build error deep in pyspark's wheel
+# (`tools/free_disk.py`; CI's stop 79 failed there with "No space left on device"). The margin (~800) also holds what
+# `bash .ci/run` adds: checkov's venv (265 by `du`) and the suite's temporary tables (170 at most, measured over a run).
 UV_CACHE := $(or $(UV_CACHE_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uv)
 JAR_CACHE := $(or $(PARKPAL_JAR_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/parkpal/jars)
 # A folder already there (a reinstall, warm caches) is not asked for again: the check is for a fresh machine.
