@@ -28,11 +28,13 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 # (`tools/free_disk.py`; CI's stop 79 failed there with "No space left on device"). The margin (~800) also holds what
 # `bash .ci/run` adds: checkov's venv (265 by `du`) and the suite's temporary tables (170 at most, measured over a run).
 UV_CACHE := $(or $(UV_CACHE_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/uv)
-JAR_CACHE := $(or $(PARKPAL_JAR_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/parkpal/jars)
+# The jar cache where `runtime/jars.cache_root` puts it (the system's Python: no venv yet), read when the install runs.
+JAR_CACHE = $(shell PARKPAL_JAR_CACHE='$(PARKPAL_JAR_CACHE)' XDG_CACHE_HOME='$(XDG_CACHE_HOME)' PYTHONPATH=src \
+  python3 -c 'from parkpal_lakehouse.runtime.jars import cache_root; print(cache_root())')
 # A folder already there (a reinstall, warm caches) is not asked for again: the check is for a fresh machine.
 VENV_MIB := $(if $(wildcard $(VENV)/bin/python),0,1800)
 UV_CACHE_MIB := $(if $(wildcard $(UV_CACHE)),0,1800)
-JAR_CACHE_MIB := $(if $(wildcard $(JAR_CACHE)),0,700)
+JAR_CACHE_MIB = $(if $(wildcard $(JAR_CACHE)),0,700)
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 

@@ -3,11 +3,12 @@ line naming the free and needed space, not a build error deep in pyspark's wheel
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from parkpal_lakehouse.runtime.jars import cache_root
 
 REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / "tools" / "free_disk.py"
@@ -39,22 +40,26 @@ def test_bad_arguments_are_one_line():
         assert result.stderr.startswith("free_disk: expected"), result.stderr
 
 
-def test_a_fresh_install_checks_the_disk_before_anything_else(tmp_path):
+def test_a_fresh_install_checks_the_disk_before_anything_else(tmp_path, monkeypatch):
     """`make install` checks first; it asks for room only for the folders it will make (a fresh machine), not for a
-    venv or caches already there (a reinstall)."""
-    venv, uv, jars = tmp_path / "venv", tmp_path / "uv", tmp_path / "jars"
-
+    venv or caches already there (a reinstall); the jar cache is where `runtime.jars.cache_root` puts it."""
+    venv, uv, jars, xdg = tmp_path / "venv", tmp_path / "uv", tmp_path / "jars", tmp_path / "xdg"
     # run as its own make, not as a sub-make of `make test` (which would print the folders it enters)
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PARKPAL_JAR_CACHE", "UV_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
 
-    def first_step() -> str:
-        return subprocess.run(["make", "--no-print-directory", "-n", "install", f"VENV={venv}", f"UV_CACHE_DIR={uv}",
-                               f"PARKPAL_JAR_CACHE={jars}"], cwd=REPO, env=env, capture_output=True, text=True,
-                              timeout=60, check=True).stdout.splitlines()[0]
+    def first_step(*variables: str) -> str:
+        return subprocess.run(["make", "--no-print-directory", "-n", "install", f"VENV={venv}", *variables], cwd=REPO,
+                              capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()[0]
 
-    assert first_step() == f"python3 tools/free_disk.py --for 'a fresh install' {venv}=1800 {uv}=1800 {jars}=700"
+    check = "python3 tools/free_disk.py --for 'a fresh install'"
+    explicit = (f"UV_CACHE_DIR={uv}", f"PARKPAL_JAR_CACHE={jars}")
+    assert first_step(*explicit) == f"{check} {venv}=1800 {uv}=1800 {jars}=700"
+    assert first_step() == f"{check} {venv}=1800 {xdg / 'uv'}=1800 {cache_root()}=700"
+    assert cache_root() == xdg / "parkpal" / "jars"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").touch()
     uv.mkdir()
     jars.mkdir()
-    assert first_step() == f"python3 tools/free_disk.py --for 'a fresh install' {venv}=0 {uv}=0 {jars}=0"
+    assert first_step(*explicit) == f"{check} {venv}=0 {uv}=0 {jars}=0"
